@@ -1,0 +1,53 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Modules depend one way: CMicroHTTPD ← RotaryHTTP; RotaryJSON; RotaryNumerics;
+// RotaryService joins them; the `rotary` executable sits on top.
+let package = Package(
+    name: "Rotary",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "rotary", targets: ["rotary"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CMicroHTTPD",
+            pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]
+        ),
+        .target(
+            name: "RotaryHTTP",
+            dependencies: [
+                "CMicroHTTPD",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "RotaryJSON"),
+        .target(name: "RotaryNumerics"),
+        .target(
+            name: "RotaryService",
+            dependencies: [
+                "RotaryHTTP", "RotaryJSON", "RotaryNumerics",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Resources/openapi.yaml")]
+        ),
+        .executableTarget(
+            name: "rotary",
+            dependencies: [
+                "RotaryService", "RotaryHTTP", "RotaryNumerics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "RotaryHTTPTests", dependencies: ["RotaryHTTP"]),
+        .testTarget(name: "RotaryJSONTests", dependencies: ["RotaryJSON"]),
+        .testTarget(name: "RotaryNumericsTests", dependencies: ["RotaryNumerics"]),
+        .testTarget(name: "RotaryServiceTests", dependencies: ["RotaryService", "RotaryHTTP", "RotaryJSON", "RotaryNumerics"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

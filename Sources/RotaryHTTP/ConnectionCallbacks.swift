@@ -1,0 +1,148 @@
+import CMicroHTTPD
+import Glibc
+
+// The C callbacks, bridged in one place. `cls` is the `Server` (retained while the daemon runs);
+// `*con_cls` is the request's `Exchange` (retained from the first call until request-completed).
+
+let accessHandlerCallback: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadDataSize, requestContext in
+    guard let cls, let connection, let url, let method, let uploadDataSize, let requestContext else { return .NO }
+    let server = Unmanaged<Server>.fromOpaque(cls).takeUnretainedValue()
+    return server.handleAccess(connection, url, method, uploadData, uploadDataSize, requestContext)
+}
+
+let requestCompletedCallback: MHD_RequestCompletedCallback = { cls, _, requestContext, termination in
+    guard let cls, let requestContext, let raw = requestContext.pointee else { return }
+    requestContext.pointee = nil
+    let exchange = Unmanaged<Exchange>.fromOpaque(raw).takeRetainedValue()
+    let server = Unmanaged<Server>.fromOpaque(cls).takeUnretainedValue()
+    server.finish(exchange, completedNormally: termination == .REQUEST_TERMINATED_COMPLETED_OK)
+}
+
+private let collectPairs: MHD_KeyValueIterator = { cls, _, key, value in
+    guard let cls, let key else { return .YES }
+    let pairs = cls.assumingMemoryBound(to: [(name: String, value: String)].self)
+    pairs.pointee.append((String(cString: key), value.map { String(cString: $0) } ?? ""))
+    return .YES
+}
+
+extension Server {
+    func handleAccess(
+        _ connection: OpaquePointer, _ url: UnsafePointer<CChar>, _ method: UnsafePointer<CChar>,
+        _ uploadData: UnsafePointer<CChar>?, _ uploadDataSize: UnsafeMutablePointer<Int>,
+        _ requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    ) -> MHD_Result {
+        guard let raw = requestContext.pointee else {
+            // First call: headers only. Answering now would make libmicrohttpd close the connection,
+            // so only an oversized Content-Length is answered here (closing is then what we want).
+            let exchange = Exchange(connection: connection, method: String(cString: method),
+                                    path: String(cString: url), startNanos: monotonicNanos())
+            exchange.id = nextRequestID(from: lookup(connection, .HEADER_KIND, "X-Request-Id"))
+            requestContext.pointee = Unmanaged.passRetained(exchange).toOpaque()
+            inFlight.add(1, ordering: .relaxed)
+            if let length = lookup(connection, .HEADER_KIND, "Content-Length").flatMap({ Int($0) }),
+               length > configuration.maxBodyBytes {
+                exchange.answered = true
+                return queue(bodyTooLarge.response, exchange, connection)
+            }
+            return .YES
+        }
+        let exchange = Unmanaged<Exchange>.fromOpaque(raw).takeUnretainedValue()
+        if let response = exchange.takeResponse() {
+            return queue(response, exchange, connection)   // a worker finished and resumed us
+        }
+        if uploadDataSize.pointee > 0 {
+            let count = uploadDataSize.pointee
+            uploadDataSize.pointee = 0
+            if exchange.answered || exchange.bodyLimitExceeded { return .YES }
+            if exchange.body.count + count > configuration.maxBodyBytes {
+                // A chunked body crossed the limit: drop what we have, drain the rest, answer 413.
+                exchange.bodyLimitExceeded = true
+                exchange.body = []
+                return .YES
+            }
+            if exchange.body.isEmpty, let length = lookup(connection, .HEADER_KIND, "Content-Length").flatMap({ Int($0) }) {
+                exchange.body.reserveCapacity(length)
+            }
+            uploadData.map { data in
+                data.withMemoryRebound(to: UInt8.self, capacity: count) {
+                    exchange.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: count))
+                }
+            }
+            return .YES
+        }
+        if exchange.answered { return .YES }
+        if exchange.bodyLimitExceeded { return queue(bodyTooLarge.response, exchange, connection) }
+        return dispatch(connection, exchange)
+    }
+
+    private var bodyTooLarge: HTTPError {
+        .payloadTooLarge("request body is larger than the limit of \(configuration.maxBodyBytes) bytes (max_body_bytes)")
+    }
+
+    private func dispatch(_ connection: OpaquePointer, _ exchange: Exchange) -> MHD_Result {
+        var headers: [(name: String, value: String)] = []
+        var query: [(name: String, value: String)] = []
+        withUnsafeMutablePointer(to: &headers) { _ = MHD_get_connection_values(connection, .HEADER_KIND, collectPairs, $0) }
+        withUnsafeMutablePointer(to: &query) { _ = MHD_get_connection_values(connection, .GET_ARGUMENT_KIND, collectPairs, $0) }
+        var request = Request(method: exchange.method, path: exchange.path, query: query, headers: headers, id: exchange.id)
+        request.body = exchange.body
+        exchange.body = []
+        switch router.resolve(request) {
+        case .failure(let error):
+            return queue(error.response, exchange, connection)
+        case .success(let route):
+            switch route.handler {
+            case .inline(let body):
+                return queue(router.runInline(body, request), exchange, connection)
+            case .worker(let body):
+                exchange.markSuspended()
+                suspendedExchanges.withLock { $0[ObjectIdentifier(exchange)] = exchange }
+                MHD_suspend_connection(connection)
+                let router = self.router
+                Task.detached { [self] in
+                    let response = await router.runWorker(body, request)
+                    suspendedExchanges.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(exchange)) }
+                    if exchange.deliver(response), let connection = exchange.connection {
+                        MHD_resume_connection(connection)
+                    }
+                }
+                return .YES
+            }
+        }
+    }
+
+    private func queue(_ response: Response, _ exchange: Exchange, _ connection: OpaquePointer) -> MHD_Result {
+        let mhdResponse = response.body.withUnsafeBytes { bytes in
+            MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress),
+                                            .RESPMEM_MUST_COPY)
+        }
+        guard let mhdResponse else { return .NO }
+        for header in response.headers {
+            _ = MHD_add_response_header(mhdResponse, header.name, header.value)
+        }
+        _ = MHD_add_response_header(mhdResponse, "X-Request-Id", exchange.id)
+        let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
+        MHD_destroy_response(mhdResponse)
+        exchange.status = response.status
+        exchange.bytesSent = response.body.count
+        return result
+    }
+
+    private func lookup(_ connection: OpaquePointer, _ kind: MHD_ValueKind, _ key: String) -> String? {
+        MHD_lookup_connection_value(connection, kind, key).map { String(cString: $0) }
+    }
+
+    func finish(_ exchange: Exchange, completedNormally: Bool) {
+        inFlight.subtract(1, ordering: .releasing)
+        let millis = Double(monotonicNanos() - exchange.startNanos) / 1e6
+        let outcome = completedNormally ? "" : " (aborted)"
+        logger.info("\(exchange.id) \(exchange.method) \(exchange.path) \(exchange.status) \(exchange.bytesSent)B \(String(format3(millis)))ms\(outcome)")
+    }
+}
+
+/// Milliseconds with three decimals, without Foundation.
+func format3(_ value: Double) -> String {
+    let scaled = Int((value * 1000).rounded())
+    let fraction = String(scaled % 1000)
+    return "\(scaled / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+}

@@ -1,0 +1,67 @@
+import Synchronization
+
+/// The state of one request on one connection, from its first access-handler call to the
+/// request-completed callback (which releases it, also when the client aborts).
+final class Exchange: @unchecked Sendable {
+    // Touched only by the libmicrohttpd thread that owns the connection.
+    let startNanos: UInt64
+    /// libmicrohttpd's connection; valid until the request-completed callback.
+    nonisolated(unsafe) let connection: OpaquePointer?
+    let method: String
+    let path: String
+    var id: String = ""
+    var body: [UInt8] = []
+    var bodyLimitExceeded = false
+    /// A response was already queued (e.g. an early 413); later calls only drain the body.
+    var answered = false
+    var status = 0
+    var bytesSent = 0
+
+    /// The hand-over between a worker task and the connection's thread.
+    private let handover = Mutex<Handover>(Handover())
+
+    struct Handover {
+        var suspended = false
+        var response: Response?
+        /// The server stopped first and answered for the worker; the worker must not touch the connection.
+        var detached = false
+    }
+
+    init(connection: OpaquePointer?, method: String, path: String, startNanos: UInt64) {
+        self.connection = connection
+        self.method = method
+        self.path = path
+        self.startNanos = startNanos
+    }
+
+    func markSuspended() { handover.withLock { $0.suspended = true } }
+
+    /// Stores the worker's response; true when the caller must resume the connection.
+    func deliver(_ response: Response) -> Bool {
+        handover.withLock { state in
+            guard state.suspended, !state.detached else { return false }
+            state.response = response
+            state.suspended = false
+            return true
+        }
+    }
+
+    /// Called when the server must stop before the worker finished: answers for it.
+    func detach(with response: Response) -> Bool {
+        handover.withLock { state in
+            guard state.suspended else { return false }
+            state.response = response
+            state.suspended = false
+            state.detached = true
+            return true
+        }
+    }
+
+    /// The response a worker left, taken once.
+    func takeResponse() -> Response? {
+        handover.withLock { state in
+            defer { state.response = nil }
+            return state.response
+        }
+    }
+}

@@ -1,0 +1,64 @@
+/// An HTTP request as the router and handlers see it: plain values, no libmicrohttpd types.
+public struct Request: Sendable {
+    public var method: String
+    /// The path without the query string, e.g. `/rotate`.
+    public var path: String
+    /// Decoded query items in the order they arrived.
+    public var query: [(name: String, value: String)]
+    /// Header names are stored lower-cased.
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+    /// The id sent back as `X-Request-Id` (taken from the client when it sent a sane one).
+    public var id: String
+
+    public init(
+        method: String, path: String, query: [(name: String, value: String)] = [],
+        headers: [(name: String, value: String)] = [], body: [UInt8] = [], id: String = "test"
+    ) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers.map { ($0.name.lowercased(), $0.value) }
+        self.body = body
+        self.id = id
+    }
+
+    /// The first header with this name (case-insensitive).
+    public func header(_ name: String) -> String? {
+        let wanted = name.lowercased()
+        return headers.first { $0.name == wanted }?.value
+    }
+
+    /// The first query item with this name.
+    public func queryValue(_ name: String) -> String? {
+        query.first { $0.name == name }?.value
+    }
+
+    /// The media type of the body without parameters, lower-cased (`application/json`).
+    public var mediaType: String? {
+        guard let raw = header("content-type") else { return nil }
+        let type = raw.split(separator: ";", maxSplits: 1).first ?? ""
+        return type.trimmingCharacters(in: " \t").lowercased()
+    }
+
+    /// Whether the `Accept` header names this media type (exactly or through `type/*`).
+    public func accepts(_ mediaType: String) -> Bool {
+        guard let accept = header("accept") else { return false }
+        let family = mediaType.split(separator: "/").first.map { "\($0)/*" } ?? ""
+        for part in accept.split(separator: ",") {
+            let type = (part.split(separator: ";").first ?? "").trimmingCharacters(in: " \t").lowercased()
+            if type == mediaType || type == family { return true }
+        }
+        return false
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in set: String) -> String {
+        let chars = Set(set)
+        var slice = Substring(self)
+        while let first = slice.first, chars.contains(first) { slice.removeFirst() }
+        while let last = slice.last, chars.contains(last) { slice.removeLast() }
+        return String(slice)
+    }
+}

@@ -1,0 +1,27 @@
+/// An HTTP response value; the server turns it into a libmicrohttpd response.
+public struct Response: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int = 200, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A response whose body is already-encoded JSON.
+    public static func json(_ body: [UInt8], status: Int = 200) -> Response {
+        Response(status: status, headers: [("Content-Type", "application/json")], body: body)
+    }
+
+    public static func text(_ body: String, contentType: String, status: Int = 200) -> Response {
+        Response(status: status, headers: [("Content-Type", contentType)], body: Array(body.utf8))
+    }
+
+    /// The first header with this name (case-insensitive).
+    public func header(_ name: String) -> String? {
+        let wanted = name.lowercased()
+        return headers.first { $0.name.lowercased() == wanted }?.value
+    }
+}

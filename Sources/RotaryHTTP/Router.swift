@@ -1,0 +1,97 @@
+import Logging
+
+/// How a route's handler runs.
+public enum Handler: Sendable {
+    /// Cheap work, answered on libmicrohttpd's own thread.
+    case inline(@Sendable (Request) throws -> Response)
+    /// Long work: the connection is suspended, the handler runs as a task, then the connection resumes.
+    case worker(@Sendable (Request) async throws -> Response)
+}
+
+/// One entry of the route table.
+public struct Route: Sendable {
+    public var method: String
+    public var path: String
+    /// Media types the body may have; `nil` means the route takes no body type check.
+    public var consumes: [String]?
+    public var handler: Handler
+
+    public init(_ method: String, _ path: String, consumes: [String]? = nil, handler: Handler) {
+        self.method = method
+        self.path = path
+        self.consumes = consumes
+        self.handler = handler
+    }
+}
+
+/// The route table: exact paths, one handler per (method, path). Runs without a socket.
+public struct Router: Sendable {
+    private var routesByPath: [String: [Route]] = [:]
+    private let logger: Logger
+
+    public init(routes: [Route] = [], logger: Logger = Logger(label: "rotary.http")) {
+        self.logger = logger
+        for route in routes { add(route) }
+    }
+
+    public mutating func add(_ route: Route) {
+        precondition(!(routesByPath[route.path] ?? []).contains { $0.method == route.method },
+                     "duplicate route \(route.method) \(route.path)")
+        routesByPath[route.path, default: []].append(route)
+    }
+
+    /// Every registered route, sorted by path then method.
+    public var routes: [Route] {
+        routesByPath.values.flatMap { $0 }.sorted { ($0.path, $0.method) < ($1.path, $1.method) }
+    }
+
+    /// The route for a request, or the 404/405/415 error that answers it instead.
+    public func resolve(_ request: Request) -> Result<Route, HTTPError> {
+        guard let candidates = routesByPath[request.path] else {
+            return .failure(.notFound(path: request.path))
+        }
+        let method = request.method == "HEAD" ? "GET" : request.method
+        guard let route = candidates.first(where: { $0.method == method }) else {
+            let allowed = candidates.map(\.method).sorted()
+            return .failure(.methodNotAllowed(method: request.method, path: request.path, allowed: allowed))
+        }
+        if let consumes = route.consumes, !consumes.contains(request.mediaType ?? "") {
+            return .failure(.unsupportedMediaType(request.mediaType, expected: consumes))
+        }
+        return .success(route)
+    }
+
+    /// Runs an inline handler and turns whatever it throws into an error response.
+    public func runInline(_ body: @Sendable (Request) throws -> Response, _ request: Request) -> Response {
+        do { return try body(request) } catch { return errorResponse(error, request) }
+    }
+
+    /// Runs a worker handler and turns whatever it throws into an error response.
+    public func runWorker(_ body: @Sendable (Request) async throws -> Response, _ request: Request) async -> Response {
+        do { return try await body(request) } catch { return errorResponse(error, request) }
+    }
+
+    /// Answers a request completely, in process: what the server would send, minus transport headers.
+    public func respond(to request: Request) async -> Response {
+        switch resolve(request) {
+        case .failure(let error): return error.response
+        case .success(let route):
+            switch route.handler {
+            case .inline(let body): return runInline(body, request)
+            case .worker(let body): return await runWorker(body, request)
+            }
+        }
+    }
+
+    func errorResponse(_ error: any Error, _ request: Request) -> Response {
+        if let httpError = error as? HTTPError {
+            if httpError.status >= 500 {
+                logger.error("request \(request.id) \(request.method) \(request.path) failed: \(httpError.message)")
+            }
+            return httpError.response
+        }
+        // Anything that is not an HTTPError is a bug in a handler: log it, answer 500.
+        logger.error("request \(request.id) \(request.method) \(request.path) raised \(String(reflecting: error))")
+        return HTTPError.internalError().response
+    }
+}

@@ -1,0 +1,2 @@
+import RotaryHTTP
+enum RotateRoutes { static func routes(configuration: ServiceConfiguration) -> [Route] { [] } }

@@ -1,0 +1,15 @@
+/// Limits and settings of the service layer (the HTTP server's own live in `ServerConfiguration`).
+/// Each is a CLI flag and a `ROTARY_*` environment variable.
+public struct ServiceConfiguration: Sendable, Equatable {
+    /// Most float elements one request may send or ask for (vectors in `/rotate`): beyond, 413.
+    public var maxElements: Int = 16 << 20
+    /// Deepest JSON nesting accepted (a 3-D tensor needs 4 levels inside the body object).
+    public var maxJSONDepth: Int = 32
+    /// Entries kept in the cos/sin table cache (one per RoPE configuration and position set).
+    public var ropeTableCacheEntries: Int = 64
+
+    public init() {}
+}
+
+/// The version reported by `/health` and `rotary --version`.
+public let rotaryVersion = "0.1.0"

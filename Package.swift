@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -44,10 +45,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "RotaryHTTPTests", dependencies: ["RotaryHTTP"]),
+        .target(name: "RotaryTestSupport", dependencies: ["RotaryHTTP"], path: "Tests/RotaryTestSupport"),
+        .testTarget(name: "RotaryHTTPTests", dependencies: ["RotaryHTTP", "RotaryTestSupport"]),
         .testTarget(name: "RotaryJSONTests", dependencies: ["RotaryJSON"]),
         .testTarget(name: "RotaryNumericsTests", dependencies: ["RotaryNumerics"]),
-        .testTarget(name: "RotaryServiceTests", dependencies: ["RotaryService", "RotaryHTTP", "RotaryJSON", "RotaryNumerics"]),
+        .testTarget(name: "RotaryServiceTests", dependencies: [
+            "RotaryService", "RotaryHTTP", "RotaryJSON", "RotaryNumerics", "RotaryTestSupport",
+            .product(name: "Yams", package: "Yams"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

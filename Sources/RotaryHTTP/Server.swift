@@ -98,10 +98,7 @@ public final class Server: @unchecked Sendable {
         }) else { return }
         let listenSocket = MHD_quiesce_daemon(daemon)
         if listenSocket >= 0 { close(listenSocket) }
-        let deadline = monotonicNanos() + UInt64(configuration.drainTimeoutSeconds * 1e9)
-        while inFlight.load(ordering: .acquiring) > 0 && monotonicNanos() < deadline {
-            usleep(2_000)
-        }
+        waitForRequestsInFlight(seconds: configuration.drainTimeoutSeconds)
         // Workers still running past the deadline: answer for them so no connection stays suspended.
         let stragglers = suspendedExchanges.withLock { table in
             defer { table.removeAll() }
@@ -113,9 +110,17 @@ public final class Server: @unchecked Sendable {
                 MHD_resume_connection(connection)
             }
         }
+        if !stragglers.isEmpty { waitForRequestsInFlight(seconds: 1) }   // let the 503s go out
         MHD_stop_daemon(daemon)
         retained?.release()
         logger.info("stopped")
+    }
+
+    private func waitForRequestsInFlight(seconds: Double) {
+        let deadline = monotonicNanos() + UInt64(seconds * 1e9)
+        while inFlight.load(ordering: .acquiring) > 0 && monotonicNanos() < deadline {
+            usleep(2_000)
+        }
     }
 
     func nextRequestID(from header: String?) -> String {

@@ -34,6 +34,8 @@ private struct Cursor {
     let bytes: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
     var index = 0
+    /// Where the parser is, for error messages.
+    var path: [PathComponent] = []
 
     init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         self.bytes = bytes
@@ -49,7 +51,7 @@ private struct Cursor {
         for i in 0..<offset {
             if bytes[i] == UInt8(ascii: "\n") { line += 1; column = 1 } else { column += 1 }
         }
-        return JSONParseError(reason: reason, offset: offset, line: line, column: column)
+        return JSONParseError(reason: reason, offset: offset, line: line, column: column, path: path.dotted)
     }
 
     func describeCurrent() -> String {
@@ -101,7 +103,10 @@ private struct Cursor {
         var numbers: [Double] = []
         var values: [JSONValue] = []
         var packed = true
+        path.append(.index(0))
+        defer { path.removeLast() }
         while true {
+            path[path.count - 1] = .index(packed ? numbers.count : values.count)
             skipWhitespace()
             guard !atEnd else { throw error("unexpected end of input inside an array") }
             let byte = current
@@ -144,7 +149,9 @@ private struct Cursor {
             }
             index += 1
             skipWhitespace()
+            path.append(.key(key))
             members.append((key, try parseValue(depth: depth)))
+            path.removeLast()
             skipWhitespace()
             guard !atEnd else { throw error("unexpected end of input inside an object: expected ',' or '}'") }
             if current == UInt8(ascii: ",") { index += 1; continue }

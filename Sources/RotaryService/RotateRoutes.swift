@@ -1,2 +1,73 @@
 import RotaryHTTP
-enum RotateRoutes { static func routes(configuration: ServiceConfiguration) -> [Route] { [] } }
+import RotaryJSON
+import RotaryNumerics
+
+/// `POST /rotate`: rotate vectors at positions with any RoPE variant; JSON or `.npy` in and out.
+enum RotateRoutes {
+    static func routes(configuration: ServiceConfiguration) -> [Route] {
+        let cache = RoPETableCache(maxEntries: configuration.ropeTableCacheEntries)
+        return [
+            Route("POST", "/rotate", consumes: ["application/json", NPY.mediaType], handler: .worker { request in
+                try rotate(request, limits: configuration, cache: cache)
+            }),
+        ]
+    }
+
+    static func rotate(_ request: Request, limits: ServiceConfiguration, cache: RoPETableCache) throws(HTTPError) -> Response {
+        var decoded: RotateRequest
+        if request.mediaType == NPY.mediaType {
+            let tensor = try NPY.decode(request.body, maxElements: limits.maxElements)
+            decoded = try RotateRequest.decode(try RotateRequest.settings(fromQuery: request.query), tensor: tensor,
+                                               ropePath: "", limits: limits)
+        } else {
+            decoded = try RotateRequest.decode(try parseJSON(request.body, limits: limits), limits: limits)
+        }
+        let config = decoded.configuration
+        let table = cache.table(for: config, positions: decoded.positions, role: decoded.role, inverse: decoded.inverse)
+        config.apply(table, to: &decoded.tensor.values, heads: decoded.tensor.heads)
+        if request.header("accept")?.contains(NPY.mediaType) == true {
+            return Response(status: 200, headers: [
+                ("Content-Type", NPY.mediaType),
+                ("X-Attention-Scaling", String(table.frequencies.attentionScaling)),
+            ], body: NPY.encode(decoded.tensor))
+        }
+        return .json(encode(decoded, table: table))
+    }
+
+    static func encode(_ request: RotateRequest, table: RoPETable) -> [UInt8] {
+        var writer = JSONWriter(reservingCapacity: request.tensor.values.count * 12 + 256)
+        writer.raw("{")
+        writer.key("vectors"); request.tensor.write(to: &writer); writer.comma()
+        writer.key("shape"); writer.raw("[" + request.tensor.shape.map(String.init).joined(separator: ",") + "]"); writer.comma()
+        writer.key("positions"); writer.raw("[" + request.positions.map(String.init).joined(separator: ",") + "]"); writer.comma()
+        writer.key("attention_scaling"); writer.double(table.frequencies.attentionScaling)
+        if request.extras.contains(.invFreq) {
+            writer.comma(); writer.key("inv_freq"); writer.floats(table.frequencies.inverseFrequencies)
+        }
+        // cos/sin as transformers lays them out: [rows][rotary_dim], pairs expanded per layout.
+        for (extra, values) in [(RotateRequest.Extra.cos, table.cos), (.sin, table.sin)] where request.extras.contains(extra) {
+            writer.comma(); writer.key(extra.rawValue)
+            var expanded = [Float](); expanded.reserveCapacity(values.count * 2)
+            let pairs = table.pairCount
+            for row in 0..<table.rows {
+                let slice = values[(row * pairs)..<((row + 1) * pairs)]
+                switch request.configuration.layout {
+                case .half: expanded += slice; expanded += slice
+                case .interleaved: for v in slice { expanded.append(v); expanded.append(v) }
+                }
+            }
+            expanded.withUnsafeBufferPointer { writer.tensor($0, shape: [table.rows, pairs * 2]) }
+        }
+        writer.raw("}")
+        return writer.bytes
+    }
+}
+
+/// Parses a JSON body; a syntax error is a 400 naming where it is.
+func parseJSON(_ body: [UInt8], limits: ServiceConfiguration) throws(HTTPError) -> JSONValue {
+    do {
+        return try JSONParser(maxDepth: limits.maxJSONDepth).parse(body)
+    } catch {
+        throw HTTPError.badRequest("invalid JSON: \(error.description)", param: error.path.isEmpty ? nil : error.path)
+    }
+}

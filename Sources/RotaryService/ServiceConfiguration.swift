@@ -3,6 +3,8 @@
 public struct ServiceConfiguration: Sendable, Equatable {
     /// Most float elements one request may send or ask for (vectors in `/rotate`): beyond, 413.
     public var maxElements: Int = 16 << 20
+    /// Largest token position accepted (positions are exact in float32 up to 2^24).
+    public var maxPosition: Int = (1 << 24) - 1
     /// Deepest JSON nesting accepted (a 3-D tensor needs 4 levels inside the body object).
     public var maxJSONDepth: Int = 32
     /// Entries kept in the cos/sin table cache (one per RoPE configuration and position set).

@@ -1,0 +1,80 @@
+import RotaryHTTP
+import RotaryJSON
+import RotaryNumerics
+
+/// Decodes the `rope` object of a request (Hugging Face `rope_parameters` names, plus `layout`,
+/// `max_position_embeddings`, `rotary_dim` and xPos's `scale_base`) into a checked configuration.
+enum RoPEDecoding {
+    /// Every key any rope_type reads.
+    static let allKeys: Set<String> = [
+        "rope_type", "rope_theta", "layout", "max_position_embeddings", "partial_rotary_factor", "rotary_dim",
+        "head_dim", "factor", "original_max_position_embeddings", "low_freq_factor", "high_freq_factor",
+        "beta_fast", "beta_slow", "mscale", "mscale_all_dim", "attention_factor", "truncate",
+        "short_factor", "long_factor", "scale_base",
+    ]
+
+    static func decode(_ value: JSONValue?, headDim: Int, path: String = "rope") throws(HTTPError) -> RoPEConfiguration {
+        var reader = try ObjectReader(value ?? .object([]), path: path)
+        let type = try reader.choice("rope_type", RoPEScaling.names) ?? "default"
+        let theta = try reader.double("rope_theta") ?? 10_000
+        let layout = RoPELayout(rawValue: try reader.choice("layout", RoPELayout.allCases.map(\.rawValue)) ?? "half")!
+        let maxPositions = try reader.int("max_position_embeddings", in: 1...Int(Int32.max))
+        let partial = try reader.double("partial_rotary_factor") ?? 1
+        let rotaryDim = try reader.int("rotary_dim", in: 0...Int(Int32.max))
+        if let declared = try reader.int("head_dim", in: 0...Int(Int32.max)), declared != headDim {
+            throw .badRequest("\(reader.name("head_dim")) is \(declared) but the vectors have \(headDim) components",
+                              param: reader.name("head_dim"))
+        }
+        if rotaryDim != nil && reader.has("partial_rotary_factor") {
+            throw .badRequest("give \(reader.name("rotary_dim")) or \(reader.name("partial_rotary_factor")), not both",
+                              param: reader.name("rotary_dim"))
+        }
+        func required<T>(_ value: T?, _ key: String) throws(HTTPError) -> T {
+            guard let value else {
+                throw .badRequest("\(reader.name(key)) is required for rope_type '\(type)'", param: reader.name(key))
+            }
+            return value
+        }
+        let scaling: RoPEScaling
+        switch type {
+        case "linear": scaling = .linear(factor: try required(try reader.double("factor"), "factor"))
+        case "dynamic": scaling = .dynamic(factor: try required(try reader.double("factor"), "factor"))
+        case "yarn":
+            var p = YaRNParameters()
+            p.factor = try reader.double("factor")
+            p.originalMaxPositionEmbeddings = try reader.int("original_max_position_embeddings", in: 1...Int(Int32.max))
+            p.betaFast = try reader.double("beta_fast") ?? 32
+            p.betaSlow = try reader.double("beta_slow") ?? 1
+            p.mscale = try reader.double("mscale")
+            p.mscaleAllDim = try reader.double("mscale_all_dim")
+            p.attentionFactor = try reader.double("attention_factor")
+            p.truncate = try reader.bool("truncate") ?? true
+            scaling = .yarn(p)
+        case "llama3":
+            scaling = .llama3(Llama3Parameters(
+                factor: try required(try reader.double("factor"), "factor"),
+                lowFreqFactor: try required(try reader.double("low_freq_factor"), "low_freq_factor"),
+                highFreqFactor: try required(try reader.double("high_freq_factor"), "high_freq_factor"),
+                originalMaxPositionEmbeddings: try required(
+                    try reader.int("original_max_position_embeddings", in: 1...Int(Int32.max)), "original_max_position_embeddings")))
+        case "longrope":
+            scaling = .longrope(LongRoPEParameters(
+                shortFactor: try required(try reader.doubles("short_factor"), "short_factor"),
+                longFactor: try required(try reader.doubles("long_factor"), "long_factor"),
+                factor: try reader.double("factor"),
+                originalMaxPositionEmbeddings: try reader.int("original_max_position_embeddings", in: 1...Int(Int32.max)),
+                attentionFactor: try reader.double("attention_factor")))
+        case "xpos": scaling = .xpos(scaleBase: try reader.double("scale_base") ?? 512)
+        default: scaling = .none
+        }
+        try reader.finish(known: allKeys, notApplicable: "does not apply to rope_type '\(type)'")
+        do {
+            return try RoPEConfiguration(headDim: headDim, theta: theta, layout: layout, scaling: scaling,
+                                         rotaryDim: rotaryDim, partialRotaryFactor: partial,
+                                         maxPositionEmbeddings: maxPositions)
+        } catch {
+            let param = error.parameter == "head_dim" ? "vectors" : reader.name(error.parameter)
+            throw .badRequest("\(param): \(error.message)", param: param)
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import RotaryHTTP
+import RotaryJSON
+import RotaryNumerics
+
+/// A decoded, checked `POST /rotate`.
+struct RotateRequest {
+    /// Extras a caller may ask for in `return`.
+    enum Extra: String, CaseIterable {
+        case invFreq = "inv_freq", cos, sin, attentionScaling = "attention_scaling"
+    }
+
+    var tensor: FloatTensor
+    /// Absolute positions, one per row (offset included).
+    var positions: [Int]
+    var configuration: RoPEConfiguration
+    var inverse: Bool
+    var role: RoPERole
+    var extras: Set<Extra>
+
+    static let topLevelKeys: Set<String> = ["vectors", "positions", "offset", "rope", "inverse", "role", "return"]
+
+    /// From a JSON body. `tensor` is given when the vectors came as `.npy`.
+    static func decode(_ body: JSONValue, tensor given: FloatTensor? = nil, ropePath: String = "rope",
+                       limits: ServiceConfiguration) throws(HTTPError) -> RotateRequest {
+        var reader = try ObjectReader(body, path: "")
+        let tensor: FloatTensor
+        if let given {
+            tensor = given
+        } else {
+            guard let vectors = reader.value("vectors") else { throw .badRequest("vectors is required", param: "vectors") }
+            tensor = try FloatTensor.decode(vectors, field: "vectors", maxElements: limits.maxElements)
+        }
+        let offset = try reader.int("offset", in: 0...limits.maxPosition) ?? 0
+        var positions: [Int]
+        if let explicit = try reader.doubles("positions") {
+            guard explicit.count == tensor.rows else {
+                throw .badRequest("positions has \(explicit.count) entries but there are \(tensor.rows) rows", param: "positions")
+            }
+            positions = []
+            positions.reserveCapacity(explicit.count)
+            for (i, p) in explicit.enumerated() {
+                guard p.rounded() == p, p >= 0, p + Double(offset) <= Double(limits.maxPosition) else {
+                    throw .badRequest("positions[\(i)] must be a whole number in 0...\(limits.maxPosition) (with offset), got \(p)",
+                                      param: "positions[\(i)]")
+                }
+                positions.append(Int(p) + offset)
+            }
+        } else {
+            guard offset + tensor.rows - 1 <= limits.maxPosition else {
+                throw .badRequest("offset + rows exceeds the largest position \(limits.maxPosition)", param: "offset")
+            }
+            positions = Array(offset..<(offset + tensor.rows))
+        }
+        let inverse = try reader.bool("inverse") ?? false
+        let role = RoPERole(rawValue: try reader.choice("role", RoPERole.allCases.map(\.rawValue)) ?? "query")!
+        var extras: Set<Extra> = []
+        for (i, name) in (try reader.strings("return") ?? []).enumerated() {
+            guard let extra = Extra(rawValue: name) else {
+                throw .badRequest("return[\(i)] must be one of \(Extra.allCases.map(\.rawValue).joined(separator: ", ")); got '\(name)'",
+                                  param: "return[\(i)]")
+            }
+            extras.insert(extra)
+        }
+        let configuration = try RoPEDecoding.decode(reader.value("rope"), headDim: tensor.columns, path: ropePath)
+        try reader.finish()
+        return RotateRequest(tensor: tensor, positions: positions, configuration: configuration,
+                             inverse: inverse, role: role, extras: extras)
+    }
+
+    /// Settings of an `.npy` request from its query string: top-level names as in JSON, every
+    /// other name a `rope` parameter. Lists are comma-separated.
+    static func settings(fromQuery query: [(name: String, value: String)]) throws(HTTPError) -> JSONValue {
+        var top: [(String, JSONValue)] = []
+        var rope: [(String, JSONValue)] = []
+        let stringKeys: Set<String> = ["rope_type", "layout", "role"]
+        let listKeys: Set<String> = ["positions", "short_factor", "long_factor", "return"]
+        for (name, raw) in query {
+            let value: JSONValue
+            if stringKeys.contains(name) {
+                value = .string(raw)
+            } else if name == "return" {
+                value = .array(raw.split(separator: ",").map { .string(String($0)) })
+            } else if listKeys.contains(name) {
+                value = try number(list: raw, name: name)
+            } else if raw == "true" || raw == "false" {
+                value = .bool(raw == "true")
+            } else {
+                value = try number(raw, name: name)
+            }
+            if topLevelKeys.contains(name) { top.append((name, value)) } else { rope.append((name, value)) }
+        }
+        top.append(("rope", .object(rope)))
+        return .object(top)
+    }
+
+    private static func number(_ text: String, name: String) throws(HTTPError) -> JSONValue {
+        guard let parsed = try? JSONParser().parse(text), case .number = parsed else {
+            throw .badRequest("query parameter \(name) must be a number, got '\(text)'", param: name)
+        }
+        return parsed
+    }
+
+    private static func number(list text: String, name: String) throws(HTTPError) -> JSONValue {
+        guard let parsed = try? JSONParser().parse("[" + text + "]") else {
+            throw .badRequest("query parameter \(name) must be a comma-separated list of numbers", param: name)
+        }
+        if case .numbers = parsed { return parsed }
+        if case .array(let items) = parsed, items.isEmpty { return parsed }
+        throw .badRequest("query parameter \(name) must be a comma-separated list of numbers", param: name)
+    }
+}

@@ -1,0 +1,13 @@
+import ArgumentParser
+import RotaryService
+
+@main
+struct Rotary: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotary",
+        abstract: "Rotary positional embeddings over HTTP.",
+        version: rotaryVersion,
+        subcommands: [Serve.self, Bench.self],
+        defaultSubcommand: Serve.self
+    )
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Dispatch
+import Glibc
+import Logging
+import RotaryHTTP
+import RotaryService
+
+/// `rotary serve`: every setting is a flag, else a `ROTARY_*` environment variable, else its default.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the HTTP API.")
+
+    @Option(help: "Address to bind (IPv4/IPv6 literal or localhost). Env ROTARY_HOST. Default: 127.0.0.1.")
+    var host: String?
+    @Option(help: "TCP port; 0 picks a free one. Env ROTARY_PORT. Default: 8080.")
+    var port: Int?
+    @Option(help: "HTTP worker threads (libmicrohttpd pool). Env ROTARY_THREADS. Default: 2.")
+    var threads: Int?
+    @Option(help: "Largest request body in bytes (413 beyond). Env ROTARY_MAX_BODY_BYTES. Default: 8388608.")
+    var maxBodyBytes: Int?
+    @Option(help: "Most open connections. Env ROTARY_CONNECTION_LIMIT. Default: 1024.")
+    var connectionLimit: Int?
+    @Option(help: "Most open connections per client IP (0 = none). Env ROTARY_PER_IP_CONNECTION_LIMIT. Default: 256.")
+    var perIpConnectionLimit: Int?
+    @Option(help: "Seconds an idle connection stays open. Env ROTARY_IDLE_TIMEOUT. Default: 30.")
+    var idleTimeout: Int?
+    @Option(help: "Bytes of header/buffer memory per connection (431 beyond). Env ROTARY_CONNECTION_MEMORY_LIMIT. Default: 65536.")
+    var connectionMemoryLimit: Int?
+    @Option(help: "Seconds a graceful stop waits for requests in flight. Env ROTARY_DRAIN_TIMEOUT. Default: 10.")
+    var drainTimeout: Double?
+    @Option(help: "Most float elements per request (413 beyond). Env ROTARY_MAX_ELEMENTS. Default: 16777216.")
+    var maxElements: Int?
+    @Option(help: "Largest token position accepted. Env ROTARY_MAX_POSITION. Default: 16777215.")
+    var maxPosition: Int?
+    @Option(help: "Deepest JSON nesting accepted. Env ROTARY_MAX_JSON_DEPTH. Default: 32.")
+    var maxJsonDepth: Int?
+    @Option(help: "Log level: trace, debug, info (one line per request), notice, warning, error. Env ROTARY_LOG_LEVEL. Default: info.")
+    var logLevel: String?
+
+    func run() throws {
+        var server = ServerConfiguration()
+        var service = ServiceConfiguration()
+        server.host = try setting(host, "ROTARY_HOST", server.host)
+        server.port = try setting(port, "ROTARY_PORT", server.port)
+        server.threads = try setting(threads, "ROTARY_THREADS", server.threads)
+        server.maxBodyBytes = try setting(maxBodyBytes, "ROTARY_MAX_BODY_BYTES", server.maxBodyBytes)
+        server.connectionLimit = try setting(connectionLimit, "ROTARY_CONNECTION_LIMIT", server.connectionLimit)
+        server.perIPConnectionLimit = try setting(perIpConnectionLimit, "ROTARY_PER_IP_CONNECTION_LIMIT", server.perIPConnectionLimit)
+        server.idleTimeoutSeconds = try setting(idleTimeout, "ROTARY_IDLE_TIMEOUT", server.idleTimeoutSeconds)
+        server.connectionMemoryLimit = try setting(connectionMemoryLimit, "ROTARY_CONNECTION_MEMORY_LIMIT", server.connectionMemoryLimit)
+        server.drainTimeoutSeconds = try setting(drainTimeout, "ROTARY_DRAIN_TIMEOUT", server.drainTimeoutSeconds)
+        service.maxElements = try setting(maxElements, "ROTARY_MAX_ELEMENTS", service.maxElements)
+        service.maxPosition = try setting(maxPosition, "ROTARY_MAX_POSITION", service.maxPosition)
+        service.maxJSONDepth = try setting(maxJsonDepth, "ROTARY_MAX_JSON_DEPTH", service.maxJSONDepth)
+        let levelName = try setting(logLevel, "ROTARY_LOG_LEVEL", "info")
+        guard let level = Logger.Level(rawValue: levelName) else {
+            throw ValidationError("log level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "rotary")
+        let httpServer = Server(configuration: server, router: Service.router(configuration: service, logger: logger), logger: logger)
+        do {
+            try httpServer.start()
+        } catch {
+            throw ValidationError(error.description)
+        }
+        waitForTerminationSignal()
+        logger.info("signal received: draining requests in flight (up to \(server.drainTimeoutSeconds) s)")
+        httpServer.stop()
+    }
+}
+
+/// Blocks until SIGINT or SIGTERM.
+func waitForTerminationSignal() {
+    let done = DispatchSemaphore(value: 0)
+    var sources: [DispatchSourceSignal] = []
+    for signalNumber in [SIGINT, SIGTERM] {
+        signal(signalNumber, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+        source.setEventHandler { done.signal() }
+        source.resume()
+        sources.append(source)
+    }
+    done.wait()
+    sources.forEach { $0.cancel() }
+}
+
+/// flag ?? environment ?? default; an unparsable environment value is an error, not a silent default.
+func setting<T: LosslessStringConvertible>(_ flag: T?, _ variable: String, _ fallback: T) throws -> T {
+    if let flag { return flag }
+    guard let raw = getenv(variable).map({ String(cString: $0) }), !raw.isEmpty else { return fallback }
+    guard let value = T(raw) else { throw ValidationError("environment variable \(variable)='\(raw)' is not a valid value") }
+    return value
+}

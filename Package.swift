@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "RotaryTestSupport", dependencies: ["RotaryHTTP"], path: "Tests/RotaryTestSupport"),
         .testTarget(name: "RotaryHTTPTests", dependencies: ["RotaryHTTP", "RotaryTestSupport"]),
         .testTarget(name: "RotaryJSONTests", dependencies: ["RotaryJSON"]),
-        .testTarget(name: "RotaryNumericsTests", dependencies: ["RotaryNumerics"]),
+        .testTarget(name: "RotaryNumericsTests", dependencies: ["RotaryNumerics", "RotaryTestSupport"]),
         .testTarget(name: "RotaryServiceTests", dependencies: [
             "RotaryService", "RotaryHTTP", "RotaryJSON", "RotaryNumerics", "RotaryTestSupport",
             .product(name: "Yams", package: "Yams"),

@@ -16,20 +16,24 @@ struct FloatTensor: Sendable, Equatable {
         guard case .array(let outer) = value, !outer.isEmpty else {
             throw .badRequest("\(field) must be a non-empty array of rows ([seq][dim]) or of matrices ([heads][seq][dim])", param: field)
         }
-        // Rank from the first element: rows of numbers → 2, arrays of rows → 3.
+        // Rank 3 when the first element is an array of arrays, else rank 2.
         var matrices: [(String, [JSONValue])] = []
-        switch outer[0] {
-        case .numbers, .array([]):
-            matrices = [(field, outer)]
-        case .array:
+        var isRank3 = false
+        if case .array(let items) = outer[0], let first = items.first {
+            switch first {
+            case .array, .numbers: isRank3 = true
+            default: break
+            }
+        }
+        if isRank3 {
             for (h, item) in outer.enumerated() {
                 guard case .array(let rows) = item, !rows.isEmpty else {
                     throw .badRequest("\(field)[\(h)] must be a non-empty array of rows", param: "\(field)[\(h)]")
                 }
                 matrices.append(("\(field)[\(h)]", rows))
             }
-        default:
-            throw .badRequest("\(field) must be an array of arrays of numbers, got an array of \(outer[0].kindDescription)s", param: field)
+        } else {
+            matrices = [(field, outer)]
         }
         let rowCount = matrices[0].1.count
         var columns = -1
@@ -38,9 +42,7 @@ struct FloatTensor: Sendable, Equatable {
                 throw .badRequest("\(name) has \(rows.count) rows, expected \(rowCount) like \(matrices[0].0)", param: name)
             }
             for (r, row) in rows.enumerated() {
-                guard case .numbers(let numbers) = row else {
-                    throw .badRequest("\(name)[\(r)] must be a non-empty array of numbers, got \(row.kindDescription == "an array" ? "an array with a non-number or an empty array" : row.kindDescription)", param: "\(name)[\(r)]")
-                }
+                guard case .numbers(let numbers) = row else { throw notNumbers(row, "\(name)[\(r)]") }
                 if columns < 0 { columns = numbers.count }
                 guard numbers.count == columns else {
                     throw .badRequest("\(name)[\(r)] has \(numbers.count) numbers, expected \(columns) (arrays must not be ragged)", param: "\(name)[\(r)]")
@@ -67,6 +69,17 @@ struct FloatTensor: Sendable, Equatable {
         }
         let shape = matrices.count == 1 && matrices[0].0 == field ? [rowCount, columns] : [matrices.count, rowCount, columns]
         return FloatTensor(values: values, shape: shape)
+    }
+
+    /// The error for a row that is not a non-empty array of numbers, naming the bad element.
+    private static func notNumbers(_ row: JSONValue, _ name: String) -> HTTPError {
+        if case .array(let items) = row {
+            if let bad = items.firstIndex(where: { if case .number = $0 { return false } else { return true } }) {
+                return .badRequest("\(name)[\(bad)] must be a number, got \(items[bad].kindDescription)", param: "\(name)[\(bad)]")
+            }
+            return .badRequest("\(name) must be a non-empty array of numbers", param: name)
+        }
+        return .badRequest("\(name) must be an array of numbers, got \(row.kindDescription)", param: name)
     }
 
     func write(to writer: inout JSONWriter) {

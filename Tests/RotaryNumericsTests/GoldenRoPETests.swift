@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import RotaryTestSupport
 @testable import RotaryNumerics
 
 /// Maps a golden case's HF `rope_parameters` onto the module's typed configuration (test-side,

@@ -1,38 +1,34 @@
 import Foundation
-import RotaryNumerics
 
 /// One case of `../shared/golden/rope/cases.json` (Hugging Face transformers output), read as Floats.
-struct GoldenRoPECase: @unchecked Sendable {
-    let id: String
-    let layout: String
-    let headDim: Int
-    let rotaryDim: Int
-    let maxPositionEmbeddings: Int
-    let parameters: [String: Any]
-    let positions: [Int]
-    let sequenceLength: Int
-    let q: [[Float]], k: [[Float]]
-    let invFreq: [Double]
-    let attentionScaling: Double
-    let cos: [[Float]], sin: [[Float]]
-    let qRot: [[Float]], kRot: [[Float]]
-    let relativeQ: [Float], relativeK: [Float]
-    let pairs: [(m: Int, n: Int, dot: Double, dotFloat64: Double, tolerance: Double)]
+public struct GoldenRoPECase: @unchecked Sendable {
+    public let id: String
+    public let layout: String
+    public let headDim: Int
+    public let rotaryDim: Int
+    public let maxPositionEmbeddings: Int
+    public let parameters: [String: Any]
+    public let positions: [Int]
+    public let sequenceLength: Int
+    public let q: [[Float]], k: [[Float]]
+    public let invFreq: [Double]
+    public let attentionScaling: Double
+    public let cos: [[Float]], sin: [[Float]]
+    public let qRot: [[Float]], kRot: [[Float]]
+    public let relativeQ: [Float], relativeK: [Float]
+    public let pairs: [(m: Int, n: Int, dot: Double, dotFloat64: Double, tolerance: Double)]
 
-    static func sharedDirectory() -> URL {
-        if let override = ProcessInfo.processInfo.environment["ROTARY_SHARED"] { return URL(fileURLWithPath: override) }
-        // Tests/<Target>/<file> → repository root → its sibling `shared`.
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared")
-    }
+    /// The raw case object, for building requests from it.
+    public let raw: [String: Any]
 
-    static func loadAll() throws -> [GoldenRoPECase] {
+    public static func loadAll() throws -> [GoldenRoPECase] {
         let url = sharedDirectory().appendingPathComponent("golden/rope/cases.json")
         let root = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
         return (root["cases"] as! [[String: Any]]).map(GoldenRoPECase.init)
     }
 
     init(_ json: [String: Any]) {
+        raw = json
         func floats(_ any: Any?) -> [Float] { (any as! [NSNumber]).map { Float(truncating: $0) } }
         func matrix(_ any: Any?) -> [[Float]] { (any as! [Any]).map(floats) }
         id = json["id"] as! String
@@ -59,7 +55,7 @@ struct GoldenRoPECase: @unchecked Sendable {
     }
 
     /// The elementwise bound of the golden README: max(1, s)·(1e-5 + 4e-7·p).
-    func tolerance(at position: Int) -> Double {
+    public func tolerance(at position: Int) -> Double {
         max(1, attentionScaling) * (1e-5 + 4e-7 * Double(position))
     }
 }

@@ -1,0 +1,24 @@
+import Foundation
+import RotaryHTTP
+import RotaryService
+
+/// Calls the service's router in process, as the server would.
+func call(_ method: String, _ path: String, json: Any? = nil, body: [UInt8]? = nil, contentType: String = "application/json",
+          accept: String? = nil, query: [(name: String, value: String)] = [],
+          configuration: ServiceConfiguration = ServiceConfiguration()) async throws -> Response {
+    var headers: [(name: String, value: String)] = [("Content-Type", contentType)]
+    if let accept { headers.append(("Accept", accept)) }
+    let bytes = try body ?? json.map { [UInt8](try JSONSerialization.data(withJSONObject: $0, options: [.fragmentsAllowed])) } ?? []
+    let request = Request(method: method, path: path, query: query, headers: headers, body: bytes)
+    return await Service.router(configuration: configuration).respond(to: request)
+}
+
+extension Response {
+    var object: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:] }
+    var error: [String: Any] { object["error"] as? [String: Any] ?? [:] }
+}
+
+/// `[[Float]]` from a JSON array of arrays.
+func matrix(_ any: Any?) -> [[Float]] {
+    ((any as? [[NSNumber]]) ?? []).map { $0.map { Float(truncating: $0) } }
+}

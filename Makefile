@@ -1,0 +1,42 @@
+# Rotary — two commands on a fresh Debian machine with Swift: `make run` and `make test`.
+SHELL := /bin/bash
+PORT ?= 8080
+# System packages the build, the tests and the server need (installed only when missing).
+APT_PACKAGES := libmicrohttpd-dev libopenblas-dev pkg-config curl python3-pip
+BENCH_APT_PACKAGES := wrk
+PYTHON_TEST_MODULES := openapi_spec_validator:openapi-spec-validator numpy:numpy
+
+.PHONY: deps python-deps build release run test bench clean
+
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+endef
+
+deps:
+	$(call apt_install,$(APT_PACKAGES))
+
+python-deps:
+	@for pair in $(PYTHON_TEST_MODULES); do mod=$${pair%%:*}; pkg=$${pair##*:}; \
+	  python3 -c "import $$mod" 2>/dev/null || python3 -m pip install -q "$$pkg"; done
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release
+
+run: release
+	.build/release/rotary serve --port $(PORT)
+
+test: deps python-deps
+	python3 -m openapi_spec_validator openapi.yaml
+	swift test
+
+bench: release python-deps
+	$(call apt_install,$(BENCH_APT_PACKAGES))
+	bash scripts/bench.sh
+
+clean:
+	rm -rf .build .build-bench

@@ -47,7 +47,7 @@ extension Server {
             return .YES
         }
         let exchange = Unmanaged<Exchange>.fromOpaque(raw).takeUnretainedValue()
-        if let response = exchange.takeResponse() {
+        if exchange.handedToWorker, let response = exchange.takeResponse() {
             return queue(response, exchange, connection)   // a worker finished and resumed us
         }
         if uploadDataSize.pointee > 0 {
@@ -134,15 +134,21 @@ extension Server {
 
     func finish(_ exchange: Exchange, completedNormally: Bool) {
         inFlight.subtract(1, ordering: .releasing)
+        guard logger.logLevel <= .info else { return }
         let millis = Double(monotonicNanos() - exchange.startNanos) / 1e6
-        let outcome = completedNormally ? "" : " (aborted)"
-        logger.info("\(exchange.id) \(exchange.method) \(exchange.path) \(exchange.status) \(exchange.bytesSent)B \(String(format3(millis)))ms\(outcome)")
+        var line = exchange.id
+        line.reserveCapacity(96)
+        line += " "; line += exchange.method; line += " "; line += exchange.path
+        line += " "; line += String(exchange.status); line += " "; line += String(exchange.bytesSent)
+        line += "B "; line += format3(millis); line += completedNormally ? "ms" : "ms (aborted)"
+        logger.info("\(line)", source: "http")   // an explicit source spares swift-log parsing #fileID per line
     }
 }
 
 /// Milliseconds with three decimals, without Foundation.
 func format3(_ value: Double) -> String {
     let scaled = Int((value * 1000).rounded())
-    let fraction = String(scaled % 1000)
-    return "\(scaled / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    let fraction = scaled % 1000
+    let padding = fraction < 10 ? ".00" : (fraction < 100 ? ".0" : ".")
+    return String(scaled / 1000) + padding + String(fraction)
 }

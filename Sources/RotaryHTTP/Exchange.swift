@@ -16,6 +16,8 @@ final class Exchange: @unchecked Sendable {
     var answered = false
     var status = 0
     var bytesSent = 0
+    /// A worker was started for this request (only then can a response be waiting in the hand-over).
+    var handedToWorker = false
 
     /// The hand-over between a worker task and the connection's thread.
     private let handover = Mutex<Handover>(Handover())
@@ -34,7 +36,10 @@ final class Exchange: @unchecked Sendable {
         self.startNanos = startNanos
     }
 
-    func markSuspended() { handover.withLock { $0.suspended = true } }
+    func markSuspended() {
+        handedToWorker = true
+        handover.withLock { $0.suspended = true }
+    }
 
     /// Stores the worker's response; true when the caller must resume the connection.
     func deliver(_ response: Response) -> Bool {

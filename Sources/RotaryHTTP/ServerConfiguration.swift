@@ -16,7 +16,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Seconds a connection may stay idle before it is closed.
     public var idleTimeoutSeconds: Int = 30
     /// Bytes libmicrohttpd may use per connection for headers and buffers (headers past it get 431).
-    public var connectionMemoryLimit: Int = 64 << 10
+    public var connectionMemoryLimit: Int = 32 << 10
     /// Seconds a graceful stop waits for in-flight requests before closing everything.
     public var drainTimeoutSeconds: Double = 10
 

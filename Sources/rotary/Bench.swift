@@ -1,6 +1,92 @@
 import ArgumentParser
+import Dispatch
+import Glibc
+import RotaryNumerics
+import RotaryService
 
+/// In-process micro-benchmarks; `make bench` runs them beside the HTTP and reference measurements and
+/// reads their `RESULT` lines.
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Micro-benchmarks (used by make bench).")
-    func run() throws {}
+    static let configuration = CommandConfiguration(
+        abstract: "In-process benchmarks (make bench runs them).",
+        subcommands: [RopeKernel.self, RotateJSON.self])
+}
+
+/// Best-of-N wall time in seconds.
+func bestTime(runs: Int, _ body: () -> Void) -> Double {
+    var best = Double.infinity
+    for _ in 0..<runs {
+        var start = timespec(), end = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        body()
+        clock_gettime(CLOCK_MONOTONIC, &end)
+        best = min(best, Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) / 1e9)
+    }
+    return best
+}
+
+extension Bench {
+    /// RoPE on a [heads][seq][dim] float32 tensor far larger than the L3, against a plain copy of it.
+    struct RopeKernel: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rope")
+        @Option var heads = 32
+        @Option var seq = 8192
+        @Option var dim = 128
+        @Option var runs = 10
+
+        func run() throws {
+            let count = heads * seq * dim
+            let config = try RoPEConfiguration(headDim: dim, theta: 10_000, layout: .half)
+            let table = config.table(positions: Array(0..<seq))
+            var data = (0..<count).map { Float($0 % 1000) / 1000 }
+            var copy = [Float](repeating: 0, count: count)
+            let bytes = Double(count * 4)
+            // Traffic counted as stream.c counts it: bytes read + bytes written.
+            let copyTime = bestTime(runs: runs) {
+                data.withUnsafeBytes { source in
+                    copy.withUnsafeMutableBytes { target in
+                        let s = Int(bitPattern: source.baseAddress!), t = Int(bitPattern: target.baseAddress!)
+                        let total = source.count
+                        DispatchQueue.concurrentPerform(iterations: 2) { part in
+                            let start = total * part / 2, end = total * (part + 1) / 2
+                            memcpy(UnsafeMutableRawPointer(bitPattern: t + start)!, UnsafeRawPointer(bitPattern: s + start)!, end - start)
+                        }
+                    }
+                }
+            }
+            let rotateTime = bestTime(runs: runs) { config.apply(table, to: &data, heads: heads) }
+            print(String(format: "RESULT name=copy seconds=%.6f gbps=%.2f", copyTime, 2 * bytes / copyTime / 1e9))
+            print(String(format: "RESULT name=rope_rotate seconds=%.6f gbps=%.2f ratio_to_copy=%.3f",
+                         rotateTime, 2 * bytes / rotateTime / 1e9, copyTime / rotateTime))
+            _ = copy[count / 2] + data[count / 3]
+        }
+    }
+
+    /// The whole `/rotate` JSON path on one thread: parse, decode, rotate, encode.
+    struct RotateJSON: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rotate-json")
+        @Option var rows = 64
+        @Option var dim = 128
+        @Option var iterations = 300
+
+        func run() throws {
+            var state: UInt64 = 42
+            func next() -> Float {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return Float(Int64(bitPattern: state >> 11) % 2_000_000) / 1_000_000 - 1
+            }
+            let matrix = (0..<rows).map { _ in (0..<dim).map { _ in next() } }
+            let body = "{\"vectors\":[" + matrix.map { "[" + $0.map { "\($0)" }.joined(separator: ",") + "]" }.joined(separator: ",") + "]}"
+            let request = Array(body.utf8)
+            var responseBytes = 0
+            let seconds = bestTime(runs: 3) {
+                for _ in 0..<iterations {
+                    responseBytes = Service.benchmarkRotateJSON(request)
+                }
+            } / Double(iterations)
+            let megabytes = Double(request.count + responseBytes) / 1e6
+            print(String(format: "RESULT name=rotate_json request_bytes=%d response_bytes=%d microseconds=%.1f mbps=%.1f",
+                         request.count, responseBytes, seconds * 1e6, megabytes / seconds))
+        }
+    }
 }

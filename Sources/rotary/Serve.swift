@@ -23,7 +23,7 @@ struct Serve: ParsableCommand {
     var perIpConnectionLimit: Int?
     @Option(help: "Seconds an idle connection stays open. Env ROTARY_IDLE_TIMEOUT. Default: 30.")
     var idleTimeout: Int?
-    @Option(help: "Bytes of header/buffer memory per connection (431 beyond). Env ROTARY_CONNECTION_MEMORY_LIMIT. Default: 65536.")
+    @Option(help: "Bytes of header/buffer memory per connection (431 beyond). Env ROTARY_CONNECTION_MEMORY_LIMIT. Default: 32768.")
     var connectionMemoryLimit: Int?
     @Option(help: "Seconds a graceful stop waits for requests in flight. Env ROTARY_DRAIN_TIMEOUT. Default: 10.")
     var drainTimeout: Double?
@@ -55,11 +55,9 @@ struct Serve: ParsableCommand {
         guard let level = Logger.Level(rawValue: levelName) else {
             throw ValidationError("log level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let sink = LogSink()
+        LoggingSystem.bootstrap { label in BufferedLogHandler(label: label, level: level, sink: sink) }
+        defer { sink.flush() }
         let logger = Logger(label: "rotary")
         let httpServer = Server(configuration: server, router: Service.router(configuration: service, logger: logger), logger: logger)
         do {

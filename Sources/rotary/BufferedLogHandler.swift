@@ -1,0 +1,116 @@
+import Dispatch
+import Glibc
+import Logging
+import Synchronization
+
+/// A swift-log handler that appends lines to a shared buffer and writes it to stderr in batches
+/// (every 100 ms, when 64 KiB have gathered, or at once for warnings and worse). A line per request
+/// then costs a memcpy instead of a write system call and a strftime.
+struct BufferedLogHandler: LogHandler {
+    var logLevel: Logger.Level
+    var metadata: Logger.Metadata = [:]
+    let label: String
+    private let sink: LogSink
+
+    init(label: String, level: Logger.Level, sink: LogSink) {
+        self.label = label
+        self.logLevel = level
+        self.sink = sink
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let message = event.message.description
+        var line = ""
+        line.reserveCapacity(message.utf8.count + label.utf8.count + 16)
+        line += " "; line += event.level.rawValue; line += " "; line += label; line += ": "; line += message
+        if !metadata.isEmpty || !(event.metadata?.isEmpty ?? true) {
+            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+            line += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        }
+        line += "\n"
+        sink.append(line, urgent: event.level >= .warning)
+    }
+}
+
+/// The buffers behind every `BufferedLogHandler`: one per thread (so request threads never contend
+/// for a lock), written out in batches by a timer.
+final class LogSink: @unchecked Sendable {   // mutable state is behind `registry` or a buffer's own lock
+    /// One thread's pending lines.
+    final class ThreadBuffer: @unchecked Sendable {
+        let pending = Mutex<[UInt8]>([])
+        var second = 0          // owner thread only
+        var stamp: [UInt8] = [] // owner thread only
+    }
+
+    private let registry = Mutex<[ThreadBuffer]>([])
+    private let key: pthread_key_t
+    private let timer: DispatchSourceTimer
+    private let flushLock = Mutex(())
+
+    init() {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        self.key = key
+        timer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
+        timer.schedule(deadline: .now() + .milliseconds(100), repeating: .milliseconds(100))
+        timer.setEventHandler { [weak self] in self?.flush() }
+        timer.resume()
+    }
+
+    deinit { timer.cancel() }
+
+    private var currentBuffer: ThreadBuffer {
+        if let raw = pthread_getspecific(key) { return Unmanaged<ThreadBuffer>.fromOpaque(raw).takeUnretainedValue() }
+        let buffer = ThreadBuffer()
+        registry.withLock { $0.append(buffer) }   // the registry keeps it alive
+        pthread_setspecific(key, Unmanaged.passUnretained(buffer).toOpaque())
+        return buffer
+    }
+
+    func append(_ line: String, urgent: Bool) {
+        let buffer = currentBuffer
+        let now = time(nil)
+        if now != buffer.second || buffer.stamp.isEmpty {
+            buffer.second = now
+            buffer.stamp = Self.timestamp(now)
+        }
+        let full = buffer.pending.withLock { pending -> Bool in
+            pending += buffer.stamp
+            pending += line.utf8
+            return pending.count >= 64 << 10
+        }
+        if full || urgent { flush() }
+    }
+
+    func flush() {
+        flushLock.withLock { _ in
+            for buffer in registry.withLock({ $0 }) {
+                let pending = buffer.pending.withLock { p -> [UInt8] in
+                    defer { p.removeAll(keepingCapacity: true) }
+                    return p
+                }
+                var offset = 0
+                while offset < pending.count {
+                    let written = pending[offset...].withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+                    if written <= 0 { break }
+                    offset += written
+                }
+            }
+        }
+    }
+
+    /// `2026-11-29T15:31:26+0000`, as swift-log's stream handler writes it.
+    private static func timestamp(_ seconds: Int) -> [UInt8] {
+        var value = time_t(seconds)
+        var parts = tm()
+        localtime_r(&value, &parts)
+        var buffer = [CChar](repeating: 0, count: 32)
+        let length = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &parts)
+        return buffer[0..<length].map { UInt8(bitPattern: $0) }
+    }
+}

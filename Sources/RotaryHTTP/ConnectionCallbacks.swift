@@ -80,6 +80,7 @@ extension Server {
     }
 
     private func dispatch(_ connection: OpaquePointer, _ exchange: Exchange) -> MHD_Result {
+        exchange.dispatchNanos = monotonicNanos()
         var headers: [(name: String, value: String)] = []
         var query: [(name: String, value: String)] = []
         withUnsafeMutablePointer(to: &headers) { _ = MHD_get_connection_values(connection, .HEADER_KIND, collectPairs, $0) }
@@ -121,6 +122,11 @@ extension Server {
             _ = MHD_add_response_header(mhdResponse, header.name, header.value)
         }
         _ = MHD_add_response_header(mhdResponse, "X-Request-Id", exchange.id)
+        if exchange.dispatchNanos > 0 {
+            // Time spent handling the request (body already received), for clients and benchmarks.
+            let micros = (monotonicNanos() - exchange.dispatchNanos) / 1000
+            _ = MHD_add_response_header(mhdResponse, "Server-Timing", "app;dur=\(micros / 1000).\(micros % 1000 < 100 ? (micros % 1000 < 10 ? "00" : "0") : "")\(micros % 1000)")
+        }
         let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
         MHD_destroy_response(mhdResponse)
         exchange.status = response.status

@@ -15,6 +15,8 @@ final class Exchange: @unchecked Sendable {
     /// A response was already queued (e.g. an early 413); later calls only drain the body.
     var answered = false
     var status = 0
+    /// When the complete request went to the router (0 if it never did).
+    var dispatchNanos: UInt64 = 0
     var bytesSent = 0
     /// A worker was started for this request (only then can a response be waiting in the hand-over).
     var handedToWorker = false

@@ -41,24 +41,31 @@ extension Bench {
             var data = (0..<count).map { Float($0 % 1000) / 1000 }
             var copy = [Float](repeating: 0, count: count)
             let bytes = Double(count * 4)
-            // Traffic counted as stream.c counts it: bytes read + bytes written.
-            let copyTime = bestTime(runs: runs) {
-                data.withUnsafeBytes { source in
-                    copy.withUnsafeMutableBytes { target in
-                        let s = Int(bitPattern: source.baseAddress!), t = Int(bitPattern: target.baseAddress!)
-                        let total = source.count
-                        DispatchQueue.concurrentPerform(iterations: 2) { part in
-                            let start = total * part / 2, end = total * (part + 1) / 2
-                            memcpy(UnsafeMutableRawPointer(bitPattern: t + start)!, UnsafeRawPointer(bitPattern: s + start)!, end - start)
-                        }
-                    }
-                }
+            // Traffic counted as stream.c counts it: bytes read + bytes written. Copy and rotation
+            // alternate, so both see the same machine; the best of each is kept.
+            var copyTime = Double.infinity, rotateTime = Double.infinity
+            for _ in 0..<runs {
+                copyTime = min(copyTime, bestTime(runs: 1) { Bench.parallelCopy(from: data, to: &copy) })
+                rotateTime = min(rotateTime, bestTime(runs: 1) { config.apply(table, to: &data, heads: heads) })
             }
-            let rotateTime = bestTime(runs: runs) { config.apply(table, to: &data, heads: heads) }
             print(String(format: "RESULT name=copy seconds=%.6f gbps=%.2f", copyTime, 2 * bytes / copyTime / 1e9))
             print(String(format: "RESULT name=rope_rotate seconds=%.6f gbps=%.2f ratio_to_copy=%.3f",
                          rotateTime, 2 * bytes / rotateTime / 1e9, copyTime / rotateTime))
             _ = copy[count / 2] + data[count / 3]
+        }
+    }
+
+    /// `memcpy` of the buffer split across both cores, as a rotation of it is split.
+    static func parallelCopy(from source: [Float], to target: inout [Float]) {
+        source.withUnsafeBytes { from in
+            target.withUnsafeMutableBytes { to in
+                let s = Int(bitPattern: from.baseAddress!), t = Int(bitPattern: to.baseAddress!)
+                let total = from.count
+                DispatchQueue.concurrentPerform(iterations: 2) { part in
+                    let start = total * part / 2, end = total * (part + 1) / 2
+                    memcpy(UnsafeMutableRawPointer(bitPattern: t + start)!, UnsafeRawPointer(bitPattern: s + start)!, end - start)
+                }
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Modules depend one way: CMicroHTTPD ← RotaryHTTP; RotaryJSON; RotaryNumerics;
+// Modules depend one way: CMicroHTTPD ← RotaryHTTP; RotaryJSON; COpenBLAS ← RotaryNumerics;
 // RotaryService joins them; the `rotary` executable sits on top.
 let package = Package(
     name: "Rotary",
@@ -20,6 +20,11 @@ let package = Package(
             pkgConfig: "libmicrohttpd",
             providers: [.apt(["libmicrohttpd-dev"])]
         ),
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
         .target(
             name: "RotaryHTTP",
             dependencies: [
@@ -28,7 +33,7 @@ let package = Package(
             ]
         ),
         .target(name: "RotaryJSON"),
-        .target(name: "RotaryNumerics"),
+        .target(name: "RotaryNumerics", dependencies: ["COpenBLAS"]),
         .target(
             name: "RotaryService",
             dependencies: [

@@ -1,0 +1,156 @@
+import Dispatch
+
+/// How positions enter attention.
+public enum PositionEncoding: Sendable {
+    /// Rotate queries and keys (any RoPE configuration).
+    case rope(RoPEConfiguration)
+    /// Add the Vaswani et al. sinusoidal encoding to queries and keys before the product.
+    case sinusoidal(base: Double)
+    /// No position information.
+    case none
+}
+
+/// The sizes of one attention call. Query heads must be a multiple of key/value heads (GQA).
+public struct AttentionShape: Sendable, Equatable {
+    public var queryHeads: Int
+    public var keyHeads: Int
+    public var queryLength: Int
+    public var keyLength: Int
+    public var headDim: Int
+    /// Columns of the values (0 when no values are given).
+    public var valueDim: Int
+
+    public init(queryHeads: Int, keyHeads: Int, queryLength: Int, keyLength: Int, headDim: Int, valueDim: Int) {
+        self.queryHeads = queryHeads
+        self.keyHeads = keyHeads
+        self.queryLength = queryLength
+        self.keyLength = keyLength
+        self.headDim = headDim
+        self.valueDim = valueDim
+    }
+
+    /// Elements of the score (and weight) tensor: heads × seq_q × seq_k.
+    public var scoreCount: Int { queryHeads * queryLength * keyLength }
+}
+
+/// What an attention call produced; scores are before the mask.
+public struct AttentionResult: Sendable {
+    /// `[queryHeads][queryLength][keyLength]`: Q·Kᵀ·scale after the position encoding, before the mask.
+    public var scores: [Float]
+    /// `[queryHeads][queryLength][keyLength]`: softmax over the visible keys, 0 where masked.
+    public var weights: [Float]
+    /// `[queryHeads][queryLength][valueDim]`: weights·V, when values were given.
+    public var output: [Float]?
+}
+
+public enum Attention {
+    /// scores = Q·Kᵀ·scale, mask, softmax, output = weights·V — per query head, with key/value head
+    /// `h / (queryHeads / keyHeads)`.
+    /// - Parameters:
+    ///   - queries: `[queryHeads][queryLength][headDim]`
+    ///   - keys: `[keyHeads][keyLength][headDim]`
+    ///   - values: `[keyHeads][keyLength][valueDim]` or nil
+    ///   - positionsQ: `[queryLength]`, positionsK: `[keyLength]`
+    ///   - causal: a query at position p sees the keys at positions ≤ p.
+    ///   - scale: nil means 1/√headDim.
+    public static func compute(
+        queries: [Float], keys: [Float], values: [Float]?, shape: AttentionShape,
+        positionsQ: [Int], positionsK: [Int], encoding: PositionEncoding, causal: Bool, scale: Float? = nil
+    ) -> AttentionResult {
+        precondition(shape.queryHeads % shape.keyHeads == 0, "query heads must be a multiple of key heads")
+        precondition(queries.count == shape.queryHeads * shape.queryLength * shape.headDim)
+        precondition(keys.count == shape.keyHeads * shape.keyLength * shape.headDim)
+        var q = queries, k = keys
+        encode(&q, &k, shape: shape, positionsQ: positionsQ, positionsK: positionsK, encoding: encoding)
+        let (lq, lk, d) = (shape.queryLength, shape.keyLength, shape.headDim)
+        let group = shape.queryHeads / shape.keyHeads
+        let alpha = scale ?? 1 / Float(d).squareRoot()
+        var scores = [Float](repeating: 0, count: shape.scoreCount)
+        q.withUnsafeBufferPointer { qp in
+            k.withUnsafeBufferPointer { kp in
+                scores.withUnsafeMutableBufferPointer { sp in
+                    for h in 0..<shape.queryHeads {
+                        MatrixMultiply.timesTransposed(qp.baseAddress! + h * lq * d, kp.baseAddress! + (h / group) * lk * d,
+                                                       sp.baseAddress! + h * lq * lk, m: lq, n: lk, k: d, alpha: alpha)
+                    }
+                }
+            }
+        }
+        var weights = scores
+        normalize(&weights, rows: shape.queryHeads * lq, columns: lk, positionsQ: positionsQ, positionsK: positionsK, causal: causal)
+        var output: [Float]?
+        if let values {
+            let dv = shape.valueDim
+            precondition(values.count == shape.keyHeads * lk * dv)
+            var out = [Float](repeating: 0, count: shape.queryHeads * lq * dv)
+            weights.withUnsafeBufferPointer { wp in
+                values.withUnsafeBufferPointer { vp in
+                    out.withUnsafeMutableBufferPointer { op in
+                        for h in 0..<shape.queryHeads {
+                            MatrixMultiply.times(wp.baseAddress! + h * lq * lk, vp.baseAddress! + (h / group) * lk * dv,
+                                                 op.baseAddress! + h * lq * dv, m: lq, n: dv, k: lk)
+                        }
+                    }
+                }
+            }
+            output = out
+        }
+        return AttentionResult(scores: scores, weights: weights, output: output)
+    }
+
+    static func encode(_ q: inout [Float], _ k: inout [Float], shape: AttentionShape,
+                       positionsQ: [Int], positionsK: [Int], encoding: PositionEncoding) {
+        switch encoding {
+        case .none: break
+        case .sinusoidal(let base):
+            SinusoidalEncoding.add(to: &q, heads: shape.queryHeads, positions: positionsQ, dim: shape.headDim, base: base)
+            SinusoidalEncoding.add(to: &k, heads: shape.keyHeads, positions: positionsK, dim: shape.headDim, base: base)
+        case .rope(let config):
+            // One call: dynamic/longrope choose their frequencies by the largest position of either side.
+            let length = max(positionsQ.max() ?? 0, positionsK.max() ?? 0) + 1
+            config.apply(config.table(positions: positionsQ, role: .query, sequenceLength: length), to: &q, heads: shape.queryHeads)
+            config.apply(config.table(positions: positionsK, role: .key, sequenceLength: length), to: &k, heads: shape.keyHeads)
+        }
+    }
+
+    /// Masked softmax of every row, split across the cores.
+    /// - Parameter weights: `[rows][columns]`, row r at query position `positionsQ[r % positionsQ.count]`.
+    static func normalize(_ weights: inout [Float], rows: Int, columns: Int, positionsQ: [Int], positionsK: [Int], causal: Bool) {
+        let keysSorted = zip(positionsK, positionsK.dropFirst()).allSatisfy { $0 <= $1 }
+        let queryLength = positionsQ.count
+        weights.withUnsafeMutableBufferPointer { buffer in
+            let base = Int(bitPattern: buffer.baseAddress!)
+            let workers = rows * columns >= 1 << 15 ? RoPEKernel.processorCount : 1
+            let body: @Sendable (Int) -> Void = { worker in
+                let pointer = UnsafeMutablePointer<Float>(bitPattern: base)!
+                var scratch = [Float]()
+                for r in (rows * worker / workers)..<(rows * (worker + 1) / workers) {
+                    let row = pointer + r * columns
+                    guard causal else {
+                        Softmax.normalizeRow(row, count: columns, visibleCount: columns)
+                        continue
+                    }
+                    let limit = positionsQ[r % queryLength]
+                    if keysSorted {
+                        // Visible keys form a prefix: binary search its end.
+                        var low = 0, high = columns
+                        while low < high { let mid = (low + high) / 2; if positionsK[mid] <= limit { low = mid + 1 } else { high = mid } }
+                        Softmax.normalizeRow(row, count: columns, visibleCount: low)
+                    } else {
+                        // Gather the visible entries, normalise them, scatter back.
+                        scratch.removeAll(keepingCapacity: true)
+                        for j in 0..<columns where positionsK[j] <= limit { scratch.append(row[j]) }
+                        scratch.withUnsafeMutableBufferPointer { visible in
+                            if let start = visible.baseAddress { Softmax.normalizeRow(start, count: visible.count, visibleCount: visible.count) }
+                        }
+                        var next = 0
+                        for j in 0..<columns {
+                            if positionsK[j] <= limit { row[j] = scratch[next]; next += 1 } else { row[j] = 0 }
+                        }
+                    }
+                }
+            }
+            if workers == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: body) }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// RoFormer §3.4.3: how RoPE's dot products fall, on average, as tokens grow apart.
+public enum LongTermDecay {
+    public struct Curve: Sendable {
+        /// `[0, maxDistance]`
+        public var distance: [Int]
+        /// Σ_j |S_j(r)| / Σ_j |S_j(0)| with S_j(r) = Σ_{k<j} e^{i·r·θ_k}, j = 1…d/2: RoFormer's relative
+        /// upper bound (1/(d/2))·Σ_j |S_j|, scaled to 1 at distance 0.
+        public var upperBound: [Double]
+        /// (1/(d/2))·Σ_j |S_j(0)| = (d/2 + 1)/2, the factor `upperBound` was divided by.
+        public var upperBoundAtZero: Double
+        /// The mean over `samples` random q = k ~ N(0, I) of RoPE(q, m)·RoPE(k, m − r) = Σ_i (q_{2i}² + q_{2i+1}²)·cos(r·θ_i).
+        public var meanDot: [Double]
+    }
+
+    /// - Parameters: headDim even; θ_i = theta^(−2i/headDim); `seed` makes the samples reproducible.
+    public static func curve(headDim: Int, theta: Double, maxDistance: Int, samples: Int, seed: UInt64) -> Curve {
+        let pairs = headDim / 2
+        let frequencies = (0..<pairs).map { pow(theta, -2 * Double($0) / Double(headDim)) }
+        // The expected pair energy, estimated from the samples: the dot product only needs its mean.
+        var generator = SplitMix64(seed: seed)
+        var pairEnergy = [Double](repeating: 0, count: pairs)
+        for _ in 0..<samples {
+            for i in 0..<pairs {
+                let a = generator.nextGaussian(), b = generator.nextGaussian()
+                pairEnergy[i] += (a * a + b * b) / Double(samples)
+            }
+        }
+        var bound = [Double](), dots = [Double]()
+        bound.reserveCapacity(maxDistance + 1)
+        dots.reserveCapacity(maxDistance + 1)
+        for r in 0...maxDistance {
+            var re = 0.0, im = 0.0, total = 0.0, dot = 0.0
+            for i in 0..<pairs {
+                let angle = Double(r) * frequencies[i]
+                re += cos(angle)
+                im += sin(angle)
+                total += (re * re + im * im).squareRoot()   // |S_{i+1}|
+                dot += pairEnergy[i] * cos(angle)
+            }
+            bound.append(total / Double(pairs))
+            dots.append(dot)
+        }
+        let atZero = bound[0]
+        return Curve(distance: Array(0...maxDistance), upperBound: bound.map { $0 / atZero }, upperBoundAtZero: atZero, meanDot: dots)
+    }
+}
+
+/// A small seeded generator (SplitMix64) with Gaussian draws, so sampled curves are reproducible.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A standard normal draw (Box–Muller).
+    public mutating func nextGaussian() -> Double {
+        let u = (Double(next() >> 11) + 0.5) / 9_007_199_254_740_992
+        let v = Double(next() >> 11) / 9_007_199_254_740_992
+        return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
+    }
+}

@@ -69,6 +69,10 @@ KERNEL=$("$ROTARY" bench rope --heads 32 --seq 8192 --dim 128 --runs 10 | tee -a
 STREAM=$(OMP_NUM_THREADS=2 "$OUT/stream_omp" 128 5 | grep "kernel=copy" | tee -a "$LOG")
 NUMPY=$(python3 scripts/bench/numpy_rope.py 32 8192 128 5 | tee -a "$LOG")
 
+# 5. Attention (scores + softmax + output) for 8 heads x 2048 x 128 against sgemm alone on the same products.
+"$SHARED/bench/waitload.sh" >>"$LOG" 2>&1
+ATTENTION=$("$ROTARY" bench attention --heads 8 --seq 2048 --dim 128 --runs 5 | tee -a "$LOG")
+
 COPY_GBS=$(echo "$KERNEL" | grep name=copy | field gbps)
 ROPE_GBS=$(echo "$KERNEL" | grep name=rope_rotate | field gbps)
 STREAM_GBS=$(echo "$STREAM" | field median_GBs)
@@ -76,10 +80,12 @@ NUMPY_GBS=$(echo "$NUMPY" | grep name=numpy_rope | field gbps)
 TORCH_GBS=$(echo "$NUMPY" | grep name=torch_rope | field gbps || true)
 
 python3 - "$C_HEALTH" "$R_HEALTH" "$JSON_LINE" "$NPY_LINE" "$JSON_REQUEST_BYTES" "$JSON_RESPONSE_BYTES" "$INPROC" \
-  "$COPY_GBS" "$ROPE_GBS" "$STREAM_GBS" "$NUMPY_GBS" "${TORCH_GBS:-}" "$RUNS" "$DURATION" <<'PY'
+  "$COPY_GBS" "$ROPE_GBS" "$STREAM_GBS" "$NUMPY_GBS" "${TORCH_GBS:-}" "$RUNS" "$DURATION" "$ATTENTION" <<'PY'
 import re, subprocess, sys, datetime
 (c_health, r_health, json_line, npy_line, req_bytes, resp_bytes, inproc, copy_gbs, rope_gbs, stream_gbs,
- numpy_gbs, torch_gbs, runs, duration) = sys.argv[1:]
+ numpy_gbs, torch_gbs, runs, duration, attention) = sys.argv[1:]
+def result(name):
+    return next(line for line in attention.splitlines() if f"name={name} " in line)
 def get(line, key):
     m = re.search(key + r"=([0-9.\-]+)", line)
     return float(m.group(1)) if m else float("nan")
@@ -123,6 +129,17 @@ wrk with 2 connections; server-side time from the `Server-Timing` header (body r
 | --- | --- | --- | --- |
 | JSON in, JSON out ({int(req_bytes):,} B + {int(resp_bytes):,} B) | {get(json_line, 'rps'):,.0f} | {json_server_us:.0f} | {get(json_line, 'p50_us'):.0f} |
 | `.npy` in, `.npy` out (32,896 B each way) | {get(npy_line, 'rps'):,.0f} | {get(npy_line, 'server_us'):.0f} | {get(npy_line, 'p50_us'):.0f} |
+
+## Attention: 8 heads × 2048 × 128, scores + softmax + output (no mask, then causal)
+
+Best of 5; GFLOP/s count the two products (2 · 2 · seq² · dim per head) for every row.
+
+| what | ms | GFLOP/s | ratio |
+| --- | --- | --- | --- |
+| OpenBLAS `cblas_sgemm` alone on the same two products (2 threads) | {get(result('sgemm_only'), 'seconds') * 1e3:.1f} | {get(result('sgemm_only'), 'gflops'):.0f} | 1.00 |
+| **Rotary attention** (kernel on preallocated buffers) | {get(result('attention'), 'seconds') * 1e3:.1f} | {get(result('attention'), 'gflops'):.0f} | **{get(result('attention'), 'ratio_to_sgemm'):.2f}×** (target ≥ 0.7×) |
+| Rotary attention, causal | {get(result('attention_causal'), 'seconds') * 1e3:.1f} | {get(result('attention_causal'), 'gflops'):.0f} | {get(result('attention_causal'), 'ratio_to_sgemm'):.2f}× |
+| Rotary attention, allocating its results (what `/attention` runs) | {get(result('attention_allocating'), 'seconds') * 1e3:.1f} | {get(result('attention_allocating'), 'gflops'):.0f} | {get(result('attention_allocating'), 'ratio_to_sgemm'):.2f}× |
 
 JSON parsed and written per core: **{json_mb / (json_server_us / 1e6):.0f} MB/s** from the server-side time over HTTP,
 **{get(inproc, 'mbps'):.0f} MB/s** in process on one thread ({get(inproc, 'microseconds'):.0f} µs per request) — target ≥ 200 MB/s.

@@ -35,8 +35,9 @@ public struct AttentionShape: Sendable, Equatable {
 
 /// What an attention call produced; scores are before the mask.
 public struct AttentionResult: Sendable {
-    /// `[queryHeads][queryLength][keyLength]`: Q·Kᵀ·scale after the position encoding, before the mask.
-    public var scores: [Float]
+    /// `[queryHeads][queryLength][keyLength]`: Q·Kᵀ·scale after the position encoding, before the mask
+    /// (only when asked for: it doubles the memory).
+    public var scores: [Float]?
     /// `[queryHeads][queryLength][keyLength]`: softmax over the visible keys, 0 where masked.
     public var weights: [Float]
     /// `[queryHeads][queryLength][valueDim]`: weights·V, when values were given.
@@ -55,47 +56,66 @@ public enum Attention {
     ///   - scale: nil means 1/√headDim.
     public static func compute(
         queries: [Float], keys: [Float], values: [Float]?, shape: AttentionShape,
-        positionsQ: [Int], positionsK: [Int], encoding: PositionEncoding, causal: Bool, scale: Float? = nil
+        positionsQ: [Int], positionsK: [Int], encoding: PositionEncoding, causal: Bool, scale: Float? = nil,
+        keepScores: Bool = false
     ) -> AttentionResult {
-        precondition(shape.queryHeads % shape.keyHeads == 0, "query heads must be a multiple of key heads")
-        precondition(queries.count == shape.queryHeads * shape.queryLength * shape.headDim)
-        precondition(keys.count == shape.keyHeads * shape.keyLength * shape.headDim)
+        // Every element is written before it is read: no need to zero the buffers first.
+        func uninitialized(_ count: Int) -> [Float] { [Float](unsafeUninitializedCapacity: count) { _, n in n = count } }
+        var weights = uninitialized(shape.scoreCount)
+        var scores = keepScores ? uninitialized(shape.scoreCount) : nil
+        var output = values == nil ? nil : uninitialized(shape.queryHeads * shape.queryLength * shape.valueDim)
         var q = queries, k = keys
         encode(&q, &k, shape: shape, positionsQ: positionsQ, positionsK: positionsK, encoding: encoding)
-        let (lq, lk, d) = (shape.queryLength, shape.keyLength, shape.headDim)
-        let group = shape.queryHeads / shape.keyHeads
-        let alpha = scale ?? 1 / Float(d).squareRoot()
-        var scores = [Float](repeating: 0, count: shape.scoreCount)
-        q.withUnsafeBufferPointer { qp in
-            k.withUnsafeBufferPointer { kp in
-                scores.withUnsafeMutableBufferPointer { sp in
-                    for h in 0..<shape.queryHeads {
-                        MatrixMultiply.timesTransposed(qp.baseAddress! + h * lq * d, kp.baseAddress! + (h / group) * lk * d,
-                                                       sp.baseAddress! + h * lq * lk, m: lq, n: lk, k: d, alpha: alpha)
-                    }
-                }
-            }
-        }
-        var weights = scores
-        normalize(&weights, rows: shape.queryHeads * lq, columns: lk, positionsQ: positionsQ, positionsK: positionsK, causal: causal)
-        var output: [Float]?
-        if let values {
-            let dv = shape.valueDim
-            precondition(values.count == shape.keyHeads * lk * dv)
-            var out = [Float](repeating: 0, count: shape.queryHeads * lq * dv)
-            weights.withUnsafeBufferPointer { wp in
-                values.withUnsafeBufferPointer { vp in
-                    out.withUnsafeMutableBufferPointer { op in
-                        for h in 0..<shape.queryHeads {
-                            MatrixMultiply.times(wp.baseAddress! + h * lq * lk, vp.baseAddress! + (h / group) * lk * dv,
-                                                 op.baseAddress! + h * lq * dv, m: lq, n: dv, k: lk)
+        weights.withUnsafeMutableBufferPointer { w in
+            withOptionalPointer(&scores) { s in
+                withOptionalPointer(&output) { o in
+                    q.withUnsafeBufferPointer { qp in
+                        k.withUnsafeBufferPointer { kp in
+                            (values ?? []).withUnsafeBufferPointer { vp in
+                                computeEncoded(queries: qp.baseAddress!, keys: kp.baseAddress!, values: values == nil ? nil : vp.baseAddress,
+                                               shape: shape, positionsQ: positionsQ, positionsK: positionsK, causal: causal,
+                                               scale: scale, weights: w.baseAddress!, scores: s, output: o)
+                            }
                         }
                     }
                 }
             }
-            output = out
         }
         return AttentionResult(scores: scores, weights: weights, output: output)
+    }
+
+    /// The kernel on caller-owned buffers, with the position encoding already applied to Q and K.
+    /// - Parameters:
+    ///   - queries: `[queryHeads][queryLength][headDim]`, keys: `[keyHeads][keyLength][headDim]`
+    ///   - values: `[keyHeads][keyLength][valueDim]` or nil
+    ///   - weights: `[queryHeads][queryLength][keyLength]`, written
+    ///   - scores: `[queryHeads][queryLength][keyLength]` or nil, written before the mask
+    ///   - output: `[queryHeads][queryLength][valueDim]` or nil, written when values are given
+    public static func computeEncoded(
+        queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>?, shape: AttentionShape,
+        positionsQ: [Int], positionsK: [Int], causal: Bool, scale: Float?,
+        weights: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>?, output: UnsafeMutablePointer<Float>?
+    ) {
+        precondition(shape.queryHeads % shape.keyHeads == 0, "query heads must be a multiple of key heads")
+        let (lq, lk, d, dv) = (shape.queryLength, shape.keyLength, shape.headDim, shape.valueDim)
+        let group = shape.queryHeads / shape.keyHeads
+        let alpha = scale ?? 1 / Float(d).squareRoot()
+        // Head by head, so each head's score matrix is still in cache for its softmax and its second product.
+        for h in 0..<shape.queryHeads {
+            let kv = h / group
+            let head = weights + h * lq * lk
+            MatrixMultiply.timesTransposed(queries + h * lq * d, keys + kv * lk * d, head, m: lq, n: lk, k: d, alpha: alpha)
+            scores.map { ($0 + h * lq * lk).update(from: head, count: lq * lk) }
+            normalize(head, rows: lq, columns: lk, positionsQ: positionsQ, positionsK: positionsK, causal: causal)
+            if let values, let output {
+                MatrixMultiply.times(head, values + kv * lk * dv, output + h * lq * dv, m: lq, n: dv, k: lk)
+            }
+        }
+    }
+
+    private static func withOptionalPointer<R>(_ array: inout [Float]?, _ body: (UnsafeMutablePointer<Float>?) -> R) -> R {
+        guard array != nil else { return body(nil) }
+        return array!.withUnsafeMutableBufferPointer { body($0.baseAddress) }
     }
 
     static func encode(_ q: inout [Float], _ k: inout [Float], shape: AttentionShape,
@@ -113,13 +133,13 @@ public enum Attention {
         }
     }
 
-    /// Masked softmax of every row, split across the cores.
-    /// - Parameter weights: `[rows][columns]`, row r at query position `positionsQ[r % positionsQ.count]`.
-    static func normalize(_ weights: inout [Float], rows: Int, columns: Int, positionsQ: [Int], positionsK: [Int], causal: Bool) {
+    /// Masked softmax of every row of one head, split across the cores.
+    /// - Parameter weights: `[rows][columns]`, row r at query position `positionsQ[r]`.
+    static func normalize(_ weights: UnsafeMutablePointer<Float>, rows: Int, columns: Int, positionsQ: [Int], positionsK: [Int], causal: Bool) {
         let keysSorted = zip(positionsK, positionsK.dropFirst()).allSatisfy { $0 <= $1 }
         let queryLength = positionsQ.count
-        weights.withUnsafeMutableBufferPointer { buffer in
-            let base = Int(bitPattern: buffer.baseAddress!)
+        do {
+            let base = Int(bitPattern: weights)
             let workers = rows * columns >= 1 << 15 ? RoPEKernel.processorCount : 1
             let body: @Sendable (Int) -> Void = { worker in
                 let pointer = UnsafeMutablePointer<Float>(bitPattern: base)!

@@ -9,10 +9,17 @@ public enum Softmax {
         let visible = min(max(visibleCount, 0), count)
         if visible < count { (row + visible).update(repeating: 0, count: count - visible) }
         guard visible > 0 else { return }
-        var maximum = -Float.infinity
-        for j in 0..<visible { maximum = max(maximum, row[j]) }
-        var sum: Float = 0
+        var maxima = SIMD8<Float>(repeating: -.infinity)
         var j = 0
+        while j + 8 <= visible {
+            let v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self)
+            maxima.replace(with: v, where: v .> maxima)
+            j += 8
+        }
+        var maximum = maxima.max()
+        while j < visible { maximum = max(maximum, row[j]); j += 1 }
+        var sum: Float = 0
+        j = 0
         let shift = SIMD8<Float>(repeating: maximum)
         var sums = SIMD8<Float>()
         while j + 8 <= visible {
@@ -29,14 +36,22 @@ public enum Softmax {
             j += 1
         }
         let inverse = 1 / sum
-        for j in 0..<visible { row[j] *= inverse }
+        j = 0
+        while j + 8 <= visible {
+            let scaled = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self) * inverse
+            UnsafeMutableRawPointer(row + j).storeBytes(of: scaled, as: SIMD8<Float>.self)
+            j += 8
+        }
+        while j < visible { row[j] *= inverse; j += 1 }
     }
 
     /// exp for 8 lanes: range reduction by ln 2, then a degree-6 polynomial (Cephes' expf
     /// coefficients), about 1 ulp on [-87, 88]; below −87.3 the result is 0.
     @inline(__always)
     public static func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let clamped = x.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
+        var clamped = x
+        clamped.replace(with: -87.3, where: x .< -87.3)
+        clamped.replace(with: 88.3, where: x .> 88.3)
         let n = (clamped * 1.44269504088896341).rounded(.toNearestOrEven)
         var r = clamped - n * 0.693359375
         r = r + n * 2.12194440e-4
@@ -47,8 +62,10 @@ public enum Softmax {
         p = p * r + 1.6666665459e-1
         p = p * r + 5.0000001201e-1
         let polynomial = p * r * r + r + 1
-        let exponentBits = (SIMD8<Int32>(n) &+ 127) &<< 23
-        let scale = unsafeBitCast(exponentBits, to: SIMD8<Float>.self)
+        // 2^n from the bits: adding 1.5·2^23 puts the integer n in the low mantissa bits (stays vectorised,
+        // unlike a Float → Int32 conversion).
+        let integer = unsafeBitCast(n + 12_582_912, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let scale = unsafeBitCast((integer &+ 127) &<< 23, to: SIMD8<Float>.self)
         return (polynomial * scale).replacing(with: 0, where: x .< -87.3)
     }
 }

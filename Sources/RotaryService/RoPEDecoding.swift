@@ -13,8 +13,13 @@ enum RoPEDecoding {
         "short_factor", "long_factor", "scale_base",
     ]
 
-    static func decode(_ value: JSONValue?, headDim: Int, path: String = "rope") throws(HTTPError) -> RoPEConfiguration {
+    /// - Parameters:
+    ///   - vectorsField: the request field whose last dimension is the head dimension (named in errors about it).
+    ///   - ignoring: keys of the object that belong to the caller (e.g. `type` in `position_encoding`).
+    static func decode(_ value: JSONValue?, headDim: Int, path: String = "rope", vectorsField: String = "vectors",
+                       ignoring: Set<String> = []) throws(HTTPError) -> RoPEConfiguration {
         var reader = try ObjectReader(value ?? .object([]), path: path)
+        for key in ignoring { _ = reader.value(key) }
         let type = try reader.choice("rope_type", RoPEScaling.names) ?? "default"
         let theta = try reader.double("rope_theta") ?? 10_000
         let layout = RoPELayout(rawValue: try reader.choice("layout", RoPELayout.allCases.map(\.rawValue)) ?? "half")!
@@ -22,7 +27,7 @@ enum RoPEDecoding {
         let partial = try reader.double("partial_rotary_factor") ?? 1
         let rotaryDim = try reader.int("rotary_dim", in: 0...Int(Int32.max))
         if let declared = try reader.int("head_dim", in: 0...Int(Int32.max)), declared != headDim {
-            throw .badRequest("\(reader.name("head_dim")) is \(declared) but the vectors have \(headDim) components",
+            throw .badRequest("\(reader.name("head_dim")) is \(declared) but \(vectorsField) have \(headDim) components",
                               param: reader.name("head_dim"))
         }
         if rotaryDim != nil && reader.has("partial_rotary_factor") {
@@ -73,7 +78,7 @@ enum RoPEDecoding {
                                          rotaryDim: rotaryDim, partialRotaryFactor: partial,
                                          maxPositionEmbeddings: maxPositions)
         } catch {
-            let param = error.parameter == "head_dim" ? "vectors" : reader.name(error.parameter)
+            let param = error.parameter == "head_dim" ? vectorsField : reader.name(error.parameter)
             throw .badRequest("\(param): \(error.message)", param: param)
         }
     }

@@ -8,6 +8,7 @@ public enum Service {
                               logger: Logger = Logger(label: "rotary")) -> Router {
         var routes = HealthRoutes.routes()
         routes += RotateRoutes.routes(configuration: configuration)
+        routes += AttentionRoutes.routes(configuration: configuration)
         return Router(routes: routes, logger: logger)
     }
 }

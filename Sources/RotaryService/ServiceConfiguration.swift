@@ -3,6 +3,10 @@
 public struct ServiceConfiguration: Sendable, Equatable {
     /// Most float elements one request may send or ask for (vectors in `/rotate`): beyond, 413.
     public var maxElements: Int = 16 << 20
+    /// Most attention scores (heads × seq_q × seq_k) one `/attention` call may compute: beyond, 413.
+    public var maxScoreElements: Int = 16 << 20
+    /// Most (distance × pair) terms one `/attention/decay` call may sum.
+    public var maxDecayTerms: Int = 8 << 20
     /// Largest token position accepted (positions are exact in float32 up to 2^24).
     public var maxPosition: Int = (1 << 24) - 1
     /// Deepest JSON nesting accepted (a 3-D tensor needs 4 levels inside the body object).

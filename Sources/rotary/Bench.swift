@@ -9,7 +9,7 @@ import RotaryService
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "In-process benchmarks (make bench runs them).",
-        subcommands: [RopeKernel.self, RotateJSON.self])
+        subcommands: [RopeKernel.self, RotateJSON.self, AttentionCore.self])
 }
 
 /// Best-of-N wall time in seconds.
@@ -52,6 +52,77 @@ extension Bench {
             print(String(format: "RESULT name=rope_rotate seconds=%.6f gbps=%.2f ratio_to_copy=%.3f",
                          rotateTime, 2 * bytes / rotateTime / 1e9, copyTime / rotateTime))
             _ = copy[count / 2] + data[count / 3]
+        }
+    }
+
+    /// Attention (scores + masked softmax + output) against OpenBLAS sgemm alone on the same two products.
+    struct AttentionCore: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "attention")
+        @Option var heads = 8
+        @Option var seq = 2048
+        @Option var dim = 128
+        @Option var runs = 5
+
+        func run() throws {
+            ServeMemory.keepLargeBlocks()
+            var generator = SplitMix64(seed: 1)
+            let count = heads * seq * dim
+            let q = (0..<count).map { _ in Float(generator.nextGaussian()) }
+            let k = (0..<count).map { _ in Float(generator.nextGaussian()) }
+            let v = (0..<count).map { _ in Float(generator.nextGaussian()) }
+            let shape = AttentionShape(queryHeads: heads, keyHeads: heads, queryLength: seq, keyLength: seq, headDim: dim, valueDim: dim)
+            let positions = Array(0..<seq)
+            // Two products of 2·seq²·dim flops per head.
+            let flops = Double(heads) * 2 * 2 * Double(seq) * Double(seq) * Double(dim)
+            var scores = [Float](repeating: 0, count: heads * seq * seq)
+            var output = [Float](repeating: 0, count: count)
+            var weights = [Float](repeating: 0, count: heads * seq * seq)
+            var gemmTime = Double.infinity, attentionTime = Double.infinity, causalTime = Double.infinity
+            var allocatingTime = Double.infinity
+            for _ in 0..<runs {
+                gemmTime = min(gemmTime, bestTime(runs: 1) {
+                    q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
+                        scores.withUnsafeMutableBufferPointer { sp in output.withUnsafeMutableBufferPointer { op in
+                            for h in 0..<heads {
+                                MatrixMultiply.timesTransposed(qp.baseAddress! + h * seq * dim, kp.baseAddress! + h * seq * dim,
+                                                               sp.baseAddress! + h * seq * seq, m: seq, n: seq, k: dim)
+                            }
+                            for h in 0..<heads {
+                                MatrixMultiply.times(sp.baseAddress! + h * seq * seq, vp.baseAddress! + h * seq * dim,
+                                                     op.baseAddress! + h * seq * dim, m: seq, n: dim, k: seq)
+                            }
+                        } }
+                    } } }
+                })
+                // The kernel into preallocated buffers, as the sgemm-only run writes into preallocated buffers.
+                attentionTime = min(attentionTime, bestTime(runs: 1) {
+                    kernel(q, k, v, shape, positions, causal: false, weights: &weights, output: &output)
+                })
+                causalTime = min(causalTime, bestTime(runs: 1) {
+                    kernel(q, k, v, shape, positions, causal: true, weights: &weights, output: &output)
+                })
+                // The allocating entry point the service uses (fresh result arrays every call).
+                allocatingTime = min(allocatingTime, bestTime(runs: 1) {
+                    _ = Attention.compute(queries: q, keys: k, values: v, shape: shape, positionsQ: positions, positionsK: positions,
+                                          encoding: .none, causal: false)
+                })
+            }
+            print(String(format: "RESULT name=sgemm_only seconds=%.6f gflops=%.1f", gemmTime, flops / gemmTime / 1e9))
+            print(String(format: "RESULT name=attention seconds=%.6f gflops=%.1f ratio_to_sgemm=%.3f", attentionTime, flops / attentionTime / 1e9, gemmTime / attentionTime))
+            print(String(format: "RESULT name=attention_causal seconds=%.6f gflops=%.1f ratio_to_sgemm=%.3f", causalTime, flops / causalTime / 1e9, gemmTime / causalTime))
+            print(String(format: "RESULT name=attention_allocating seconds=%.6f gflops=%.1f ratio_to_sgemm=%.3f", allocatingTime, flops / allocatingTime / 1e9, gemmTime / allocatingTime))
+        }
+
+        /// q, k, v: `[heads][seq][dim]`; weights `[heads][seq][seq]`, output `[heads][seq][dim]`.
+        func kernel(_ q: [Float], _ k: [Float], _ v: [Float], _ shape: AttentionShape, _ positions: [Int], causal: Bool,
+                    weights: inout [Float], output: inout [Float]) {
+            q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
+                weights.withUnsafeMutableBufferPointer { wp in output.withUnsafeMutableBufferPointer { op in
+                    Attention.computeEncoded(queries: qp.baseAddress!, keys: kp.baseAddress!, values: vp.baseAddress!, shape: shape,
+                                             positionsQ: positions, positionsK: positions, causal: causal, scale: nil,
+                                             weights: wp.baseAddress!, scores: nil, output: op.baseAddress!)
+                } }
+            } } }
         }
     }
 

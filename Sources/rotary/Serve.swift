@@ -29,6 +29,10 @@ struct Serve: ParsableCommand {
     var drainTimeout: Double?
     @Option(help: "Most float elements per request (413 beyond). Env ROTARY_MAX_ELEMENTS. Default: 16777216.")
     var maxElements: Int?
+    @Option(help: "Most attention scores (heads × seq_q × seq_k) per request (413 beyond). Env ROTARY_MAX_SCORE_ELEMENTS. Default: 16777216.")
+    var maxScoreElements: Int?
+    @Option(help: "Most (distance × pair) terms per /attention/decay request. Env ROTARY_MAX_DECAY_TERMS. Default: 8388608.")
+    var maxDecayTerms: Int?
     @Option(help: "Largest token position accepted. Env ROTARY_MAX_POSITION. Default: 16777215.")
     var maxPosition: Int?
     @Option(help: "Deepest JSON nesting accepted. Env ROTARY_MAX_JSON_DEPTH. Default: 32.")
@@ -49,6 +53,8 @@ struct Serve: ParsableCommand {
         server.connectionMemoryLimit = try setting(connectionMemoryLimit, "ROTARY_CONNECTION_MEMORY_LIMIT", server.connectionMemoryLimit)
         server.drainTimeoutSeconds = try setting(drainTimeout, "ROTARY_DRAIN_TIMEOUT", server.drainTimeoutSeconds)
         service.maxElements = try setting(maxElements, "ROTARY_MAX_ELEMENTS", service.maxElements)
+        service.maxScoreElements = try setting(maxScoreElements, "ROTARY_MAX_SCORE_ELEMENTS", service.maxScoreElements)
+        service.maxDecayTerms = try setting(maxDecayTerms, "ROTARY_MAX_DECAY_TERMS", service.maxDecayTerms)
         service.maxPosition = try setting(maxPosition, "ROTARY_MAX_POSITION", service.maxPosition)
         service.maxJSONDepth = try setting(maxJsonDepth, "ROTARY_MAX_JSON_DEPTH", service.maxJSONDepth)
         let levelName = try setting(logLevel, "ROTARY_LOG_LEVEL", "info")
@@ -59,6 +65,7 @@ struct Serve: ParsableCommand {
         LoggingSystem.bootstrap { label in BufferedLogHandler(label: label, level: level, sink: sink) }
         defer { sink.flush() }
         let logger = Logger(label: "rotary")
+        ServeMemory.keepLargeBlocks()
         let httpServer = Server(configuration: server, router: Service.router(configuration: service, logger: logger), logger: logger)
         do {
             try httpServer.start()

@@ -127,7 +127,7 @@ import Testing
         let q = Self.random(2 * 8 * 32, &generator), k = Self.random(8 * 32, &generator)
         func scores(_ encoding: PositionEncoding, shift: Int) -> [Float] {
             Attention.compute(queries: q, keys: k, values: nil, shape: shape, positionsQ: (0..<8).map { $0 + shift },
-                              positionsK: (0..<8).map { $0 + shift }, encoding: encoding, causal: false).scores
+                              positionsK: (0..<8).map { $0 + shift }, encoding: encoding, causal: false, keepScores: true).scores!
         }
         let rope = PositionEncoding.rope(try RoPEConfiguration(headDim: 32))
         let ropeShift = zip(scores(rope, shift: 0), scores(rope, shift: 1000)).map { abs($0 - $1) }.max()!

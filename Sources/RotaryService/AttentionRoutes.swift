@@ -1,0 +1,88 @@
+import RotaryHTTP
+import RotaryJSON
+import RotaryNumerics
+
+/// `POST /attention` and `POST /attention/decay`, as JSON or, with `Accept: image/svg+xml`, as pictures.
+enum AttentionRoutes {
+    static let svgType = "image/svg+xml"
+
+    static func routes(configuration: ServiceConfiguration) -> [Route] {
+        [
+            Route("POST", "/attention", consumes: ["application/json"], handler: .worker { request in
+                try attention(request, limits: configuration)
+            }),
+            Route("POST", "/attention/decay", consumes: ["application/json"], handler: .worker { request in
+                try decay(request, limits: configuration)
+            }),
+        ]
+    }
+
+    static func attention(_ request: Request, limits: ServiceConfiguration) throws(HTTPError) -> Response {
+        let decoded = try AttentionRequest.decode(try parseJSON(request.body, limits: limits), limits: limits)
+        let shape = decoded.shape
+        let result = Attention.compute(queries: decoded.queries.values, keys: decoded.keys.values, values: decoded.values?.values,
+                                       shape: shape, positionsQ: decoded.positionsQ, positionsK: decoded.positionsK,
+                                       encoding: decoded.encoding, causal: decoded.causal, scale: decoded.scale,
+                                       keepScores: decoded.outputs.contains(.scores))
+        if wantsSVG(request) {
+            let title = "Attention weights (\(decoded.encodingName)\(decoded.causal ? ", causal" : ""))"
+            let svg = AttentionHeatmap.render(weights: result.weights, heads: shape.queryHeads, rows: shape.queryLength,
+                                              columns: shape.keyLength, rowLabels: decoded.positionsQ.map(String.init),
+                                              columnLabels: decoded.positionsK.map(String.init), title: title)
+            return .text(svg, contentType: svgType)
+        }
+        // Answers keep the rank of the queries: [seq_q][seq_k] for 2-D input, [heads][seq_q][seq_k] for 3-D.
+        let rank3 = decoded.queries.shape.count == 3
+        func dims(_ last: Int) -> [Int] { rank3 ? [shape.queryHeads, shape.queryLength, last] : [shape.queryLength, last] }
+        var writer = JSONWriter(reservingCapacity: shape.scoreCount * 12 + 256)
+        writer.raw("{")
+        for (output, values, last) in [(AttentionRequest.Output.scores, result.scores ?? [], shape.keyLength),
+                                       (.weights, result.weights, shape.keyLength),
+                                       (.output, result.output ?? [], shape.valueDim)] where decoded.outputs.contains(output) {
+            writer.key(output.rawValue)
+            values.withUnsafeBufferPointer { writer.tensor($0, shape: dims(last)) }
+            writer.comma()
+        }
+        writer.key("positions_q"); writer.raw("[" + decoded.positionsQ.map(String.init).joined(separator: ",") + "]"); writer.comma()
+        writer.key("positions_k"); writer.raw("[" + decoded.positionsK.map(String.init).joined(separator: ",") + "]"); writer.comma()
+        writer.key("shape")
+        writer.raw("{\"heads\":\(shape.queryHeads),\"kv_heads\":\(shape.keyHeads),\"seq_q\":\(shape.queryLength),")
+        writer.raw("\"seq_k\":\(shape.keyLength),\"head_dim\":\(shape.headDim),\"value_dim\":\(shape.valueDim)}")
+        writer.raw("}")
+        return .json(writer.bytes)
+    }
+
+    static func decay(_ request: Request, limits: ServiceConfiguration) throws(HTTPError) -> Response {
+        var reader = try ObjectReader(try parseJSON(request.body, limits: limits), path: "")
+        let headDim = try reader.int("head_dim", in: 2...65_536) ?? 128
+        guard headDim % 2 == 0 else { throw .badRequest("head_dim must be even, got \(headDim)", param: "head_dim") }
+        let theta = try reader.double("rope_theta") ?? 10_000
+        guard theta.isFinite, theta > 1 else { throw .badRequest("rope_theta must be a finite number > 1", param: "rope_theta") }
+        let maxDistance = try reader.int("max_distance", in: 1...limits.maxPosition) ?? 1024
+        let samples = try reader.int("samples", in: 1...100_000) ?? 256
+        let seed = try reader.int("seed", in: 0...Int(Int32.max)) ?? 0
+        try reader.finish()
+        let terms = (maxDistance + 1) * headDim / 2 + samples * headDim / 2
+        guard terms <= limits.maxDecayTerms else {
+            throw .badRequest("(max_distance + 1 + samples) × head_dim/2 = \(terms) terms, over the limit of \(limits.maxDecayTerms) (max_decay_terms)",
+                              param: "max_distance")
+        }
+        let curve = LongTermDecay.curve(headDim: headDim, theta: theta, maxDistance: maxDistance, samples: samples, seed: UInt64(seed))
+        if wantsSVG(request) {
+            return .text(DecayPlot.render(distance: curve.distance, upperBound: curve.upperBound, meanDot: curve.meanDot,
+                                          headDim: headDim, theta: theta), contentType: svgType)
+        }
+        var writer = JSONWriter(reservingCapacity: maxDistance * 40)
+        writer.raw("{")
+        writer.key("distance"); writer.raw("[" + curve.distance.map(String.init).joined(separator: ",") + "]"); writer.comma()
+        writer.key("upper_bound"); writer.doubles(curve.upperBound); writer.comma()
+        writer.key("upper_bound_at_zero"); writer.double(curve.upperBoundAtZero); writer.comma()
+        writer.key("mean_dot"); writer.doubles(curve.meanDot)
+        writer.raw("}")
+        return .json(writer.bytes)
+    }
+
+    static func wantsSVG(_ request: Request) -> Bool {
+        request.header("accept")?.lowercased().contains(svgType) == true
+    }
+}

@@ -3,6 +3,9 @@ FROM swift:6.1-bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libmicrohttpd-dev libopenblas-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*
+# Set to 1 for processors without AVX2 (see README).
+ARG ROTARY_PORTABLE=
+ENV ROTARY_PORTABLE=${ROTARY_PORTABLE}
 WORKDIR /src
 COPY Package.swift ./
 COPY Sources ./Sources

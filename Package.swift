@@ -5,7 +5,7 @@ import PackageDescription
 // The numerics kernels are built for x86-64-v3 (AVX2, FMA: Haswell, Zen and later), where the
 // softmax's vectorised exp runs twice as fast; ROTARY_PORTABLE=1 builds for baseline x86-64.
 #if arch(x86_64)
-let numericsSettings: [SwiftSetting] = ProcessInfo.processInfo.environment["ROTARY_PORTABLE"] == nil
+let numericsSettings: [SwiftSetting] = ProcessInfo.processInfo.environment["ROTARY_PORTABLE"] != "1"
     ? [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])] : []
 #else
 let numericsSettings: [SwiftSetting] = []

@@ -4,7 +4,7 @@ PORT ?= 8080
 # System packages the build, the tests and the server need (installed only when missing).
 APT_PACKAGES := libmicrohttpd-dev libopenblas-dev pkg-config curl python3-pip
 BENCH_APT_PACKAGES := wrk
-PYTHON_TEST_MODULES := openapi_spec_validator:openapi-spec-validator numpy:numpy
+PYTHON_TEST_MODULES := openapi_spec_validator:openapi-spec-validator numpy:numpy gguf:gguf
 
 .PHONY: deps python-deps build release run test bench clean
 

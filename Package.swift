@@ -44,6 +44,7 @@ let package = Package(
         ),
         .target(name: "RotaryJSON"),
         .target(name: "RotaryNumerics", dependencies: ["COpenBLAS"], swiftSettings: numericsSettings),
+        .target(name: "RotaryModel", dependencies: ["RotaryNumerics", "COpenBLAS"]),
         .target(
             name: "RotaryService",
             dependencies: [
@@ -63,6 +64,7 @@ let package = Package(
         .target(name: "RotaryTestSupport", dependencies: ["RotaryHTTP"], path: "Tests/RotaryTestSupport"),
         .testTarget(name: "RotaryHTTPTests", dependencies: ["RotaryHTTP", "RotaryTestSupport"]),
         .testTarget(name: "RotaryJSONTests", dependencies: ["RotaryJSON"]),
+        .testTarget(name: "RotaryModelTests", dependencies: ["RotaryModel", "RotaryNumerics", "RotaryTestSupport"]),
         .testTarget(name: "RotaryNumericsTests", dependencies: ["RotaryNumerics", "RotaryTestSupport"]),
         .testTarget(name: "RotaryServiceTests", dependencies: [
             "RotaryService", "RotaryHTTP", "RotaryJSON", "RotaryNumerics", "RotaryTestSupport",

@@ -45,6 +45,26 @@ public enum RoPEKernel {
         if workers == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: body) }
     }
 
+    /// Rotates, in place, `tokens × heads` vectors laid out token-major (`[tokens][heads][headDim]`, as a
+    /// model's projections come out); token t uses table row t.
+    /// - Parameters: data `[tokens][heads][headDim]`, cos/sin `[tokens][rotaryDim/2]`
+    public static func rotate(
+        _ data: UnsafeMutablePointer<Float>, tokens: Int, heads: Int, headDim: Int, rotaryDim: Int,
+        layout: RoPELayout, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>
+    ) {
+        let pairs = rotaryDim / 2
+        for t in 0..<tokens {
+            let c = cos + t * pairs, s = sin + t * pairs
+            for h in 0..<heads {
+                let v = data + (t * heads + h) * headDim
+                switch layout {
+                case .half: rotateHalf(v, pairs, c, s)
+                case .interleaved: rotateInterleaved(v, pairs, c, s)
+                }
+            }
+        }
+    }
+
     /// Pairs (i, i + pairs). v: `[2·pairs]` (the rotated slice of one vector); c, s: `[pairs]`.
     @inline(__always)
     static func rotateHalf(_ v: UnsafeMutablePointer<Float>, _ pairs: Int, _ c: UnsafePointer<Float>, _ s: UnsafePointer<Float>) {

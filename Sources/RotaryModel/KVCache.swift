@@ -1,0 +1,23 @@
+/// Keys and values of every position seen so far, per layer, so decoding a token costs one pass.
+public struct KVCache: Sendable {
+    /// `[layers][capacity][kvDim]`
+    var keys: [Float]
+    /// `[layers][capacity][kvDim]`
+    var values: [Float]
+    public let capacity: Int
+    let kvDim: Int
+    /// Positions filled (the next token goes to position `count`).
+    public internal(set) var count = 0
+
+    public init(configuration: LlamaConfiguration, capacity: Int? = nil) {
+        self.capacity = min(capacity ?? configuration.contextLength, configuration.contextLength)
+        kvDim = configuration.kvDim
+        keys = [Float](repeating: 0, count: configuration.layers * self.capacity * kvDim)
+        values = keys
+    }
+
+    /// Forgets positions `length...` (to re-score a different continuation of a shared prefix).
+    public mutating func truncate(to length: Int) {
+        count = min(count, max(length, 0))
+    }
+}

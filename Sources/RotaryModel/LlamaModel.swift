@@ -1,0 +1,162 @@
+import Dispatch
+import RotaryNumerics
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A Llama-architecture language model: embedding, blocks of (RMSNorm, attention with RoPE and
+/// grouped-query heads, RMSNorm, SwiGLU), final norm, output head. Immutable; many callers may share it,
+/// each with its own `KVCache`.
+public final class LlamaModel: Sendable {
+    public let configuration: LlamaConfiguration
+    public let weights: LlamaWeights
+    public let tokenizer: SentencePieceTokenizer
+    public let file: GGUFFile
+
+    public init(file: GGUFFile) throws(GGUFError) {
+        self.file = file
+        tokenizer = try SentencePieceTokenizer(gguf: file)
+        configuration = try LlamaConfiguration(gguf: file, vocabularySize: tokenizer.vocabularySize)
+        weights = try LlamaWeights(file: file, configuration: configuration)
+    }
+
+    public convenience init(path: String) throws(GGUFError) {
+        try self.init(file: GGUFFile(path: path))
+    }
+
+    public func makeCache(capacity: Int? = nil) -> KVCache { KVCache(configuration: configuration, capacity: capacity) }
+
+    /// Runs `tokens` at positions `cache.count…` through the model, appending to the cache.
+    /// - Returns: logits `[tokens.count][vocab]` when `allLogits`, else `[vocab]` for the last token.
+    public func forward(_ tokens: [Int], cache: inout KVCache, allLogits: Bool = false) -> [Float] {
+        let c = configuration
+        let n = tokens.count
+        precondition(n > 0, "no tokens")
+        precondition(cache.count + n <= cache.capacity, "the cache holds \(cache.capacity) positions")
+        precondition(tokens.allSatisfy { $0 >= 0 && $0 < c.vocabularySize }, "token id out of range")
+        let start = cache.count
+        let positions = Array(start..<(start + n))
+        let qDim = c.heads * c.headDim
+        var x = [Float](repeating: 0, count: n * c.dim)                 // [n][dim] residual stream
+        var normed = [Float](repeating: 0, count: n * c.dim)            // [n][dim]
+        var q = [Float](repeating: 0, count: n * qDim)                  // [n][heads·hd]
+        var attention = [Float](repeating: 0, count: n * qDim)          // [n][heads·hd]
+        var gate = [Float](repeating: 0, count: n * c.feedForwardDim)   // [n][ffn]
+        var up = [Float](repeating: 0, count: n * c.feedForwardDim)     // [n][ffn]
+        var projected = [Float](repeating: 0, count: n * c.dim)         // [n][dim]
+        let span = start + n
+        var scores = [Float](repeating: 0, count: n * span)             // [n][span], one head at a time
+        for (t, token) in tokens.enumerated() {
+            for i in 0..<c.dim { x[t * c.dim + i] = weights.tokenEmbedding.pointer[token * c.dim + i] }
+        }
+        let ropeTable = c.rope.table(positions: positions)
+        let layerStride = cache.capacity * cache.kvDim
+        for (l, layer) in weights.layers.enumerated() {
+            rmsNorm(x, layer.attentionNorm, into: &normed, rows: n)
+            linear(normed, layer.query, into: &q, rows: n)
+            cache.keys.withUnsafeMutableBufferPointer { keys in
+                cache.values.withUnsafeMutableBufferPointer { values in
+                    let kSlot = keys.baseAddress! + l * layerStride + start * c.kvDim
+                    let vSlot = values.baseAddress! + l * layerStride + start * c.kvDim
+                    normed.withUnsafeBufferPointer { input in
+                        linear(input.baseAddress!, layer.key, into: kSlot, rows: n)
+                        linear(input.baseAddress!, layer.value, into: vSlot, rows: n)
+                    }
+                    // RoPE on each head of the new queries and keys (token-major rows of heads).
+                    q.withUnsafeMutableBufferPointer { qp in
+                        rotate(qp.baseAddress!, heads: c.heads, tokens: n, table: ropeTable)
+                    }
+                    rotate(kSlot, heads: c.kvHeads, tokens: n, table: ropeTable)
+                    let layerKeys = UnsafePointer(keys.baseAddress! + l * layerStride)
+                    let layerValues = UnsafePointer(values.baseAddress! + l * layerStride)
+                    attend(q, keys: layerKeys, values: layerValues, start: start, tokens: n, scores: &scores, into: &attention)
+                }
+            }
+            linear(attention, layer.attentionOutput, into: &projected, rows: n)
+            for i in 0..<(n * c.dim) { x[i] += projected[i] }
+            rmsNorm(x, layer.feedForwardNorm, into: &normed, rows: n)
+            linear(normed, layer.gate, into: &gate, rows: n)
+            linear(normed, layer.up, into: &up, rows: n)
+            for i in 0..<gate.count {
+                let g = gate[i]
+                gate[i] = g / (1 + expf(-g)) * up[i]   // SiLU(gate) · up
+            }
+            linear(gate, layer.down, into: &projected, rows: n)
+            for i in 0..<(n * c.dim) { x[i] += projected[i] }
+        }
+        cache.count = span
+        let outputRows = allLogits ? n : 1
+        let firstRow = n - outputRows
+        var finalNormed = [Float](repeating: 0, count: outputRows * c.dim)
+        rmsNorm(Array(x[(firstRow * c.dim)...]), weights.outputNorm, into: &finalNormed, rows: outputRows)
+        var logits = [Float](repeating: 0, count: outputRows * c.vocabularySize)
+        linear(finalNormed, weights.output, into: &logits, rows: outputRows)
+        return logits
+    }
+
+    /// x / sqrt(mean(x²) + ε) · w for each row; the mean of squares is accumulated in Double as ggml does.
+    /// - Parameters: x `[rows][dim]`, output `[rows][dim]`
+    private func rmsNorm(_ x: [Float], _ weight: WeightMatrix, into output: inout [Float], rows: Int) {
+        let dim = configuration.dim
+        for r in 0..<rows {
+            var sum = 0.0
+            for i in 0..<dim { let v = x[r * dim + i]; sum += Double(v * v) }
+            let scale = 1 / (Float(sum / Double(dim)) + configuration.rmsEpsilon).squareRoot()
+            for i in 0..<dim { output[r * dim + i] = x[r * dim + i] * scale * weight.pointer[i] }
+        }
+    }
+
+    /// y = x · Wᵀ: a matrix-vector product for one row, a matrix product for several.
+    /// - Parameters: x `[rows][W.columns]`, y `[rows][W.rows]`
+    private func linear(_ x: [Float], _ w: WeightMatrix, into y: inout [Float], rows: Int) {
+        x.withUnsafeBufferPointer { input in
+            y.withUnsafeMutableBufferPointer { out in linear(input.baseAddress!, w, into: out.baseAddress!, rows: rows) }
+        }
+    }
+
+    private func linear(_ x: UnsafePointer<Float>, _ w: WeightMatrix, into y: UnsafeMutablePointer<Float>, rows: Int) {
+        if rows == 1 {
+            MatrixMultiply.matrixVector(w.pointer, x, y, rows: w.rows, columns: w.columns)
+        } else {
+            MatrixMultiply.timesTransposed(x, w.pointer, y, m: rows, n: w.rows, k: w.columns)
+        }
+    }
+
+    /// RoPE on `[tokens][heads][headDim]` rows: each head vector at its token's table row.
+    private func rotate(_ data: UnsafeMutablePointer<Float>, heads: Int, tokens: Int, table: RoPETable) {
+        let c = configuration
+        table.cos.withUnsafeBufferPointer { cosTable in
+            table.sin.withUnsafeBufferPointer { sinTable in
+                RoPEKernel.rotate(data, tokens: tokens, heads: heads, headDim: c.headDim, rotaryDim: c.rope.rotaryDim,
+                                  layout: c.rope.layout, cos: cosTable.baseAddress!, sin: sinTable.baseAddress!)
+            }
+        }
+    }
+
+    /// Causal grouped-query attention of the new queries over every cached position.
+    /// - Parameters: q `[tokens][heads·hd]`, keys/values `[capacity][kvDim]` (positions `0..<start+tokens`
+    ///   filled), scores scratch `[tokens][start+tokens]`, output `[tokens][heads·hd]`
+    private func attend(_ q: [Float], keys: UnsafePointer<Float>, values: UnsafePointer<Float>, start: Int, tokens: Int,
+                        scores: inout [Float], into output: inout [Float]) {
+        let c = configuration
+        let (hd, qDim, kvDim, span) = (c.headDim, c.heads * c.headDim, c.kvDim, start + tokens)
+        let group = c.heads / c.kvHeads
+        let scale = 1 / Float(hd).squareRoot()
+        q.withUnsafeBufferPointer { qp in
+            scores.withUnsafeMutableBufferPointer { sp in
+                output.withUnsafeMutableBufferPointer { op in
+                    for h in 0..<c.heads {
+                        let kv = h / group
+                        MatrixMultiply.timesTransposed(qp.baseAddress! + h * hd, lda: qDim, keys + kv * hd, ldb: kvDim,
+                                                       sp.baseAddress!, ldc: span, m: tokens, n: span, k: hd, alpha: scale)
+                        for t in 0..<tokens {
+                            Softmax.normalizeRow(sp.baseAddress! + t * span, count: span, visibleCount: start + t + 1)
+                        }
+                        MatrixMultiply.times(sp.baseAddress!, lda: span, values + kv * hd, ldb: kvDim,
+                                             op.baseAddress! + h * hd, ldc: qDim, m: tokens, n: hd, k: span)
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+/// llama.cpp's SentencePiece-style ("llama" / SPM) tokenizer, from GGUF metadata: highest-score
+/// pair merges over code points, `▁` for spaces, an added space prefix, byte fallback `<0xNN>`.
+public struct SentencePieceTokenizer: Sendable {
+    public enum TokenType: Int32, Sendable {
+        case normal = 1, unknown = 2, control = 3, userDefined = 4, unused = 5, byte = 6
+    }
+
+    public let pieces: [String]
+    public let scores: [Float]
+    public let types: [TokenType]
+    public let bosID: Int?
+    public let eosID: Int?
+    public let unknownID: Int
+    public let addBOS: Bool
+    public let addSpacePrefix: Bool
+    private let idsByPiece: [String: Int]
+    /// Token id of each byte's `<0xNN>` piece (nil when the vocabulary lacks it).
+    private let byteIDs: [Int?]
+
+    public var vocabularySize: Int { pieces.count }
+
+    public init(pieces: [String], scores: [Float], types: [TokenType], bosID: Int?, eosID: Int?, unknownID: Int,
+                addBOS: Bool = true, addSpacePrefix: Bool = true) {
+        self.pieces = pieces
+        self.scores = scores
+        self.types = types
+        self.bosID = bosID
+        self.eosID = eosID
+        self.unknownID = unknownID
+        self.addBOS = addBOS
+        self.addSpacePrefix = addSpacePrefix
+        var map: [String: Int] = [:]
+        map.reserveCapacity(pieces.count)
+        var bytes = [Int?](repeating: nil, count: 256)
+        for (id, piece) in pieces.enumerated() {
+            if types[id] == .byte, piece.count == 6, piece.hasPrefix("<0x"), let value = UInt8(piece.dropFirst(3).prefix(2), radix: 16) {
+                bytes[Int(value)] = id
+            } else if types[id] == .normal || types[id] == .userDefined || types[id] == .unknown {
+                if map[piece] == nil { map[piece] = id }
+            }
+        }
+        idsByPiece = map
+        byteIDs = bytes
+    }
+
+    /// Reads `tokenizer.ggml.*` from a GGUF file.
+    public init(gguf: GGUFFile) throws(GGUFError) {
+        guard let model = gguf.value("tokenizer.ggml.model")?.string else { throw GGUFError("tokenizer.ggml.model is missing") }
+        guard model == "llama" else { throw GGUFError("tokenizer.ggml.model '\(model)' is not supported (only 'llama')") }
+        guard let tokens = gguf.value("tokenizer.ggml.tokens")?.array?.compactMap(\.string), !tokens.isEmpty else {
+            throw GGUFError("tokenizer.ggml.tokens is missing or not strings")
+        }
+        let scores = gguf.value("tokenizer.ggml.scores")?.array?.compactMap { $0.double.map(Float.init) } ?? []
+        let types = gguf.value("tokenizer.ggml.token_type")?.array?.compactMap(\.int) ?? []
+        guard scores.count == tokens.count else { throw GGUFError("tokenizer.ggml.scores has \(scores.count) entries for \(tokens.count) tokens") }
+        guard types.count == tokens.count else { throw GGUFError("tokenizer.ggml.token_type has \(types.count) entries for \(tokens.count) tokens") }
+        func id(_ key: String) throws(GGUFError) -> Int? {
+            guard let value = gguf.value(key) else { return nil }
+            guard let id = value.int, id >= 0, id < tokens.count else { throw GGUFError("\(key) is not a token id") }
+            return id
+        }
+        self.init(pieces: tokens, scores: scores, types: types.map { TokenType(rawValue: Int32(truncatingIfNeeded: $0)) ?? .normal },
+                  bosID: try id("tokenizer.ggml.bos_token_id"), eosID: try id("tokenizer.ggml.eos_token_id"),
+                  unknownID: try id("tokenizer.ggml.unknown_token_id") ?? 0,
+                  addBOS: gguf.value("tokenizer.ggml.add_bos_token")?.bool ?? true,
+                  addSpacePrefix: gguf.value("tokenizer.ggml.add_space_prefix")?.bool ?? true)
+    }
+
+    /// Token ids for `text`, with BOS first when `addSpecial` and the model adds it.
+    public func encode(_ text: String, addSpecial: Bool = true) -> [Int] {
+        var ids: [Int] = []
+        if addSpecial && addBOS, let bosID { ids.append(bosID) }
+        guard !text.isEmpty else { return ids }
+        let prepared = ((addSpacePrefix ? " " : "") + text).replacingSpaces()
+        ids += mergeSymbols(Array(prepared.unicodeScalars).map { String($0) })
+        return ids
+    }
+
+    /// A doubly linked list of symbols and a max-heap of adjacent pairs that form a piece, merged
+    /// highest score first (leftmost on ties), as llama.cpp does.
+    private func mergeSymbols(_ initial: [String]) -> [Int] {
+        var text = initial
+        var previous = Array(-1..<(initial.count - 1))
+        var next = Array(1...initial.count).map { $0 == initial.count ? -1 : $0 }
+        var alive = [Bool](repeating: true, count: initial.count)
+        var heap = PairHeap()
+        func consider(_ left: Int) {
+            let right = next[left]
+            guard left >= 0, right >= 0, let id = idsByPiece[text[left] + text[right]] else { return }
+            heap.push(.init(score: scores[id], left: left, right: right, length: text[left].utf8.count + text[right].utf8.count))
+        }
+        for i in 0..<(initial.count - 1) { consider(i) }
+        while let pair = heap.pop() {
+            // Stale entries: a side was merged away or changed since the pair was queued.
+            guard alive[pair.left], alive[pair.right], next[pair.left] == pair.right,
+                  text[pair.left].utf8.count + text[pair.right].utf8.count == pair.length else { continue }
+            text[pair.left] += text[pair.right]
+            alive[pair.right] = false
+            next[pair.left] = next[pair.right]
+            if next[pair.left] >= 0 { previous[next[pair.left]] = pair.left }
+            if previous[pair.left] >= 0 { consider(previous[pair.left]) }
+            consider(pair.left)
+        }
+        var ids: [Int] = []
+        var index = 0
+        while index >= 0 && index < text.count {
+            if let id = idsByPiece[text[index]] {
+                ids.append(id)
+            } else {
+                for byte in text[index].utf8 { ids.append(byteIDs[Int(byte)] ?? unknownID) }
+            }
+            index = next[index]
+        }
+        return ids
+    }
+
+    /// The text of `ids`: `▁` back to spaces, byte tokens reassembled into UTF-8 (invalid sequences
+    /// become U+FFFD), control tokens dropped.
+    public func decode(_ ids: [Int]) -> String {
+        var bytes: [UInt8] = []
+        for id in ids { bytes += pieceBytes(id) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The bytes one token stands for (a byte token is one byte, possibly part of a character).
+    public func pieceBytes(_ id: Int) -> [UInt8] {
+        guard id >= 0, id < pieces.count else { return [] }
+        switch types[id] {
+        case .control, .unused: return []
+        case .byte:
+            return UInt8(pieces[id].dropFirst(3).prefix(2), radix: 16).map { [$0] } ?? []
+        default:
+            return Array(pieces[id].replacingSpaceMarkers().utf8)
+        }
+    }
+}
+
+private struct PairHeap {
+    struct Pair { var score: Float; var left: Int; var right: Int; var length: Int }
+    private var items: [Pair] = []
+
+    /// Higher score first; on equal scores the leftmost pair.
+    private func before(_ a: Pair, _ b: Pair) -> Bool { a.score > b.score || (a.score == b.score && a.left < b.left) }
+
+    mutating func push(_ pair: Pair) {
+        items.append(pair)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard before(items[child], items[parent]) else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> Pair? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let top = items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var best = parent
+            if left < items.count && before(items[left], items[best]) { best = left }
+            if right < items.count && before(items[right], items[best]) { best = right }
+            if best == parent { break }
+            items.swapAt(parent, best)
+            parent = best
+        }
+        return top
+    }
+}
+
+extension String {
+    /// Every space as SentencePiece's `▁` (U+2581).
+    func replacingSpaces() -> String {
+        String(String.UnicodeScalarView(unicodeScalars.map { $0 == " " ? "\u{2581}" : $0 }))
+    }
+
+    /// Every `▁` back to a space.
+    func replacingSpaceMarkers() -> String {
+        String(String.UnicodeScalarView(unicodeScalars.map { $0 == "\u{2581}" ? " " : $0 }))
+    }
+}

@@ -1,8 +1,8 @@
-/// Writes a GGUF version 3 file: metadata in the order given, F32 tensors aligned to `alignment`.
+/// Writes a GGUF version 3 file: metadata in the order given, tensors aligned to `alignment`.
 public struct GGUFWriter {
     public var metadata: [(key: String, value: GGUFValue)] = []
-    /// name, ggml dims (`dims[0]` fastest), row-major data.
-    public var tensors: [(name: String, dims: [Int], data: [Float])] = []
+    /// name, ggml dims (`dims[0]` fastest), element type, encoded data.
+    public var tensors: [(name: String, dims: [Int], type: GGUFTensorType, data: [UInt8])] = []
     public var alignment = 32
 
     public init() {}
@@ -12,7 +12,14 @@ public struct GGUFWriter {
     /// - Parameter dims: ggml order (`[columns, rows]` for a matrix).
     public mutating func addTensor(_ name: String, dims: [Int], data: [Float]) {
         precondition(dims.reduce(1, *) == data.count, "dims do not match the data of \(name)")
-        tensors.append((name, dims, data))
+        tensors.append((name, dims, .f32, data.withUnsafeBytes { Array($0) }))
+    }
+
+    /// A tensor already encoded as `type` (F16 halves, Q8_0 blocks).
+    public mutating func addEncodedTensor(_ name: String, dims: [Int], type: GGUFTensorType, data: [UInt8]) {
+        let block = type.block
+        precondition(dims.reduce(1, *) / block.elements * block.bytes == data.count, "dims do not match the data of \(name)")
+        tensors.append((name, dims, type, data))
     }
 
     public func bytes() -> [UInt8] {
@@ -58,13 +65,13 @@ public struct GGUFWriter {
             putString(tensor.name)
             put(UInt32(tensor.dims.count))
             tensor.dims.forEach { put(UInt64($0)) }
-            put(GGUFTensorType.f32.rawValue)
+            put(tensor.type.rawValue)
             put(UInt64(offset))
-            offset += (tensor.data.count * 4 + alignment - 1) / alignment * alignment
+            offset += (tensor.data.count + alignment - 1) / alignment * alignment
         }
         pad()
         for tensor in tensors {
-            tensor.data.withUnsafeBytes { out += $0 }
+            out += tensor.data
             pad()
         }
         return out

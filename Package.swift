@@ -56,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "rotary",
             dependencies: [
-                "RotaryService", "RotaryHTTP", "RotaryNumerics",
+                "RotaryService", "RotaryHTTP", "RotaryNumerics", "RotaryModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -45,7 +45,6 @@ public final class LlamaModel: Sendable {
         var up = [Float](repeating: 0, count: n * c.feedForwardDim)     // [n][ffn]
         var projected = [Float](repeating: 0, count: n * c.dim)         // [n][dim]
         let span = start + n
-        var scores = [Float](repeating: 0, count: n * span)             // [n][span], one head at a time
         for (t, token) in tokens.enumerated() {
             for i in 0..<c.dim { x[t * c.dim + i] = weights.tokenEmbedding.pointer[token * c.dim + i] }
         }
@@ -69,7 +68,7 @@ public final class LlamaModel: Sendable {
                     rotate(kSlot, heads: c.kvHeads, tokens: n, table: ropeTable)
                     let layerKeys = UnsafePointer(keys.baseAddress! + l * layerStride)
                     let layerValues = UnsafePointer(values.baseAddress! + l * layerStride)
-                    attend(q, keys: layerKeys, values: layerValues, start: start, tokens: n, scores: &scores, into: &attention)
+                    attend(q, keys: layerKeys, values: layerValues, start: start, tokens: n, into: &attention)
                 }
             }
             linear(attention, layer.attentionOutput, into: &projected, rows: n)
@@ -115,11 +114,7 @@ public final class LlamaModel: Sendable {
     }
 
     private func linear(_ x: UnsafePointer<Float>, _ w: WeightMatrix, into y: UnsafeMutablePointer<Float>, rows: Int) {
-        if rows == 1 {
-            MatrixMultiply.matrixVector(w.pointer, x, y, rows: w.rows, columns: w.columns)
-        } else {
-            MatrixMultiply.timesTransposed(x, w.pointer, y, m: rows, n: w.rows, k: w.columns)
-        }
+        MatrixMultiply.linear(x, count: rows, w.pointer, outputs: w.rows, inputs: w.columns, y)
     }
 
     /// RoPE on `[tokens][heads][headDim]` rows: each head vector at its token's table row.
@@ -133,27 +128,49 @@ public final class LlamaModel: Sendable {
         }
     }
 
-    /// Causal grouped-query attention of the new queries over every cached position.
+    /// Causal grouped-query attention of the new queries over every cached position, heads over the cores.
     /// - Parameters: q `[tokens][heads·hd]`, keys/values `[capacity][kvDim]` (positions `0..<start+tokens`
-    ///   filled), scores scratch `[tokens][start+tokens]`, output `[tokens][heads·hd]`
+    ///   filled), output `[tokens][heads·hd]`
     private func attend(_ q: [Float], keys: UnsafePointer<Float>, values: UnsafePointer<Float>, start: Int, tokens: Int,
-                        scores: inout [Float], into output: inout [Float]) {
+                        into output: inout [Float]) {
         let c = configuration
         let (hd, qDim, kvDim, span) = (c.headDim, c.heads * c.headDim, c.kvDim, start + tokens)
         let group = c.heads / c.kvHeads
         let scale = 1 / Float(hd).squareRoot()
         q.withUnsafeBufferPointer { qp in
-            scores.withUnsafeMutableBufferPointer { sp in
-                output.withUnsafeMutableBufferPointer { op in
-                    for h in 0..<c.heads {
-                        let kv = h / group
-                        MatrixMultiply.timesTransposed(qp.baseAddress! + h * hd, lda: qDim, keys + kv * hd, ldb: kvDim,
-                                                       sp.baseAddress!, ldc: span, m: tokens, n: span, k: hd, alpha: scale)
-                        for t in 0..<tokens {
-                            Softmax.normalizeRow(sp.baseAddress! + t * span, count: span, visibleCount: start + t + 1)
+            output.withUnsafeMutableBufferPointer { op in
+                let (qa, ka, va, oa) = (Int(bitPattern: qp.baseAddress), Int(bitPattern: keys), Int(bitPattern: values),
+                                        Int(bitPattern: op.baseAddress))
+                Parallel.forEachRange(c.heads, costPerItem: tokens * span * hd, minimumWork: 1 << 14) { heads in
+                    let q = UnsafePointer<Float>(bitPattern: qa)!, keys = UnsafePointer<Float>(bitPattern: ka)!
+                    let values = UnsafePointer<Float>(bitPattern: va)!, out = UnsafeMutablePointer<Float>(bitPattern: oa)!
+                    var scores = [Float](repeating: 0, count: tokens * span)   // [tokens][span] for one head
+                    scores.withUnsafeMutableBufferPointer { sp in
+                        let s = sp.baseAddress!
+                        for h in heads {
+                            let kv = h / group
+                            if tokens == 1 {
+                                // Decoding: dot products straight from the cache rows.
+                                for j in 0..<span { s[j] = scale * MatrixMultiply.dot(q + h * hd, keys + j * kvDim + kv * hd, hd) }
+                            } else {
+                                MatrixMultiply.timesTransposed(q + h * hd, lda: qDim, keys + kv * hd, ldb: kvDim,
+                                                               s, ldc: span, m: tokens, n: span, k: hd, alpha: scale)
+                            }
+                            for t in 0..<tokens {
+                                Softmax.normalizeRow(s + t * span, count: span, visibleCount: start + t + 1)
+                            }
+                            if tokens == 1 {
+                                let o = out + h * hd
+                                o.update(repeating: 0, count: hd)
+                                for j in 0..<span {
+                                    let weight = s[j], v = values + j * kvDim + kv * hd
+                                    for i in 0..<hd { o[i] += weight * v[i] }
+                                }
+                            } else {
+                                MatrixMultiply.times(s, lda: span, values + kv * hd, ldb: kvDim,
+                                                     out + h * hd, ldc: qDim, m: tokens, n: hd, k: span)
+                            }
                         }
-                        MatrixMultiply.times(sp.baseAddress!, lda: span, values + kv * hd, ldb: kvDim,
-                                             op.baseAddress! + h * hd, ldc: qDim, m: tokens, n: hd, k: span)
                     }
                 }
             }

@@ -100,15 +100,34 @@ public enum Attention {
         let (lq, lk, d, dv) = (shape.queryLength, shape.keyLength, shape.headDim, shape.valueDim)
         let group = shape.queryHeads / shape.keyHeads
         let alpha = scale ?? 1 / Float(d).squareRoot()
-        // Head by head, so each head's score matrix is still in cache for its softmax and its second product.
-        for h in 0..<shape.queryHeads {
-            let kv = h / group
-            let head = weights + h * lq * lk
-            MatrixMultiply.timesTransposed(queries + h * lq * d, keys + kv * lk * d, head, m: lq, n: lk, k: d, alpha: alpha)
-            scores.map { ($0 + h * lq * lk).update(from: head, count: lq * lk) }
-            normalize(head, rows: lq, columns: lk, positionsQ: positionsQ, positionsK: positionsK, causal: causal)
-            if let values, let output {
-                MatrixMultiply.times(head, values + kv * lk * dv, output + h * lq * dv, m: lq, n: dv, k: lk)
+        let keysSorted = zip(positionsK, positionsK.dropFirst()).allSatisfy { $0 <= $1 }
+        // Tasks are (head, block of query rows): every head's rows can go to a different core, and a
+        // block's scores stay in cache for its softmax and its second product.
+        let blocks = shape.queryHeads >= Parallel.processorCount ? 1 : min(lq, Parallel.processorCount)
+        let addresses = (q: Int(bitPattern: queries), k: Int(bitPattern: keys), v: Int(bitPattern: values),
+                         w: Int(bitPattern: weights), s: Int(bitPattern: scores), o: Int(bitPattern: output))
+        Parallel.forEachRange(shape.queryHeads * blocks, costPerItem: lq * lk * d / blocks) { tasks in
+            let queries = UnsafePointer<Float>(bitPattern: addresses.q)!, keys = UnsafePointer<Float>(bitPattern: addresses.k)!
+            let values = UnsafePointer<Float>(bitPattern: addresses.v), weights = UnsafeMutablePointer<Float>(bitPattern: addresses.w)!
+            let scores = UnsafeMutablePointer<Float>(bitPattern: addresses.s), output = UnsafeMutablePointer<Float>(bitPattern: addresses.o)
+            var scratch: [Float] = []
+            for task in tasks {
+                let h = task / blocks, block = task % blocks
+                let rows = (lq * block / blocks)..<(lq * (block + 1) / blocks)
+                guard !rows.isEmpty else { continue }
+                let kv = h / group
+                let first = weights + (h * lq + rows.lowerBound) * lk
+                MatrixMultiply.timesTransposed(queries + (h * lq + rows.lowerBound) * d, keys + kv * lk * d, first,
+                                               m: rows.count, n: lk, k: d, alpha: alpha)
+                scores.map { ($0 + (h * lq + rows.lowerBound) * lk).update(from: first, count: rows.count * lk) }
+                for r in rows {
+                    normalize(first + (r - rows.lowerBound) * lk, columns: lk, queryPosition: positionsQ[r],
+                              positionsK: positionsK, keysSorted: keysSorted, causal: causal, scratch: &scratch)
+                }
+                if let values, let output {
+                    MatrixMultiply.times(first, values + kv * lk * dv, output + (h * lq + rows.lowerBound) * dv,
+                                         m: rows.count, n: dv, k: lk)
+                }
             }
         }
     }
@@ -133,44 +152,29 @@ public enum Attention {
         }
     }
 
-    /// Masked softmax of every row of one head, split across the cores.
-    /// - Parameter weights: `[rows][columns]`, row r at query position `positionsQ[r]`.
-    static func normalize(_ weights: UnsafeMutablePointer<Float>, rows: Int, columns: Int, positionsQ: [Int], positionsK: [Int], causal: Bool) {
-        let keysSorted = zip(positionsK, positionsK.dropFirst()).allSatisfy { $0 <= $1 }
-        let queryLength = positionsQ.count
-        do {
-            let base = Int(bitPattern: weights)
-            let workers = rows * columns >= 1 << 15 ? RoPEKernel.processorCount : 1
-            let body: @Sendable (Int) -> Void = { worker in
-                let pointer = UnsafeMutablePointer<Float>(bitPattern: base)!
-                var scratch = [Float]()
-                for r in (rows * worker / workers)..<(rows * (worker + 1) / workers) {
-                    let row = pointer + r * columns
-                    guard causal else {
-                        Softmax.normalizeRow(row, count: columns, visibleCount: columns)
-                        continue
-                    }
-                    let limit = positionsQ[r % queryLength]
-                    if keysSorted {
-                        // Visible keys form a prefix: binary search its end.
-                        var low = 0, high = columns
-                        while low < high { let mid = (low + high) / 2; if positionsK[mid] <= limit { low = mid + 1 } else { high = mid } }
-                        Softmax.normalizeRow(row, count: columns, visibleCount: low)
-                    } else {
-                        // Gather the visible entries, normalise them, scatter back.
-                        scratch.removeAll(keepingCapacity: true)
-                        for j in 0..<columns where positionsK[j] <= limit { scratch.append(row[j]) }
-                        scratch.withUnsafeMutableBufferPointer { visible in
-                            if let start = visible.baseAddress { Softmax.normalizeRow(start, count: visible.count, visibleCount: visible.count) }
-                        }
-                        var next = 0
-                        for j in 0..<columns {
-                            if positionsK[j] <= limit { row[j] = scratch[next]; next += 1 } else { row[j] = 0 }
-                        }
-                    }
-                }
+    /// Masked softmax of one row of scores.
+    /// - Parameters: row `[columns]`; key j is visible when not causal or `positionsK[j] <= queryPosition`.
+    static func normalize(_ row: UnsafeMutablePointer<Float>, columns: Int, queryPosition: Int, positionsK: [Int],
+                          keysSorted: Bool, causal: Bool, scratch: inout [Float]) {
+        guard causal else { return Softmax.normalizeRow(row, count: columns, visibleCount: columns) }
+        if keysSorted {
+            // Visible keys form a prefix: binary search its end.
+            var low = 0, high = columns
+            while low < high {
+                let mid = (low + high) / 2
+                if positionsK[mid] <= queryPosition { low = mid + 1 } else { high = mid }
             }
-            if workers == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: body) }
+            return Softmax.normalizeRow(row, count: columns, visibleCount: low)
+        }
+        // Gather the visible entries, normalise them, scatter back.
+        scratch.removeAll(keepingCapacity: true)
+        for j in 0..<columns where positionsK[j] <= queryPosition { scratch.append(row[j]) }
+        scratch.withUnsafeMutableBufferPointer { visible in
+            if let start = visible.baseAddress { Softmax.normalizeRow(start, count: visible.count, visibleCount: visible.count) }
+        }
+        var next = 0
+        for j in 0..<columns {
+            if positionsK[j] <= queryPosition { row[j] = scratch[next]; next += 1 } else { row[j] = 0 }
         }
     }
 }

@@ -1,33 +1,37 @@
 import COpenBLAS
 
-/// Matrix products through OpenBLAS (row-major, float32).
+/// Matrix products, row-major float32: OpenBLAS `sgemm` on one thread per call, with rows split over
+/// the cores by `Parallel` where the work is large enough; matrix-vector products in SIMD.
 public enum MatrixMultiply {
+    /// Runs once, before the first product: OpenBLAS's own pool off (see `Parallel`).
+    private static let singleThreadedBLAS: Void = { openblas_set_num_threads(1) }()
+
+    /// Lets OpenBLAS use `count` threads of its own (for reference measurements); Rotary's kernels
+    /// expect 1.
+    public static func setBLASThreads(_ count: Int) {
+        singleThreadedBLAS
+        openblas_set_num_threads(Int32(count))
+    }
+
     /// C = alpha · A · Bᵀ.
-    /// - Parameters:
-    ///   - a: `[m][k]`
-    ///   - b: `[n][k]`
-    ///   - c: `[m][n]`, overwritten
+    /// - Parameters: a `[m][k]`, b `[n][k]`, c `[m][n]` (overwritten)
     public static func timesTransposed(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
                                        m: Int, n: Int, k: Int, alpha: Float = 1) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blasint(m), blasint(n), blasint(k),
-                    alpha, a, blasint(k), b, blasint(k), 0, c, blasint(n))
+        timesTransposed(a, lda: k, b, ldb: k, c, ldc: n, m: m, n: n, k: k, alpha: alpha)
     }
 
     /// C = A · B.
-    /// - Parameters:
-    ///   - a: `[m][k]`
-    ///   - b: `[k][n]`
-    ///   - c: `[m][n]`, overwritten
+    /// - Parameters: a `[m][k]`, b `[k][n]`, c `[m][n]` (overwritten)
     public static func times(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
                              m: Int, n: Int, k: Int) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(m), blasint(n), blasint(k),
-                    1, a, blasint(k), b, blasint(n), 0, c, blasint(n))
+        times(a, lda: k, b, ldb: n, c, ldc: n, m: m, n: n, k: k)
     }
 
     /// C = alpha · A · Bᵀ with explicit leading dimensions (row strides), for views into wider rows.
     /// - Parameters: a `[m][k]` rows `lda` apart, b `[n][k]` rows `ldb` apart, c `[m][n]` rows `ldc` apart.
     public static func timesTransposed(_ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                                        _ c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int, alpha: Float = 1) {
+        singleThreadedBLAS
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blasint(m), blasint(n), blasint(k),
                     alpha, a, blasint(lda), b, blasint(ldb), 0, c, blasint(ldc))
     }
@@ -36,14 +40,55 @@ public enum MatrixMultiply {
     /// - Parameters: a `[m][k]` rows `lda` apart, b `[k][n]` rows `ldb` apart, c `[m][n]` rows `ldc` apart.
     public static func times(_ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                              _ c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int) {
+        singleThreadedBLAS
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(m), blasint(n), blasint(k),
                     1, a, blasint(lda), b, blasint(ldb), 0, c, blasint(ldc))
     }
 
-    /// y = W · x.
-    /// - Parameters: w `[rows][columns]`, x `[columns]`, y `[rows]`
+    /// y = x · Wᵀ for `count` input rows (a linear layer), the rows of W split over the cores.
+    /// - Parameters: x `[count][inputs]`, w `[outputs][inputs]`, y `[count][outputs]` (overwritten)
+    public static func linear(_ x: UnsafePointer<Float>, count: Int, _ w: UnsafePointer<Float>, outputs: Int, inputs: Int,
+                              _ y: UnsafeMutablePointer<Float>) {
+        if count == 1 { return matrixVector(w, x, y, rows: outputs, columns: inputs) }
+        let (xa, wa, ya) = (Int(bitPattern: x), Int(bitPattern: w), Int(bitPattern: y))
+        Parallel.forEachRange(outputs, costPerItem: count * inputs) { range in
+            let x = UnsafePointer<Float>(bitPattern: xa)!, w = UnsafePointer<Float>(bitPattern: wa)!
+            let y = UnsafeMutablePointer<Float>(bitPattern: ya)!
+            timesTransposed(x, lda: inputs, w + range.lowerBound * inputs, ldb: inputs, y + range.lowerBound, ldc: outputs,
+                            m: count, n: range.count, k: inputs)
+        }
+    }
+
+    /// y = W · x, rows split over the cores; runs at memory speed for large W.
+    /// - Parameters: w `[rows][columns]`, x `[columns]`, y `[rows]` (overwritten)
     public static func matrixVector(_ w: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                                     rows: Int, columns: Int) {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, blasint(rows), blasint(columns), 1, w, blasint(columns), x, 1, 0, y, 1)
+        let (xa, wa, ya) = (Int(bitPattern: x), Int(bitPattern: w), Int(bitPattern: y))
+        Parallel.forEachRange(rows, costPerItem: columns, minimumWork: 1 << 16) { range in
+            let x = UnsafePointer<Float>(bitPattern: xa)!, w = UnsafePointer<Float>(bitPattern: wa)!
+            let y = UnsafeMutablePointer<Float>(bitPattern: ya)!
+            for r in range { y[r] = dot(w + r * columns, x, columns) }
+        }
     }
+
+    /// Σ a[i]·b[i] with four SIMD accumulators.
+    @inline(__always)
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+        var i = 0
+        while i + 32 <= n {
+            s0 += load(a + i) * load(b + i)
+            s1 += load(a + i + 8) * load(b + i + 8)
+            s2 += load(a + i + 16) * load(b + i + 16)
+            s3 += load(a + i + 24) * load(b + i + 24)
+            i += 32
+        }
+        while i + 8 <= n { s0 += load(a + i) * load(b + i); i += 8 }
+        var sum = ((s0 + s1) + (s2 + s3)).sum()
+        while i < n { sum += a[i] * b[i]; i += 1 }
+        return sum
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
 }

@@ -20,19 +20,15 @@ public enum RoPEKernel {
         layout: RoPELayout, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>
     ) {
         let vectors = heads * rows
-        let total = vectors * headDim
-        let workers = total >= parallelThreshold ? max(1, min(processorCount, vectors)) : 1
         let pairs = rotaryDim / 2
         // Addresses cross the closure as integers: the chunks are disjoint, so there is no sharing.
         let base = Int(bitPattern: data)
         let cosBase = Int(bitPattern: cos), sinBase = Int(bitPattern: sin)
-        let body: @Sendable (Int) -> Void = { worker in
-            let first = vectors * worker / workers
-            let last = vectors * (worker + 1) / workers
+        Parallel.forEachRange(vectors, costPerItem: headDim, minimumWork: parallelThreshold) { range in
             let x = UnsafeMutablePointer<Float>(bitPattern: base)!
             let c = UnsafePointer<Float>(bitPattern: cosBase)!
             let s = UnsafePointer<Float>(bitPattern: sinBase)!
-            for vector in first..<last {
+            for vector in range {
                 let row = vector % rows
                 let v = x + vector * headDim
                 let cr = c + row * pairs, sr = s + row * pairs
@@ -42,7 +38,6 @@ public enum RoPEKernel {
                 }
             }
         }
-        if workers == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: body) }
     }
 
     /// Rotates, in place, `tokens × heads` vectors laid out token-major (`[tokens][heads][headDim]`, as a
@@ -110,7 +105,6 @@ public enum RoPEKernel {
         }
     }
 
-    static let processorCount: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 }
 
 extension RoPEConfiguration {

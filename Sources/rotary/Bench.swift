@@ -9,7 +9,7 @@ import RotaryService
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "In-process benchmarks (make bench runs them).",
-        subcommands: [RopeKernel.self, RotateJSON.self, AttentionCore.self])
+        subcommands: [RopeKernel.self, RotateJSON.self, AttentionCore.self, ModelSpeed.self])
 }
 
 /// Best-of-N wall time in seconds.
@@ -80,6 +80,8 @@ extension Bench {
             var gemmTime = Double.infinity, attentionTime = Double.infinity, causalTime = Double.infinity
             var allocatingTime = Double.infinity
             for _ in 0..<runs {
+                // The reference: OpenBLAS with its own two threads on the same two products.
+                MatrixMultiply.setBLASThreads(Parallel.processorCount)
                 gemmTime = min(gemmTime, bestTime(runs: 1) {
                     q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
                         scores.withUnsafeMutableBufferPointer { sp in output.withUnsafeMutableBufferPointer { op in
@@ -94,6 +96,7 @@ extension Bench {
                         } }
                     } } }
                 })
+                MatrixMultiply.setBLASThreads(1)
                 // The kernel into preallocated buffers, as the sgemm-only run writes into preallocated buffers.
                 attentionTime = min(attentionTime, bestTime(runs: 1) {
                     kernel(q, k, v, shape, positions, causal: false, weights: &weights, output: &output)

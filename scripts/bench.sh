@@ -73,6 +73,24 @@ NUMPY=$(python3 scripts/bench/numpy_rope.py 32 8192 128 5 | tee -a "$LOG")
 "$SHARED/bench/waitload.sh" >>"$LOG" 2>&1
 ATTENTION=$("$ROTARY" bench attention --heads 8 --seq 2048 --dim 128 --runs 5 | tee -a "$LOG")
 
+# 6. The model engine: the 15M `small` fixture model (f32) against llama.cpp on the same file, then the
+#    ~110M `base100m` configuration for decode speed and weight bandwidth.
+GEN="$SHARED/golden/llama/tools/make_tiny_gguf.py"
+[ -f "$OUT/small-seed1234.gguf" ] || python3 "$GEN" --config small --seed 1234 --rope-theta 10000.0 --name test-llama-small-seed1234 -o "$OUT/small-seed1234.gguf" >>"$LOG"
+[ -f "$OUT/base100m-seed1234.gguf" ] || python3 "$GEN" --config base100m --seed 1234 --name test-llama-base100m-seed1234 -o "$OUT/base100m-seed1234.gguf" >>"$LOG"
+LLAMA_VENV="$OUT/venv"
+if [ ! -x "$LLAMA_VENV/bin/python" ] || ! "$LLAMA_VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
+  echo "building llama-cpp-python into $LLAMA_VENV (once; several minutes)" | tee -a "$LOG"
+  dpkg -s cmake >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq cmake) >>"$LOG" 2>&1 || true
+  (python3 -m venv "$LLAMA_VENV" && CMAKE_ARGS="-DGGML_NATIVE=ON" "$LLAMA_VENV/bin/pip" install -q llama-cpp-python==0.3.36 numpy) >>"$LOG" 2>&1 \
+    || echo "llama-cpp-python could not be built: llama.cpp figures skipped" | tee -a "$LOG"
+fi
+"$SHARED/bench/waitload.sh" >>"$LOG" 2>&1
+MODEL_ROTARY=$("$ROTARY" bench model --model "$OUT/small-seed1234.gguf" --prompt-tokens 128 --decode-tokens 128 --runs 3 | tee -a "$LOG")
+MODEL_LLAMA=$("$LLAMA_VENV/bin/python" scripts/bench/llama_cpp_speed.py "$OUT/small-seed1234.gguf" 128 128 3 2>>"$LOG" | tee -a "$LOG" || true)
+"$SHARED/bench/waitload.sh" >>"$LOG" 2>&1
+MODEL_BASE=$("$ROTARY" bench model --model "$OUT/base100m-seed1234.gguf" --prompt-tokens 128 --decode-tokens 128 --runs 2 | tee -a "$LOG")
+
 COPY_GBS=$(echo "$KERNEL" | grep name=copy | field gbps)
 ROPE_GBS=$(echo "$KERNEL" | grep name=rope_rotate | field gbps)
 STREAM_GBS=$(echo "$STREAM" | field median_GBs)
@@ -80,10 +98,13 @@ NUMPY_GBS=$(echo "$NUMPY" | grep name=numpy_rope | field gbps)
 TORCH_GBS=$(echo "$NUMPY" | grep name=torch_rope | field gbps || true)
 
 python3 - "$C_HEALTH" "$R_HEALTH" "$JSON_LINE" "$NPY_LINE" "$JSON_REQUEST_BYTES" "$JSON_RESPONSE_BYTES" "$INPROC" \
-  "$COPY_GBS" "$ROPE_GBS" "$STREAM_GBS" "$NUMPY_GBS" "${TORCH_GBS:-}" "$RUNS" "$DURATION" "$ATTENTION" <<'PY'
+  "$COPY_GBS" "$ROPE_GBS" "$STREAM_GBS" "$NUMPY_GBS" "${TORCH_GBS:-}" "$RUNS" "$DURATION" "$ATTENTION" \
+  "$MODEL_ROTARY" "$MODEL_LLAMA" "$MODEL_BASE" <<'PY'
 import re, subprocess, sys, datetime
 (c_health, r_health, json_line, npy_line, req_bytes, resp_bytes, inproc, copy_gbs, rope_gbs, stream_gbs,
- numpy_gbs, torch_gbs, runs, duration, attention) = sys.argv[1:]
+ numpy_gbs, torch_gbs, runs, duration, attention, model_rotary, model_llama, model_base) = sys.argv[1:]
+def line_of(text, name):
+    return next((line for line in text.splitlines() if f"name={name} " in line), "")
 def result(name):
     return next(line for line in attention.splitlines() if f"name={name} " in line)
 def get(line, key):
@@ -140,6 +161,20 @@ Best of 5; GFLOP/s count the two products (2 · 2 · seq² · dim per head) for 
 | **Rotary attention** (kernel on preallocated buffers) | {get(result('attention'), 'seconds') * 1e3:.1f} | {get(result('attention'), 'gflops'):.0f} | **{get(result('attention'), 'ratio_to_sgemm'):.2f}×** (target ≥ 0.7×) |
 | Rotary attention, causal | {get(result('attention_causal'), 'seconds') * 1e3:.1f} | {get(result('attention_causal'), 'gflops'):.0f} | {get(result('attention_causal'), 'ratio_to_sgemm'):.2f}× |
 | Rotary attention, allocating its results (what `/attention` runs) | {get(result('attention_allocating'), 'seconds') * 1e3:.1f} | {get(result('attention_allocating'), 'gflops'):.0f} | {get(result('attention_allocating'), 'ratio_to_sgemm'):.2f}× |
+
+## Model engine: the 15M `small` fixture model (f32, 32000-token vocabulary), 2 threads
+
+Prompt processing of 128 tokens, then 128 greedy decode steps; best of 3. llama.cpp through
+llama-cpp-python 0.3.36 built on this machine (`GGML_NATIVE=ON`), same file, same method.
+
+| engine | prompt tokens/s | decode tokens/s |
+| --- | --- | --- |
+| llama.cpp | {get(line_of(model_llama, 'llama_cpp_prompt'), 'tokens_per_second'):,.0f} | {get(line_of(model_llama, 'llama_cpp_decode'), 'tokens_per_second'):,.0f} |
+| **Rotary** | {get(line_of(model_rotary, 'rotary_prompt'), 'tokens_per_second'):,.0f} (**{get(line_of(model_rotary, 'rotary_prompt'), 'tokens_per_second') / get(line_of(model_llama, 'llama_cpp_prompt'), 'tokens_per_second'):.2f}×**, target ≥ 0.8×) | {get(line_of(model_rotary, 'rotary_decode'), 'tokens_per_second'):,.0f} (**{get(line_of(model_rotary, 'rotary_decode'), 'tokens_per_second') / get(line_of(model_llama, 'llama_cpp_decode'), 'tokens_per_second'):.2f}×**, target ≥ 1.0×) |
+
+`base100m` (~110M parameters, f32, 441 MB of weights read per token): Rotary decodes
+{get(line_of(model_base, 'rotary_decode'), 'tokens_per_second'):.1f} tokens/s = {get(line_of(model_base, 'rotary_decode'), 'weight_gbps'):.1f} GB/s of weights
+(prompt {get(line_of(model_base, 'rotary_prompt'), 'tokens_per_second'):,.0f} tokens/s); the copy limit measured above is {copy_gbs:.1f} GB/s.
 
 JSON parsed and written per core: **{json_mb / (json_server_us / 1e6):.0f} MB/s** from the server-side time over HTTP,
 **{get(inproc, 'mbps'):.0f} MB/s** in process on one thread ({get(inproc, 'microseconds'):.0f} µs per request) — target ≥ 200 MB/s.

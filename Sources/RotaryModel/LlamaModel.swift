@@ -29,6 +29,24 @@ public final class LlamaModel: Sendable {
     /// Runs `tokens` at positions `cache.count…` through the model, appending to the cache.
     /// - Returns: logits `[tokens.count][vocab]` when `allLogits`, else `[vocab]` for the last token.
     public func forward(_ tokens: [Int], cache: inout KVCache, allLogits: Bool = false) -> [Float] {
+        forward(tokens, cache: &cache, allLogits: allLogits, capture: nil)
+    }
+
+    /// The attention weights of every head of `layer` for `tokens` read from position 0.
+    /// - Returns: `[heads][tokens.count][tokens.count]`, causal (zeros above the diagonal).
+    public func attentionWeights(_ tokens: [Int], layer: Int) -> [Float] {
+        precondition(layer >= 0 && layer < configuration.layers, "no layer \(layer)")
+        let n = tokens.count
+        var weights = [Float](repeating: 0, count: configuration.heads * n * n)
+        var cache = makeCache(capacity: n)
+        weights.withUnsafeMutableBufferPointer { buffer in
+            _ = forward(tokens, cache: &cache, allLogits: false, capture: (layer, buffer.baseAddress!))
+        }
+        return weights
+    }
+
+    private func forward(_ tokens: [Int], cache: inout KVCache, allLogits: Bool,
+                         capture: (layer: Int, weights: UnsafeMutablePointer<Float>)?) -> [Float] {
         let c = configuration
         let n = tokens.count
         precondition(n > 0, "no tokens")
@@ -68,7 +86,8 @@ public final class LlamaModel: Sendable {
                     rotate(kSlot, heads: c.kvHeads, tokens: n, table: ropeTable)
                     let layerKeys = UnsafePointer(keys.baseAddress! + l * layerStride)
                     let layerValues = UnsafePointer(values.baseAddress! + l * layerStride)
-                    attend(q, keys: layerKeys, values: layerValues, start: start, tokens: n, into: &attention)
+                    attend(q, keys: layerKeys, values: layerValues, start: start, tokens: n, into: &attention,
+                           capture: capture?.layer == l ? capture?.weights : nil)
                 }
             }
             linear(attention, layer.attentionOutput, into: &projected, rows: n)
@@ -131,8 +150,9 @@ public final class LlamaModel: Sendable {
     /// Causal grouped-query attention of the new queries over every cached position, heads over the cores.
     /// - Parameters: q `[tokens][heads·hd]`, keys/values `[capacity][kvDim]` (positions `0..<start+tokens`
     ///   filled), output `[tokens][heads·hd]`
+    /// - Parameter capture: when given, `[heads][tokens][span]` receives the weights.
     private func attend(_ q: [Float], keys: UnsafePointer<Float>, values: UnsafePointer<Float>, start: Int, tokens: Int,
-                        into output: inout [Float]) {
+                        into output: inout [Float], capture: UnsafeMutablePointer<Float>? = nil) {
         let c = configuration
         let (hd, qDim, kvDim, span) = (c.headDim, c.heads * c.headDim, c.kvDim, start + tokens)
         let group = c.heads / c.kvHeads
@@ -141,6 +161,7 @@ public final class LlamaModel: Sendable {
             output.withUnsafeMutableBufferPointer { op in
                 let (qa, ka, va, oa) = (Int(bitPattern: qp.baseAddress), Int(bitPattern: keys), Int(bitPattern: values),
                                         Int(bitPattern: op.baseAddress))
+                let ca = Int(bitPattern: capture)
                 Parallel.forEachRange(c.heads, costPerItem: tokens * span * hd, minimumWork: 1 << 14) { heads in
                     let q = UnsafePointer<Float>(bitPattern: qa)!, keys = UnsafePointer<Float>(bitPattern: ka)!
                     let values = UnsafePointer<Float>(bitPattern: va)!, out = UnsafeMutablePointer<Float>(bitPattern: oa)!
@@ -158,6 +179,9 @@ public final class LlamaModel: Sendable {
                             }
                             for t in 0..<tokens {
                                 Softmax.normalizeRow(s + t * span, count: span, visibleCount: start + t + 1)
+                            }
+                            if let captured = UnsafeMutablePointer<Float>(bitPattern: ca) {
+                                (captured + h * tokens * span).update(from: s, count: tokens * span)
                             }
                             if tokens == 1 {
                                 let o = out + h * hd

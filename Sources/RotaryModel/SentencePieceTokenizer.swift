@@ -122,6 +122,9 @@ public struct SentencePieceTokenizer: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// One token's text (a lone byte token decodes to U+FFFD unless it is ASCII).
+    public func decodePiece(_ id: Int) -> String { String(decoding: pieceBytes(id), as: UTF8.self) }
+
     /// The bytes one token stands for (a byte token is one byte, possibly part of a character).
     public func pieceBytes(_ id: Int) -> [UInt8] {
         guard id >= 0, id < pieces.count else { return [] }

@@ -6,10 +6,12 @@ import RotaryNumerics
 enum AttentionRoutes {
     static let svgType = "image/svg+xml"
 
-    static func routes(configuration: ServiceConfiguration) -> [Route] {
+    static func routes(configuration: ServiceConfiguration, owner: ModelOwner) -> [Route] {
         [
             Route("POST", "/attention", consumes: ["application/json"], handler: .worker { request in
-                try attention(request, limits: configuration)
+                let body = try parseJSON(request.body, limits: configuration)
+                if body["text"] != nil { return try await TextModes.attention(body, request: request, owner: owner, limits: configuration) }
+                return try attention(body, request: request, limits: configuration)
             }),
             Route("POST", "/attention/decay", consumes: ["application/json"], handler: .worker { request in
                 try decay(request, limits: configuration)
@@ -17,8 +19,8 @@ enum AttentionRoutes {
         ]
     }
 
-    static func attention(_ request: Request, limits: ServiceConfiguration) throws(HTTPError) -> Response {
-        let decoded = try AttentionRequest.decode(try parseJSON(request.body, limits: limits), limits: limits)
+    static func attention(_ body: JSONValue, request: Request, limits: ServiceConfiguration) throws(HTTPError) -> Response {
+        let decoded = try AttentionRequest.decode(body, limits: limits)
         let shape = decoded.shape
         let result = Attention.compute(queries: decoded.queries.values, keys: decoded.keys.values, values: decoded.values?.values,
                                        shape: shape, positionsQ: decoded.positionsQ, positionsK: decoded.positionsK,

@@ -4,23 +4,29 @@ import RotaryNumerics
 
 /// `POST /rotate`: rotate vectors at positions with any RoPE variant; JSON or `.npy` in and out.
 enum RotateRoutes {
-    static func routes(configuration: ServiceConfiguration) -> [Route] {
+    static func routes(configuration: ServiceConfiguration, owner: ModelOwner) -> [Route] {
         let cache = RoPETableCache(maxEntries: configuration.ropeTableCacheEntries)
         return [
             Route("POST", "/rotate", consumes: ["application/json", NPY.mediaType], handler: .worker { request in
-                try rotate(request, limits: configuration, cache: cache)
+                try rotate(request, limits: configuration, cache: cache, owner: owner)
             }),
         ]
     }
 
-    static func rotate(_ request: Request, limits: ServiceConfiguration, cache: RoPETableCache) throws(HTTPError) -> Response {
+    static func rotate(_ request: Request, limits: ServiceConfiguration, cache: RoPETableCache,
+                       owner: ModelOwner? = nil) throws(HTTPError) -> Response {
         var decoded: RotateRequest
         if request.mediaType == NPY.mediaType {
             let tensor = try NPY.decode(request.body, maxElements: limits.maxElements)
             decoded = try RotateRequest.decode(try RotateRequest.settings(fromQuery: request.query), tensor: tensor,
                                                ropePath: "", limits: limits)
         } else {
-            decoded = try RotateRequest.decode(try parseJSON(request.body, limits: limits), limits: limits)
+            let body = try parseJSON(request.body, limits: limits)
+            if body["text"] != nil {
+                guard let owner else { throw HTTPError.badRequest("text mode needs a model", param: "text") }
+                return try TextModes.rotate(body, model: try owner.requireModel(), limits: limits)
+            }
+            decoded = try RotateRequest.decode(body, limits: limits)
         }
         let config = decoded.configuration
         let table = cache.table(for: config, positions: decoded.positions, role: decoded.role, inverse: decoded.inverse)

@@ -4,11 +4,16 @@ import RotaryNumerics
 
 /// Builds the route table: the one place where HTTP meets the numerics.
 public enum Service {
+    /// - Parameter owner: the loaded model's owner; without one, model routes answer 503 `model_not_loaded`.
     public static func router(configuration: ServiceConfiguration = ServiceConfiguration(),
-                              logger: Logger = Logger(label: "rotary")) -> Router {
+                              owner: ModelOwner? = nil, logger: Logger = Logger(label: "rotary")) -> Router {
+        let owner = owner ?? ModelOwner(model: nil, name: "none", queueLimit: configuration.modelQueueSize)
         var routes = HealthRoutes.routes()
-        routes += RotateRoutes.routes(configuration: configuration)
-        routes += AttentionRoutes.routes(configuration: configuration)
+        routes += RotateRoutes.routes(configuration: configuration, owner: owner)
+        routes += AttentionRoutes.routes(configuration: configuration, owner: owner)
+        routes += GenerateRoutes.routes(owner: owner, configuration: configuration)
+        routes += CompletionsRoutes.routes(owner: owner, configuration: configuration)
+        routes += TokenizerRoutes.routes(owner: owner, configuration: configuration)
         return Router(routes: routes, logger: logger)
     }
 }

@@ -7,6 +7,8 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var maxScoreElements: Int = 16 << 20
     /// Most (distance × pair) terms one `/attention/decay` call may sum.
     public var maxDecayTerms: Int = 8 << 20
+    /// Model requests that may wait while one runs; beyond, 429 with Retry-After.
+    public var modelQueueSize: Int = 16
     /// Largest token position accepted (positions are exact in float32 up to 2^24).
     public var maxPosition: Int = (1 << 24) - 1
     /// Deepest JSON nesting accepted (a 3-D tensor needs 4 levels inside the body object).

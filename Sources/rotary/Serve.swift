@@ -3,6 +3,7 @@ import Dispatch
 import Glibc
 import Logging
 import RotaryHTTP
+import RotaryModel
 import RotaryService
 
 /// `rotary serve`: every setting is a flag, else a `ROTARY_*` environment variable, else its default.
@@ -37,6 +38,10 @@ struct Serve: ParsableCommand {
     var maxPosition: Int?
     @Option(help: "Deepest JSON nesting accepted. Env ROTARY_MAX_JSON_DEPTH. Default: 32.")
     var maxJsonDepth: Int?
+    @Option(help: "A Llama-family GGUF model to serve (/generate, /v1/completions, text modes). Env ROTARY_MODEL. Default: none (model routes answer 503 model_not_loaded).")
+    var model: String?
+    @Option(help: "Model requests that may wait while one runs (429 beyond). Env ROTARY_MODEL_QUEUE_SIZE. Default: 16.")
+    var modelQueueSize: Int?
     @Option(help: "Log level: trace, debug, info (one line per request), notice, warning, error. Env ROTARY_LOG_LEVEL. Default: info.")
     var logLevel: String?
 
@@ -57,6 +62,8 @@ struct Serve: ParsableCommand {
         service.maxDecayTerms = try setting(maxDecayTerms, "ROTARY_MAX_DECAY_TERMS", service.maxDecayTerms)
         service.maxPosition = try setting(maxPosition, "ROTARY_MAX_POSITION", service.maxPosition)
         service.maxJSONDepth = try setting(maxJsonDepth, "ROTARY_MAX_JSON_DEPTH", service.maxJSONDepth)
+        service.modelQueueSize = try setting(modelQueueSize, "ROTARY_MODEL_QUEUE_SIZE", service.modelQueueSize)
+        let modelPath = try setting(model, "ROTARY_MODEL", "")
         let levelName = try setting(logLevel, "ROTARY_LOG_LEVEL", "info")
         guard let level = Logger.Level(rawValue: levelName) else {
             throw ValidationError("log level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -66,7 +73,19 @@ struct Serve: ParsableCommand {
         defer { sink.flush() }
         let logger = Logger(label: "rotary")
         ServeMemory.keepLargeBlocks()
-        let httpServer = Server(configuration: server, router: Service.router(configuration: service, logger: logger), logger: logger)
+        var owner: ModelOwner?
+        if !modelPath.isEmpty {
+            do {
+                let loaded = try LlamaModel(path: modelPath)
+                let name = loaded.file.value("general.name")?.string ?? String(modelPath.split(separator: "/").last ?? "model")
+                owner = ModelOwner(model: loaded, name: name, queueLimit: service.modelQueueSize)
+                logger.info("model \(name): \(loaded.weights.parameterCount) parameters, context \(loaded.configuration.contextLength)")
+            } catch {
+                throw ValidationError("cannot load --model \(modelPath): \(error)")
+            }
+        }
+        let router = Service.router(configuration: service, owner: owner, logger: logger)
+        let httpServer = Server(configuration: server, router: router, logger: logger)
         do {
             try httpServer.start()
         } catch {

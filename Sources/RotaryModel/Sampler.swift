@@ -1,0 +1,90 @@
+import RotaryNumerics
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How the next token is chosen. llama.cpp's order: repetition penalty, top-k, top-p, min-p,
+/// temperature, then one draw from the seeded generator (so a seed reproduces the run).
+public struct SamplingParameters: Sendable, Equatable {
+    /// 0 means greedy (argmax).
+    public var temperature: Double = 0.8
+    /// 0 keeps every token.
+    public var topK: Int = 40
+    public var topP: Double = 0.95
+    public var minP: Double = 0.05
+    /// 1 is off; > 1 makes tokens already seen less likely.
+    public var repeatPenalty: Double = 1.0
+    /// How many recent tokens the penalty looks at.
+    public var repeatWindow: Int = 64
+    public var seed: UInt64 = 0
+
+    public init() {}
+}
+
+public struct Sampler: Sendable {
+    public let parameters: SamplingParameters
+    private var generator: SplitMix64
+
+    public init(_ parameters: SamplingParameters) {
+        self.parameters = parameters
+        generator = SplitMix64(seed: parameters.seed)
+    }
+
+    /// The next token for `logits` (`[vocab]`) after `history`.
+    public mutating func next(_ logits: [Float], history: [Int]) -> Int {
+        var scores = logits
+        let p = parameters
+        if p.repeatPenalty != 1 {
+            for token in Set(history.suffix(p.repeatWindow)) where token >= 0 && token < scores.count {
+                let penalty = Float(p.repeatPenalty)
+                scores[token] = scores[token] > 0 ? scores[token] / penalty : scores[token] * penalty
+            }
+        }
+        if p.temperature <= 0 { return Self.argmax(scores) }
+        var candidates = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+        if p.topK > 0 && p.topK < candidates.count { candidates = Array(candidates.prefix(p.topK)) }
+        // Probabilities at temperature 1 decide top-p and min-p, as llama.cpp does.
+        var probabilities = Self.softmax(candidates.map { Double(scores[$0]) })
+        if p.topP < 1 {
+            var cumulative = 0.0, keep = candidates.count
+            for (i, probability) in probabilities.enumerated() {
+                cumulative += probability
+                if cumulative >= p.topP { keep = i + 1; break }
+            }
+            candidates = Array(candidates.prefix(keep))
+            probabilities = Array(probabilities.prefix(keep))
+        }
+        if p.minP > 0, let top = probabilities.first {
+            let keep = max(1, probabilities.prefix { $0 >= p.minP * top }.count)
+            candidates = Array(candidates.prefix(keep))
+        }
+        probabilities = Self.softmax(candidates.map { Double(scores[$0]) / p.temperature })
+        let draw = Double(generator.next() >> 11) / 9_007_199_254_740_992
+        var cumulative = 0.0
+        for (i, probability) in probabilities.enumerated() {
+            cumulative += probability
+            if draw < cumulative { return candidates[i] }
+        }
+        return candidates.last!
+    }
+
+    public static func argmax(_ values: [Float]) -> Int {
+        var best = 0
+        for i in 1..<values.count where values[i] > values[best] { best = i }
+        return best
+    }
+
+    static func softmax(_ values: [Double]) -> [Double] {
+        let top = values.max() ?? 0
+        let exps = values.map { exp($0 - top) }
+        let sum = exps.reduce(0, +)
+        return exps.map { $0 / sum }
+    }
+
+    /// log softmax of `[vocab]` logits, in Double.
+    public static func logSoftmax(_ logits: ArraySlice<Float>) -> [Double] {
+        let top = Double(logits.max() ?? 0)
+        let logSum = log(logits.reduce(0.0) { $0 + exp(Double($1) - top) }) + top
+        return logits.map { Double($0) - logSum }
+    }
+}

@@ -1,0 +1,187 @@
+import RotaryHTTP
+import RotaryJSON
+import RotaryModel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `POST /v1/completions`: the OpenAI-compatible subset that the `openai` package and
+/// lm-evaluation-harness (`local-completions`) send.
+enum CompletionsRoutes {
+    static func routes(owner: ModelOwner, configuration: ServiceConfiguration) -> [Route] {
+        [
+            Route("POST", "/v1/completions", consumes: ["application/json"], handler: .worker { request in
+                try await complete(request, owner: owner, limits: configuration)
+            }),
+        ]
+    }
+
+    struct Choice { var promptText: String?; var promptTokens: [Int]; var addedBOS: Bool; var outcome: GenerationOutcome }
+
+    static func complete(_ request: Request, owner: ModelOwner, limits: ServiceConfiguration) async throws(HTTPError) -> Response {
+        let model = try owner.requireModel()
+        var reader = try ObjectReader(try parseJSON(request.body, limits: limits), path: "")
+        _ = try reader.string("model")
+        guard let promptValue = reader.value("prompt") else { throw .badRequest("prompt is required", param: "prompt") }
+        let prompts = try decodePrompts(promptValue, model: model)
+        let context = model.configuration.contextLength
+        let maxTokens = try reader.int("max_tokens", in: 0...context) ?? 16
+        var sampling = SamplingParameters()
+        sampling.temperature = try GenerateRequest.number(&reader, "temperature", default: 1, valid: { $0 >= 0 && $0 <= 2 }, "in [0, 2]")
+        sampling.topP = try GenerateRequest.number(&reader, "top_p", default: 1, valid: { $0 > 0 && $0 <= 1 }, "in (0, 1]")
+        sampling.topK = 0
+        sampling.minP = 0
+        sampling.seed = UInt64(try reader.int("seed", in: 0...Int(Int32.max)) ?? 0)
+        if let n = try reader.int("n", in: 1...1_000_000), n != 1 { throw .badRequest("n must be 1", param: "n") }
+        if let bestOf = try reader.int("best_of", in: 1...1_000_000), bestOf != 1 { throw .badRequest("best_of must be 1", param: "best_of") }
+        var stop: [String] = []
+        if let value = reader.value("stop") {
+            switch value {
+            case .string(let s): stop = [s]
+            case .array(let items):
+                stop = try items.enumerated().map { (i, item) throws(HTTPError) -> String in
+                    guard case .string(let s) = item else { throw .badRequest("stop[\(i)] must be a string", param: "stop[\(i)]") }
+                    return s
+                }
+            default: throw .badRequest("stop must be a string or an array of strings", param: "stop")
+            }
+        }
+        let logprobs = try reader.int("logprobs", in: 0...GenerateRequest.maxAlternatives)
+        let echo = try reader.bool("echo") ?? false
+        let stream = try reader.bool("stream") ?? false
+        // Accepted for compatibility, with no effect at their neutral values.
+        _ = try reader.string("user")
+        for key in ["presence_penalty", "frequency_penalty"] {
+            if let value = try reader.double(key), value != 0 { throw .badRequest("\(key) is not supported (only 0)", param: key) }
+        }
+        if let bias = reader.value("logit_bias"), bias != .object([]) { throw .badRequest("logit_bias is not supported", param: "logit_bias") }
+        if let suffix = reader.value("suffix"), suffix != .string("") { throw .badRequest("suffix is not supported", param: "suffix") }
+        try reader.finish()
+        var choices: [Choice] = []
+        for (index, prompt) in prompts.enumerated() {
+            do {
+                try GenerateRequest.checkContext(prompt.tokens.count, maxTokens, context: context)
+            } catch {
+                throw HTTPError(status: 400, type: error.type, message: error.message + (prompts.count > 1 ? " (prompt \(index))" : ""),
+                                param: "max_tokens")
+            }
+            var job = GenerationJob(promptTokens: prompt.tokens, maxTokens: maxTokens)
+            job.sampling = sampling
+            job.stop = stop
+            job.alternatives = logprobs ?? 0
+            job.echo = echo
+            let prepared = job
+            let outcome = try await owner.run { model in TextGenerator(model: model).run(prepared) }
+            choices.append(Choice(promptText: prompt.text, promptTokens: prompt.tokens, addedBOS: prompt.addedBOS, outcome: outcome))
+        }
+        let id = "cmpl-\(UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff)"
+        let created = Int(time(nil))
+        if stream { return streamed(choices, id: id, created: created, owner: owner, model: model) }
+        var writer = JSONWriter(reservingCapacity: 4096)
+        writer.raw("{"); writer.key("id"); writer.string(id)
+        writer.raw(",\"object\":\"text_completion\",\"created\":\(created),"); writer.key("model"); writer.string(owner.name)
+        writer.raw(",\"choices\":[")
+        for (index, choice) in choices.enumerated() {
+            if index > 0 { writer.comma() }
+            writeChoice(choice, index: index, echo: echo, logprobs: logprobs != nil, model: model, &writer)
+        }
+        let promptTotal = choices.reduce(0) { $0 + $1.promptTokens.count }
+        let completionTotal = choices.reduce(0) { $0 + $1.outcome.generated.count }
+        writer.raw("],\"usage\":{\"prompt_tokens\":\(promptTotal),\"completion_tokens\":\(completionTotal),\"total_tokens\":\(promptTotal + completionTotal)}}")
+        return .json(writer.bytes)
+    }
+
+    /// Each prompt's text (nil for token ids), its tokens, and whether BOS was added to them.
+    static func decodePrompts(_ value: JSONValue, model: LlamaModel) throws(HTTPError) -> [(text: String?, tokens: [Int], addedBOS: Bool)] {
+        func text(_ s: String) -> (String?, [Int], Bool) {
+            let tokens = model.tokenizer.encode(s)
+            return (s, tokens, tokens.first == model.tokenizer.bosID && model.tokenizer.addBOS)
+        }
+        switch value {
+        case .string(let s): return [text(s)]
+        case .numbers(let ids): return [(nil, try Prompt.ids(ids, field: "prompt", model: model), false)]
+        case .array(let items) where !items.isEmpty:
+            return try items.enumerated().map { (i, item) throws(HTTPError) -> (String?, [Int], Bool) in
+                switch item {
+                case .string(let s): return text(s)
+                case .numbers(let ids): return (nil, try Prompt.ids(ids, field: "prompt[\(i)]", model: model), false)
+                default: throw .badRequest("prompt[\(i)] must be a string or an array of token ids", param: "prompt[\(i)]")
+                }
+            }
+        default:
+            throw .badRequest("prompt must be a string, a list of strings, a list of token ids or a list of token-id lists", param: "prompt")
+        }
+    }
+
+    static func writeChoice(_ choice: Choice, index: Int, echo: Bool, logprobs: Bool, model: LlamaModel, _ writer: inout JSONWriter) {
+        let tokenizer = model.tokenizer
+        let outcome = choice.outcome
+        // The prompt's own tokens: without the BOS this server added.
+        let own = echo ? Array(outcome.promptScores.dropFirst(choice.addedBOS ? 1 : 0)) : []
+        var promptText = choice.promptText ?? tokenizer.decode(choice.promptTokens)
+        if choice.promptText == nil, choice.addedBOS == false, tokenizer.addSpacePrefix, promptText.hasPrefix(" ") {
+            promptText.removeFirst()
+        }
+        writer.raw("{\"index\":\(index),"); writer.key("text"); writer.string((echo ? promptText : "") + outcome.text)
+        writer.comma(); writer.key("logprobs")
+        if logprobs {
+            let scored = own + outcome.generated
+            var texts = scored.map { tokenizer.decodePiece($0.id) }
+            // The tokenizer's added space prefix is not part of the prompt's text.
+            if !own.isEmpty, choice.promptText != nil, tokenizer.addSpacePrefix, texts[0].hasPrefix(" ") { texts[0].removeFirst() }
+            var offsets: [Int] = []
+            var position = echo ? 0 : promptText.unicodeScalars.count
+            for text in texts { offsets.append(position); position += text.unicodeScalars.count }
+            writer.raw("{\"tokens\":[")
+            for (i, text) in texts.enumerated() { if i > 0 { writer.comma() }; writer.string(text) }
+            writer.raw("],\"token_logprobs\":[")
+            for (i, token) in scored.enumerated() { if i > 0 { writer.comma() }; GenerateRoutes.writeLogprob(token.logprob, &writer) }
+            writer.raw("],\"top_logprobs\":[")
+            for (i, token) in scored.enumerated() {
+                if i > 0 { writer.comma() }
+                if token.logprob == nil { writer.null(); continue }
+                writer.raw("{")
+                var seen = Set<String>()
+                for alternative in token.alternatives {
+                    let piece = tokenizer.decodePiece(alternative.id)
+                    guard seen.insert(piece).inserted else { continue }
+                    if seen.count > 1 { writer.comma() }
+                    writer.key(piece); GenerateRoutes.writeLogprob(alternative.logprob, &writer)
+                }
+                writer.raw("}")
+            }
+            writer.raw("],\"text_offset\":[" + offsets.map(String.init).joined(separator: ",") + "]}")
+        } else {
+            writer.null()
+        }
+        writer.comma(); writer.key("finish_reason"); writer.string(outcome.finishReason == .length ? "length" : "stop")
+        writer.raw("}")
+    }
+
+    /// OpenAI's streaming shape: one chunk per token, a last chunk with `finish_reason`, then `[DONE]`.
+    static func streamed(_ choices: [Choice], id: String, created: Int, owner: ModelOwner, model: LlamaModel) -> Response {
+        var out: [UInt8] = []
+        func chunk(_ index: Int, _ text: String, _ finish: String?) {
+            var writer = JSONWriter()
+            writer.raw("{"); writer.key("id"); writer.string(id)
+            writer.raw(",\"object\":\"text_completion\",\"created\":\(created),"); writer.key("model"); writer.string(owner.name)
+            writer.raw(",\"choices\":[{\"index\":\(index),"); writer.key("text"); writer.string(text)
+            writer.raw(",\"logprobs\":null,\"finish_reason\":")
+            if let finish { writer.string(finish) } else { writer.null() }
+            writer.raw("}]}")
+            out += Array("data: ".utf8) + writer.bytes + Array("\n\n".utf8)
+        }
+        for (index, choice) in choices.enumerated() {
+            var emitted = ""
+            for token in choice.outcome.generated {
+                var piece = model.tokenizer.decodePiece(token.id)
+                if !choice.outcome.text.hasPrefix(emitted + piece) { piece = String(choice.outcome.text.dropFirst(emitted.count)) }
+                emitted += piece
+                chunk(index, piece, nil)
+            }
+            chunk(index, "", choice.outcome.finishReason == .length ? "length" : "stop")
+        }
+        out += Array("data: [DONE]\n\n".utf8)
+        return Response(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")], body: out)
+    }
+}

@@ -1,0 +1,107 @@
+import RotaryHTTP
+import RotaryJSON
+import RotaryModel
+
+/// A decoded, checked `POST /generate`.
+struct GenerateRequest {
+    var job: GenerationJob
+    var candidateTexts: [String]
+    var stream: Bool
+
+    static let maxAlternatives = 20
+
+    static func decode(_ body: JSONValue, model: LlamaModel, limits: ServiceConfiguration) throws(HTTPError) -> GenerateRequest {
+        var reader = try ObjectReader(body, path: "")
+        guard let promptValue = reader.value("prompt") else { throw .badRequest("prompt is required", param: "prompt") }
+        let (promptText, promptTokens) = try Prompt.tokens(promptValue, field: "prompt", model: model)
+        let context = model.configuration.contextLength
+        let maxTokens = try reader.int("max_tokens", in: 0...context) ?? 16
+        var sampling = SamplingParameters()
+        sampling.temperature = try number(&reader, "temperature", default: 0.8, valid: { $0 >= 0 && $0 <= 100 }, "a number in 0...100")
+        sampling.topK = try reader.int("top_k", in: 0...model.configuration.vocabularySize) ?? 40
+        sampling.topP = try number(&reader, "top_p", default: 0.95, valid: { $0 > 0 && $0 <= 1 }, "in (0, 1]")
+        sampling.minP = try number(&reader, "min_p", default: 0.0, valid: { $0 >= 0 && $0 <= 1 }, "in [0, 1]")
+        sampling.repeatPenalty = try number(&reader, "repeat_penalty", default: 1.0, valid: { $0 > 0 && $0 <= 10 }, "in (0, 10]")
+        sampling.seed = UInt64(try reader.int("seed", in: 0...Int(Int32.max)) ?? 0)
+        let stop = try reader.strings("stop") ?? []
+        guard stop.count <= 8, stop.allSatisfy({ !$0.isEmpty }) else {
+            throw .badRequest("stop takes at most 8 non-empty strings", param: "stop")
+        }
+        let alternatives = try reader.int("logprobs", in: 0...maxAlternatives) ?? 0
+        let echo = try reader.bool("echo") ?? false
+        let candidateTexts = try reader.strings("candidates") ?? []
+        guard candidateTexts.count <= 64 else { throw .badRequest("candidates takes at most 64 strings", param: "candidates") }
+        let stream = try reader.bool("stream") ?? false
+        try reader.finish()
+        try checkContext(promptTokens.count, maxTokens, context: context)
+        var job = GenerationJob(promptTokens: promptTokens, maxTokens: maxTokens)
+        job.sampling = sampling
+        job.stop = stop
+        job.alternatives = alternatives
+        job.echo = echo
+        for (i, candidate) in candidateTexts.enumerated() {
+            guard let text = promptText else {
+                throw .badRequest("candidates need a text prompt", param: "candidates[\(i)]")
+            }
+            let scored = Prompt.continuation(of: text, promptTokens: promptTokens, with: candidate, model: model)
+            guard scored.prefixLength + scored.tokens.count <= context else {
+                throw .badRequest("candidates[\(i)] does not fit in the context of \(context) tokens", param: "candidates[\(i)]")
+            }
+            job.candidates.append(scored)
+        }
+        return GenerateRequest(job: job, candidateTexts: candidateTexts, stream: stream)
+    }
+
+    static func number(_ reader: inout ObjectReader, _ key: String, default fallback: Double, valid: (Double) -> Bool,
+                       _ rule: String) throws(HTTPError) -> Double {
+        guard let value = try reader.double(key) else { return fallback }
+        guard valid(value) else { throw .badRequest("\(key) must be \(rule), got \(value)", param: key) }
+        return value
+    }
+
+    /// 400 `context_length_exceeded` when prompt + max_tokens does not fit.
+    static func checkContext(_ promptCount: Int, _ maxTokens: Int, context: Int) throws(HTTPError) {
+        guard promptCount + maxTokens <= context else {
+            throw HTTPError(status: 400, type: "context_length_exceeded",
+                            message: "the prompt has \(promptCount) tokens (n_prompt_tokens) and max_tokens is \(maxTokens), over the context of \(context) tokens (n_ctx)",
+                            param: "max_tokens")
+        }
+    }
+}
+
+/// Prompts as text or token ids, tokenized exactly as `/tokenize` does.
+enum Prompt {
+    /// The text (nil for token ids) and its tokens.
+    static func tokens(_ value: JSONValue, field: String, model: LlamaModel) throws(HTTPError) -> (String?, [Int]) {
+        switch value {
+        case .string(let text): return (text, model.tokenizer.encode(text))
+        case .numbers(let numbers):
+            return (nil, try ids(numbers, field: field, model: model))
+        default:
+            throw .badRequest("\(field) must be a string or an array of token ids", param: field)
+        }
+    }
+
+    static func ids(_ numbers: [Double], field: String, model: LlamaModel) throws(HTTPError) -> [Int] {
+        let vocab = model.configuration.vocabularySize
+        var out: [Int] = []
+        for (i, n) in numbers.enumerated() {
+            guard n.rounded() == n, n >= 0, n < Double(vocab) else {
+                throw .badRequest("\(field)[\(i)] is not a token id (0..<\(vocab)), got \(n)", param: "\(field)[\(i)]")
+            }
+            out.append(Int(n))
+        }
+        guard !out.isEmpty else { throw .badRequest("\(field) has no tokens", param: field) }
+        return out
+    }
+
+    /// The tokens of `prompt + candidate` after the longest prefix shared with the prompt's own tokens
+    /// (a merge across the boundary can change the prompt's last tokens).
+    static func continuation(of prompt: String, promptTokens: [Int], with candidate: String,
+                             model: LlamaModel) -> (prefixLength: Int, tokens: [Int]) {
+        let whole = model.tokenizer.encode(prompt + candidate)
+        var shared = 0
+        while shared < min(whole.count, promptTokens.count) && whole[shared] == promptTokens[shared] { shared += 1 }
+        return (max(shared, 1), Array(whole[max(shared, 1)...]))
+    }
+}

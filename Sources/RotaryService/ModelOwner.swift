@@ -1,0 +1,51 @@
+import Dispatch
+import RotaryHTTP
+import RotaryModel
+import Synchronization
+
+/// The single owner of the loaded model: jobs run one at a time on its own thread (so the cooperative
+/// pool and `/health` stay free), with a bounded wait queue; past it, 429 with `Retry-After`.
+public final class ModelOwner: Sendable {
+    public let model: LlamaModel?
+    /// Shown by `/v1/models` and in completions.
+    public let name: String
+    /// Requests that may wait while one runs.
+    public let queueLimit: Int
+    private let admitted = Atomic<Int>(0)
+    private let queue = DispatchQueue(label: "rotary.model-owner")
+
+    public init(model: LlamaModel?, name: String, queueLimit: Int) {
+        self.model = model
+        self.name = name
+        self.queueLimit = queueLimit
+    }
+
+    /// Requests running or waiting now.
+    public var load: Int { admitted.load(ordering: .relaxed) }
+
+    func run<T: Sendable>(_ body: @escaping @Sendable (LlamaModel) -> T) async throws(HTTPError) -> T {
+        guard let model else {
+            throw HTTPError(status: 503, type: "model_not_loaded",
+                            message: "no model is loaded: start the server with --model PATH.gguf (or ship the embedded model)")
+        }
+        guard admitted.add(1, ordering: .acquiringAndReleasing).newValue <= queueLimit + 1 else {
+            admitted.subtract(1, ordering: .relaxed)
+            throw HTTPError(status: 429, type: "queue_full",
+                            message: "the model is busy and \(queueLimit) requests are already waiting (model_queue_size); retry shortly",
+                            headers: [("Retry-After", "1")])
+        }
+        defer { admitted.subtract(1, ordering: .relaxed) }
+        return await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: body(model)) }
+        }
+    }
+
+    /// The model, for cheap read-only work (tokenizing) that need not queue.
+    func requireModel() throws(HTTPError) -> LlamaModel {
+        guard let model else {
+            throw HTTPError(status: 503, type: "model_not_loaded",
+                            message: "no model is loaded: start the server with --model PATH.gguf (or ship the embedded model)")
+        }
+        return model
+    }
+}

@@ -1,0 +1,107 @@
+import RotaryHTTP
+import RotaryJSON
+import RotaryModel
+import RotaryNumerics
+
+/// `/rotate` and `/attention` on a text, with the loaded model: its token embeddings rotated by its
+/// own RoPE, and its real attention weights.
+enum TextModes {
+    /// `{"text": ..., "offset": 0}` → the model's embeddings of the text's tokens, each head rotated
+    /// at the token's position with the model's RoPE configuration.
+    static func rotate(_ body: JSONValue, model: LlamaModel, limits: ServiceConfiguration) throws(HTTPError) -> Response {
+        var reader = try ObjectReader(body, path: "")
+        let text = try reader.string("text") ?? ""
+        let offset = try reader.int("offset", in: 0...limits.maxPosition) ?? 0
+        let inverse = try reader.bool("inverse") ?? false
+        try reader.finish(known: RotateRequest.topLevelKeys, notApplicable: "does not apply to text mode (the model's own RoPE is used)")
+        let c = model.configuration
+        let tokens = model.tokenizer.encode(text)
+        guard offset + tokens.count <= c.contextLength else {
+            throw HTTPError(status: 400, type: "context_length_exceeded",
+                            message: "the text has \(tokens.count) tokens (n_prompt_tokens) from offset \(offset), over the context of \(c.contextLength) (n_ctx)",
+                            param: "text")
+        }
+        var vectors = [Float](repeating: 0, count: tokens.count * c.dim)   // [tokens][dim] = [tokens][heads][headDim]
+        for (t, token) in tokens.enumerated() {
+            for i in 0..<c.dim { vectors[t * c.dim + i] = model.weights.tokenEmbedding.pointer[token * c.dim + i] }
+        }
+        let positions = Array(offset..<(offset + tokens.count))
+        let table = c.rope.table(positions: positions, inverse: inverse)
+        vectors.withUnsafeMutableBufferPointer { v in
+            table.cos.withUnsafeBufferPointer { cosines in
+                table.sin.withUnsafeBufferPointer { sines in
+                    RoPEKernel.rotate(v.baseAddress!, tokens: tokens.count, heads: c.heads, headDim: c.headDim,
+                                      rotaryDim: c.rope.rotaryDim, layout: c.rope.layout, cos: cosines.baseAddress!, sin: sines.baseAddress!)
+                }
+            }
+        }
+        var writer = JSONWriter(reservingCapacity: vectors.count * 12 + 256)
+        writer.raw("{")
+        writer.key("vectors"); vectors.withUnsafeBufferPointer { writer.tensor($0, shape: [tokens.count, c.dim]) }; writer.comma()
+        writer.key("shape"); writer.raw("[\(tokens.count),\(c.dim)]"); writer.comma()
+        writer.key("positions"); writer.raw("[" + positions.map(String.init).joined(separator: ",") + "]"); writer.comma()
+        writeTokens(tokens, model, &writer); writer.comma()
+        writer.key("attention_scaling"); writer.double(table.frequencies.attentionScaling); writer.comma()
+        writer.key("rope"); writer.raw("{"); writer.key("rope_type"); writer.string(c.rope.scaling.name); writer.comma()
+        writer.key("rope_theta"); writer.double(c.rope.theta); writer.comma()
+        writer.key("layout"); writer.string(c.rope.layout.rawValue); writer.comma()
+        writer.key("heads"); writer.int(c.heads); writer.comma()
+        writer.key("head_dim"); writer.int(c.headDim); writer.raw("}")
+        writer.raw("}")
+        return .json(writer.bytes)
+    }
+
+    /// `{"text": ..., "layer": 0, "head": 0 | "all"}` → the model's attention weights for the text.
+    static func attention(_ body: JSONValue, request: Request, owner: ModelOwner, limits: ServiceConfiguration) async throws(HTTPError) -> Response {
+        let model = try owner.requireModel()
+        let c = model.configuration
+        var reader = try ObjectReader(body, path: "")
+        let text = try reader.string("text") ?? ""
+        let layer = try reader.int("layer", in: 0...(c.layers - 1)) ?? 0
+        var heads = Array(0..<c.heads)
+        if let value = reader.value("head") {
+            switch value {
+            case .string("all"): break
+            case .number(let n) where n.rounded() == n && n >= 0 && Int(n) < c.heads: heads = [Int(n)]
+            default: throw .badRequest("head must be \"all\" or a head index in 0...\(c.heads - 1)", param: "head")
+            }
+        }
+        try reader.finish()
+        let tokens = model.tokenizer.encode(text)
+        guard tokens.count <= c.contextLength else {
+            throw HTTPError(status: 400, type: "context_length_exceeded",
+                            message: "the text has \(tokens.count) tokens (n_prompt_tokens), over the context of \(c.contextLength) (n_ctx)", param: "text")
+        }
+        guard c.heads * tokens.count * tokens.count <= limits.maxScoreElements else {
+            throw .payloadTooLarge("the weights would have \(c.heads * tokens.count * tokens.count) elements, over max_score_elements", param: "text")
+        }
+        let all = try await owner.run { model in model.attentionWeights(tokens, layer: layer) }
+        let n = tokens.count
+        var selected: [Float] = []
+        for h in heads { selected += all[(h * n * n)..<((h + 1) * n * n)] }
+        let labels = tokens.map { model.tokenizer.decodePiece($0) }
+        if AttentionRoutes.wantsSVG(request) {
+            let title = "Attention weights, layer \(layer)" + (heads.count == 1 ? ", head \(heads[0])" : "")
+            return .text(AttentionHeatmap.render(weights: selected, heads: heads.count, rows: n, columns: n,
+                                                 rowLabels: labels, columnLabels: labels, title: title),
+                         contentType: AttentionRoutes.svgType)
+        }
+        var writer = JSONWriter(reservingCapacity: selected.count * 12 + 256)
+        writer.raw("{")
+        writer.key("weights"); selected.withUnsafeBufferPointer { writer.tensor($0, shape: [heads.count, n, n]) }; writer.comma()
+        writer.key("heads"); writer.raw("[" + heads.map(String.init).joined(separator: ",") + "]"); writer.comma()
+        writer.key("layer"); writer.int(layer); writer.comma()
+        writeTokens(tokens, model, &writer)
+        writer.raw("}")
+        return .json(writer.bytes)
+    }
+
+    static func writeTokens(_ tokens: [Int], _ model: LlamaModel, _ writer: inout JSONWriter) {
+        writer.key("tokens"); writer.raw("[")
+        for (i, id) in tokens.enumerated() {
+            if i > 0 { writer.comma() }
+            writer.raw("{\"id\":\(id),"); writer.key("text"); writer.string(model.tokenizer.decodePiece(id)); writer.raw("}")
+        }
+        writer.raw("]")
+    }
+}

@@ -1,0 +1,91 @@
+import RotaryHTTP
+import RotaryJSON
+import RotaryModel
+
+/// vLLM-shaped tokenizer endpoints (`/tokenize`, `/detokenize`, `/tokenizer_info`) and model
+/// information (`/v1/models`, `/v1/model`). Cheap: answered without queueing for the model.
+enum TokenizerRoutes {
+    static func routes(owner: ModelOwner, configuration: ServiceConfiguration) -> [Route] {
+        [
+            Route("POST", "/tokenize", consumes: ["application/json"], handler: .inline { request in
+                let model = try owner.requireModel()
+                var reader = try ObjectReader(try parseJSON(request.body, limits: configuration), path: "")
+                guard let prompt = try reader.string("prompt") else { throw HTTPError.badRequest("prompt is required (a string)", param: "prompt") }
+                let special = try reader.bool("add_special_tokens") ?? true
+                try reader.finish()
+                let ids = model.tokenizer.encode(prompt, addSpecial: special)
+                var writer = JSONWriter()
+                writer.raw("{\"tokens\":[" + ids.map(String.init).joined(separator: ",") + "],\"pieces\":[")
+                for (i, id) in ids.enumerated() {
+                    if i > 0 { writer.comma() }
+                    writer.string(model.tokenizer.pieces[id])
+                }
+                writer.raw("],\"count\":\(ids.count),\"max_model_len\":\(model.configuration.contextLength)}")
+                return .json(writer.bytes)
+            }),
+            Route("POST", "/detokenize", consumes: ["application/json"], handler: .inline { request in
+                let model = try owner.requireModel()
+                var reader = try ObjectReader(try parseJSON(request.body, limits: configuration), path: "")
+                guard let numbers = try reader.doubles("tokens") else { throw HTTPError.badRequest("tokens is required (token ids)", param: "tokens") }
+                try reader.finish()
+                let ids = numbers.isEmpty ? [] : try Prompt.ids(numbers, field: "tokens", model: model)
+                var writer = JSONWriter()
+                writer.raw("{"); writer.key("prompt"); writer.string(model.tokenizer.decode(ids)); writer.raw("}")
+                return .json(writer.bytes)
+            }),
+            Route("GET", "/tokenizer_info", handler: .inline { _ in
+                let model = try owner.requireModel()
+                let t = model.tokenizer
+                var writer = JSONWriter()
+                writer.raw("{")
+                writer.key("tokenizer_class"); writer.string("llama (SentencePiece, from GGUF)"); writer.comma()
+                writer.key("bos_token"); t.bosID.map { writer.string(t.pieces[$0]) } ?? writer.null(); writer.comma()
+                writer.key("eos_token"); t.eosID.map { writer.string(t.pieces[$0]) } ?? writer.null(); writer.comma()
+                writer.key("bos_token_id"); t.bosID.map { writer.int($0) } ?? writer.null(); writer.comma()
+                writer.key("eos_token_id"); t.eosID.map { writer.int($0) } ?? writer.null(); writer.comma()
+                writer.key("unk_token"); writer.string(t.pieces[t.unknownID]); writer.comma()
+                writer.key("add_bos_token"); writer.bool(t.addBOS); writer.comma()
+                writer.key("vocab_size"); writer.int(t.vocabularySize); writer.comma()
+                writer.key("model_max_length"); writer.int(model.configuration.contextLength)
+                writer.raw("}")
+                return .json(writer.bytes)
+            }),
+            Route("GET", "/v1/models", handler: .inline { _ in
+                var writer = JSONWriter()
+                writer.raw("{\"object\":\"list\",\"data\":[")
+                if owner.model != nil {
+                    writer.raw("{"); writer.key("id"); writer.string(owner.name)
+                    writer.raw(",\"object\":\"model\",\"created\":0,\"owned_by\":\"rotary\"}")
+                }
+                writer.raw("]}")
+                return .json(writer.bytes)
+            }),
+            Route("GET", "/v1/model", handler: .inline { _ in
+                let model = try owner.requireModel()
+                let c = model.configuration
+                var writer = JSONWriter()
+                writer.raw("{")
+                writer.key("id"); writer.string(owner.name); writer.comma()
+                writer.key("architecture"); writer.string("llama"); writer.comma()
+                writer.key("parameters"); writer.int(model.weights.parameterCount); writer.comma()
+                writer.key("context_length"); writer.int(c.contextLength); writer.comma()
+                writer.key("vocab_size"); writer.int(c.vocabularySize); writer.comma()
+                writer.key("embedding_length"); writer.int(c.dim); writer.comma()
+                writer.key("layers"); writer.int(c.layers); writer.comma()
+                writer.key("heads"); writer.int(c.heads); writer.comma()
+                writer.key("kv_heads"); writer.int(c.kvHeads); writer.comma()
+                writer.key("head_dim"); writer.int(c.headDim); writer.comma()
+                writer.key("feed_forward_length"); writer.int(c.feedForwardDim); writer.comma()
+                writer.key("rope"); writer.raw("{")
+                writer.key("rope_type"); writer.string(c.rope.scaling.name); writer.comma()
+                writer.key("rope_theta"); writer.double(c.rope.theta); writer.comma()
+                writer.key("layout"); writer.string(c.rope.layout.rawValue); writer.comma()
+                writer.key("rotary_dim"); writer.int(c.rope.rotaryDim)
+                if case .linear(let factor) = c.rope.scaling { writer.comma(); writer.key("factor"); writer.double(factor) }
+                if case .yarn(let p) = c.rope.scaling, let factor = p.factor { writer.comma(); writer.key("factor"); writer.double(factor) }
+                writer.raw("}}")
+                return .json(writer.bytes)
+            }),
+        ]
+    }
+}

@@ -4,7 +4,7 @@ PORT ?= 8080
 # System packages the build, the tests and the server need (installed only when missing).
 APT_PACKAGES := libmicrohttpd-dev libopenblas-dev pkg-config curl python3-pip
 BENCH_APT_PACKAGES := wrk
-PYTHON_TEST_MODULES := openapi_spec_validator:openapi-spec-validator numpy:numpy gguf:gguf
+PYTHON_TEST_MODULES := openapi_spec_validator:openapi-spec-validator numpy:numpy gguf:gguf openai:openai
 
 .PHONY: deps python-deps build release run test bench clean
 
@@ -30,9 +30,13 @@ release: deps
 run: release
 	.build/release/rotary serve --port $(PORT)
 
+SHARED ?= ../shared
+
 test: deps python-deps
 	python3 -m openapi_spec_validator openapi.yaml
+	swift build
 	swift test
+	python3 scripts/openai_check.py .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
 
 bench: release python-deps
 	$(call apt_install,$(BENCH_APT_PACKAGES))

@@ -48,7 +48,7 @@ let package = Package(
         .target(
             name: "RotaryService",
             dependencies: [
-                "RotaryHTTP", "RotaryJSON", "RotaryNumerics",
+                "RotaryHTTP", "RotaryJSON", "RotaryNumerics", "RotaryModel",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Resources/openapi.yaml")]
@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "RotaryModelTests", dependencies: ["RotaryModel", "RotaryNumerics", "RotaryTestSupport"]),
         .testTarget(name: "RotaryNumericsTests", dependencies: ["RotaryNumerics", "RotaryTestSupport"]),
         .testTarget(name: "RotaryServiceTests", dependencies: [
-            "RotaryService", "RotaryHTTP", "RotaryJSON", "RotaryNumerics", "RotaryTestSupport",
+            "RotaryService", "RotaryHTTP", "RotaryJSON", "RotaryNumerics", "RotaryModel", "RotaryTestSupport",
             .product(name: "Yams", package: "Yams"),
         ]),
     ],

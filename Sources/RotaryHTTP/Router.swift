@@ -85,7 +85,7 @@ public struct Router: Sendable {
 
     func errorResponse(_ error: any Error, _ request: Request) -> Response {
         if let httpError = error as? HTTPError {
-            if httpError.status >= 500 {
+            if httpError.status == 500 {
                 logger.error("request \(request.id) \(request.method) \(request.path) failed: \(httpError.message)")
             }
             return httpError.response

@@ -25,7 +25,7 @@ enum CompletionsRoutes {
         guard let promptValue = reader.value("prompt") else { throw .badRequest("prompt is required", param: "prompt") }
         let prompts = try decodePrompts(promptValue, model: model)
         let context = model.configuration.contextLength
-        let maxTokens = try reader.int("max_tokens", in: 0...context) ?? 16
+        let maxTokens = try reader.int("max_tokens", in: 0...(1 << 30)) ?? 16
         var sampling = SamplingParameters()
         sampling.temperature = try GenerateRequest.number(&reader, "temperature", default: 1, valid: { $0 >= 0 && $0 <= 2 }, "in [0, 2]")
         sampling.topP = try GenerateRequest.number(&reader, "top_p", default: 1, valid: { $0 > 0 && $0 <= 1 }, "in (0, 1]")

@@ -15,7 +15,7 @@ struct GenerateRequest {
         guard let promptValue = reader.value("prompt") else { throw .badRequest("prompt is required", param: "prompt") }
         let (promptText, promptTokens) = try Prompt.tokens(promptValue, field: "prompt", model: model)
         let context = model.configuration.contextLength
-        let maxTokens = try reader.int("max_tokens", in: 0...context) ?? 16
+        let maxTokens = try reader.int("max_tokens", in: 0...(1 << 30)) ?? 16
         var sampling = SamplingParameters()
         sampling.temperature = try number(&reader, "temperature", default: 0.8, valid: { $0 >= 0 && $0 <= 100 }, "a number in 0...100")
         sampling.topK = try reader.int("top_k", in: 0...model.configuration.vocabularySize) ?? 40

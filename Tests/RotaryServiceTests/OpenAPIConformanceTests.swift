@@ -35,7 +35,7 @@ import RotaryTestSupport
 
     @Test func documentedRoutesAreExactlyTheRegisteredOnes() {
         let documented = Set(operations.map { "\($0.method) \($0.path)" })
-        let registered = Set(Service.router().routes.map { "\($0.method) \($0.path)" })
+        let registered = Set(Service.router(owner: tinyModelOwner()).routes.map { "\($0.method) \($0.path)" })
         #expect(documented == registered)
     }
 
@@ -45,7 +45,7 @@ import RotaryTestSupport
     }
 
     func exerciseEveryOperation() throws {
-        let server = try TestServer(router: Service.router())
+        let server = try TestServer(router: Service.router(owner: tinyModelOwner()))
         for (path, method, operation) in operations {
             let responses = try #require(operation["responses"] as? [String: Any])
             var requests: [[UInt8]?] = []

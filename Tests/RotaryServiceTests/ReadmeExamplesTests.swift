@@ -25,7 +25,8 @@ import RotaryTestSupport
     static func runExamples() throws {
         let blocks = try shellBlocks().filter { $0.contains("curl") }
         #expect(blocks.count >= 6, "README lost its examples")
-        let server = try TestServer(router: Service.router())
+        // The README's model examples run against the tiny llama.cpp fixture model.
+        let server = try TestServer(router: Service.router(owner: tinyModelOwner()))
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rotary-readme-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }

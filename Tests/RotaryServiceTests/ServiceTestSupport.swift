@@ -1,6 +1,8 @@
 import Foundation
 import RotaryHTTP
+import RotaryModel
 import RotaryService
+import RotaryTestSupport
 
 /// Calls the service's router in process, as the server would.
 func call(_ method: String, _ path: String, json: Any? = nil, body: [UInt8]? = nil, contentType: String = "application/json",
@@ -21,4 +23,13 @@ extension Response {
 /// `[[Float]]` from a JSON array of arrays.
 func matrix(_ any: Any?) -> [[Float]] {
     ((any as? [[NSNumber]]) ?? []).map { $0.map { Float(truncating: $0) } }
+}
+
+/// The tiny llama.cpp fixture model, loaded once, in a model owner.
+func tinyModelOwner(queueLimit: Int = 16) -> ModelOwner {
+    ModelOwner(model: TinyModel.shared, name: "tiny-seed1234", queueLimit: queueLimit)
+}
+
+enum TinyModel {
+    static let shared: LlamaModel = try! LlamaModel(path: sharedDirectory().appendingPathComponent("golden/llama/tiny-seed1234.gguf").path)
 }

@@ -1,0 +1,210 @@
+import Foundation
+import Testing
+import RotaryHTTP
+import RotaryModel
+@testable import RotaryService
+
+/// The model routes on the tiny llama.cpp fixture model.
+@Suite struct ModelServingTests {
+    static let owner = tinyModelOwner()
+    static var model: LlamaModel { TinyModel.shared }
+
+    func post(_ path: String, _ json: Any) async throws -> Response {
+        let bytes = [UInt8](try JSONSerialization.data(withJSONObject: json))
+        let request = Request(method: "POST", path: path, headers: [("Content-Type", "application/json")], body: bytes)
+        return await Service.router(owner: Self.owner).respond(to: request)
+    }
+
+    func logprobs(_ tokens: Any?) -> [Double?] {
+        (tokens as! [[String: Any]]).map { ($0["logprob"] as? NSNumber)?.doubleValue }
+    }
+
+    @Test func echoLogprobsAreLogSoftmaxOfTheEngineLogits() async throws {
+        let reply = try await post("/generate", ["prompt": "The quick brown fox", "max_tokens": 0, "echo": true])
+        #expect(reply.status == 200)
+        let scores = logprobs(reply.object["prompt_tokens"])
+        let tokens = Self.model.tokenizer.encode("The quick brown fox")
+        var cache = Self.model.makeCache()
+        let logits = Self.model.forward(tokens, cache: &cache, allLogits: true)
+        let vocab = Self.model.configuration.vocabularySize
+        #expect(scores.count == tokens.count && scores[0] == nil)
+        for t in 1..<tokens.count {
+            let row = logits[((t - 1) * vocab)..<(t * vocab)].map(Double.init)
+            let top = row.max()!
+            let expected = row[tokens[t]] - (log(row.reduce(0) { $0 + exp($1 - top) }) + top)
+            #expect(abs(scores[t]! - expected) < 1e-6)
+        }
+        #expect(reply.object["text"] as? String == "")
+        #expect(reply.object["finish_reason"] as? String == "length")
+    }
+
+    @Test func candidateScoresAgreeWithEchoOfPromptPlusCandidate() async throws {
+        let prompt = "Once upon a", candidates = [" time", " robot who", "x"]
+        let reply = try await post("/generate", ["prompt": prompt, "max_tokens": 0, "candidates": candidates])
+        let ranked = reply.object["candidates"] as! [[String: Any]]
+        #expect(ranked.count == 3)
+        for (candidate, result) in zip(candidates, ranked) {
+            let echo = try await post("/generate", ["prompt": prompt + candidate, "max_tokens": 0, "echo": true])
+            let whole = logprobs(echo.object["prompt_tokens"])
+            let count = (result["tokens"] as! [Any]).count
+            let expected = whole.suffix(count).reduce(0.0) { $0 + $1! }
+            // The candidate runs through the cache after the prompt, the echo in one prefill: float rounding differs slightly.
+            #expect(abs((result["logprob"] as! NSNumber).doubleValue - expected) < 1e-4, "\(candidate)")
+        }
+    }
+
+    @Test func sameSeedSameText() async throws {
+        let body: [String: Any] = ["prompt": "Hello", "max_tokens": 12, "temperature": 1.0, "top_k": 0, "top_p": 1.0, "seed": 7]
+        let a = try await post("/generate", body), b = try await post("/generate", body)
+        #expect(a.object["text"] as? String == b.object["text"] as? String)
+        var other = body
+        other["seed"] = 8
+        let texts = Set(try await [7, 8, 9, 10].asyncMap { seed -> String in
+            var changed = body
+            changed["seed"] = seed
+            return try await post("/generate", changed).object["text"] as! String
+        })
+        #expect(texts.count > 1, "different seeds should not all agree")
+    }
+
+    @Test func stopSequencesCutTheText() async throws {
+        let free = try await post("/generate", ["prompt": "Hello", "max_tokens": 24, "temperature": 0])
+        let text = free.object["text"] as! String
+        try #require(text.count >= 6)
+        let stop = String(text.dropFirst(3).prefix(2))
+        let stopped = try await post("/generate", ["prompt": "Hello", "max_tokens": 24, "temperature": 0, "stop": [stop]])
+        #expect(stopped.object["finish_reason"] as? String == "stop")
+        let cut = stopped.object["text"] as! String
+        #expect(!cut.contains(stop) && text.hasPrefix(cut))
+    }
+
+    @Test func streamedEventsConcatenateToTheText() async throws {
+        let body: [String: Any] = ["prompt": "The quick", "max_tokens": 10, "temperature": 0]
+        let whole = try await post("/generate", body).object["text"] as! String
+        var streaming = body
+        streaming["stream"] = true
+        let reply = try await post("/generate", streaming)
+        #expect(reply.header("content-type") == "text/event-stream")
+        let events = String(decoding: reply.body, as: UTF8.self).components(separatedBy: "\n\n").filter { $0.hasPrefix("data: ") }
+        #expect(events.last == "data: [DONE]")
+        var text = ""
+        for event in events.dropLast() {
+            let object = try JSONSerialization.jsonObject(with: Data(event.dropFirst(6).utf8)) as! [String: Any]
+            if let piece = object["text"] as? String { text += piece } else { #expect(object["usage"] != nil) }
+        }
+        #expect(text == whole)
+    }
+
+    @Test(arguments: [
+        (#"{"prompt": "x", "max_tokens": 300}"#, "max_tokens", "context_length_exceeded"),
+        (#"{"prompt": "x", "logprobs": 21}"#, "logprobs", "invalid_request_error"),
+        (#"{"prompt": "x", "temperature": -1}"#, "temperature", "invalid_request_error"),
+        (#"{"prompt": "x", "top_p": 0}"#, "top_p", "invalid_request_error"),
+        (#"{"prompt": "x", "top_p": 1.5}"#, "top_p", "invalid_request_error"),
+        (#"{"prompt": "x", "seed": "seven"}"#, "seed", "invalid_request_error"),
+        (#"{"prompt": 5}"#, "prompt", "invalid_request_error"),
+        (#"{"prompt": [1, 99999]}"#, "prompt[1]", "invalid_request_error"),
+        (#"{"prompt": "x", "candidates": "one"}"#, "candidates", "invalid_request_error"),
+        (#"{"prompt": "x", "colour": "red"}"#, "colour", "invalid_request_error"),
+    ])
+    func badGenerateRequestsAre400(body: String, param: String, type: String) async throws {
+        let reply = try await post("/generate", try JSONSerialization.jsonObject(with: Data(body.utf8)))
+        #expect(reply.status == 400)
+        #expect(reply.error["param"] as? String == param, "\(reply.error)")
+        #expect(reply.error["type"] as? String == type)
+        if type == "context_length_exceeded" {
+            let message = reply.error["message"] as? String ?? ""
+            #expect(message.contains("n_ctx") && message.contains("n_prompt_tokens") && message.contains("256"))
+        }
+    }
+
+    @Test func withoutAModelTheModelRoutesAnswer503() async throws {
+        let router = Service.router()
+        for (method, path) in [("POST", "/generate"), ("POST", "/v1/completions"), ("POST", "/tokenize"), ("GET", "/v1/model")] {
+            let request = Request(method: method, path: path, headers: [("Content-Type", "application/json")], body: Array(#"{"prompt": "x"}"#.utf8))
+            let reply = await router.respond(to: request)
+            #expect(reply.status == 503, "\(path)")
+            #expect(String(decoding: reply.body, as: UTF8.self).contains("model_not_loaded"))
+        }
+        let models = await router.respond(to: Request(method: "GET", path: "/v1/models"))
+        #expect(models.status == 200 && (models.object["data"] as? [Any])?.isEmpty == true)
+    }
+
+    /// Queue size 1: one job runs, one waits, the next is refused with 429 and Retry-After.
+    @Test func fullQueueAnswers429() async throws {
+        let owner = tinyModelOwner(queueLimit: 1)
+        let gate = DispatchSemaphore(value: 0)
+        async let first: Int = owner.run { _ in gate.wait(); return 1 }
+        try await Task.sleep(for: .milliseconds(50))
+        async let second: Int = owner.run { _ in 2 }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(owner.load == 2)
+        do {
+            _ = try await owner.run { _ in 3 }
+            Issue.record("a third request was admitted")
+        } catch {
+            #expect(error.status == 429)
+            #expect(error.headers.contains { $0.name == "Retry-After" })
+        }
+        gate.signal()
+        #expect(try await first == 1)
+        #expect(try await second == 2)
+        #expect(owner.load == 0)
+    }
+
+    @Test func completionsEchoHoldsThePromptsOwnTokens() async throws {
+        let reply = try await post("/v1/completions", ["prompt": "Hello world", "max_tokens": 1, "echo": true, "logprobs": 1, "temperature": 0])
+        let choice = (reply.object["choices"] as! [[String: Any]])[0]
+        let logprobs = choice["logprobs"] as! [String: Any]
+        #expect(logprobs["tokens"] as? [String] == ["Hello", " world", (logprobs["tokens"] as! [String])[2]])
+        let values = logprobs["token_logprobs"] as! [Any]
+        #expect(values.count == 3 && !(values[0] is NSNull))
+        #expect(logprobs["text_offset"] as? [Int] == [0, 5, 11])
+        #expect((choice["text"] as! String).hasPrefix("Hello world"))
+        // Token-id prompts are used as given: nothing precedes the first token.
+        let ids = Self.model.tokenizer.encode("Hello world", addSpecial: false)
+        let byIDs = try await post("/v1/completions", ["prompt": [ids, ids], "max_tokens": 1, "echo": true, "logprobs": 0, "temperature": 0])
+        let choices = byIDs.object["choices"] as! [[String: Any]]
+        #expect(choices.count == 2 && choices[1]["index"] as? Int == 1)
+        #expect(((choices[0]["logprobs"] as! [String: Any])["token_logprobs"] as! [Any])[0] is NSNull)
+        let listed = try await post("/v1/completions", ["prompt": ["a", "b"], "max_tokens": 2])
+        #expect((listed.object["choices"] as! [Any]).count == 2)
+        #expect((listed.object["usage"] as! [String: Int])["completion_tokens"] == 4)
+    }
+
+    @Test func tokenizeAndDetokenizeRoundTrip() async throws {
+        let tokens = try await post("/tokenize", ["prompt": "Hello world"])
+        #expect(tokens.object["tokens"] as? [Int] == [1, 388, 391])
+        #expect(tokens.object["pieces"] as? [String] == ["<s>", "\u{2581}Hello", "\u{2581}world"])
+        #expect(tokens.object["max_model_len"] as? Int == 256)
+        let text = try await post("/detokenize", ["tokens": [1, 388, 391]])
+        #expect(text.object["prompt"] as? String == " Hello world")
+        let bad = try await post("/detokenize", ["tokens": [-1]])
+        #expect(bad.status == 400 && bad.error["param"] as? String == "tokens[0]")
+    }
+
+    @Test func textModes() async throws {
+        let rotated = try await post("/rotate", ["text": "Hello world"])
+        #expect(rotated.status == 200)
+        #expect((rotated.object["tokens"] as! [[String: Any]]).map { $0["id"] as! Int } == [1, 388, 391])
+        #expect(rotated.object["shape"] as? [Int] == [3, 64])
+        let withRope = try await post("/rotate", ["text": "Hello", "rope": ["rope_type": "linear"]])
+        #expect(withRope.status == 400 && withRope.error["param"] as? String == "rope")
+        let attention = try await post("/attention", ["text": "The quick brown fox", "layer": 1, "head": "all"])
+        #expect(attention.status == 200)
+        let weights = attention.object["weights"] as! [[[Double]]]
+        #expect(weights.count == 4)
+        for row in weights.flatMap({ $0 }) { #expect(abs(row.reduce(0, +) - 1) < 1e-5) }
+        #expect(weights[0][0].dropFirst().allSatisfy { $0 == 0 })
+        let badHead = try await post("/attention", ["text": "x", "head": 9])
+        #expect(badHead.status == 400 && badHead.error["param"] as? String == "head")
+    }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var out: [T] = []
+        for element in self { out.append(try await transform(element)) }
+        return out
+    }
+}

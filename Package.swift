@@ -35,10 +35,12 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // Wrappers for libmicrohttpd's variadic getters, which Swift cannot call; nothing else.
+        .target(name: "CRotaryShims", dependencies: ["CMicroHTTPD"]),
         .target(
             name: "RotaryHTTP",
             dependencies: [
-                "CMicroHTTPD",
+                "CMicroHTTPD", "CRotaryShims",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

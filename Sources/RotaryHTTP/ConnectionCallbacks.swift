@@ -1,4 +1,5 @@
 import CMicroHTTPD
+import CRotaryShims
 import Glibc
 
 // The C callbacks, bridged in one place. `cls` is the `Server` (retained while the daemon runs);
@@ -96,6 +97,7 @@ extension Server {
             case .inline(let body):
                 return queue(router.runInline(body, request), exchange, connection)
             case .worker(let body):
+                request.isConnected = Self.connectionProbe(rotary_mhd_connection_fd(connection))
                 exchange.markSuspended()
                 suspendedExchanges.withLock { $0[ObjectIdentifier(exchange)] = exchange }
                 MHD_suspend_connection(connection)
@@ -109,6 +111,19 @@ extension Server {
                 }
                 return .YES
             }
+        }
+    }
+
+    /// A check that the peer has not closed the socket: valid while the connection is suspended
+    /// (libmicrohttpd neither reads nor closes it then).
+    static func connectionProbe(_ fd: Int32) -> @Sendable () -> Bool {
+        guard fd >= 0 else { return { true } }
+        return {
+            var byte: UInt8 = 0
+            let received = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+            if received == 0 { return false }   // orderly close
+            if received < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { return false }
+            return true
         }
     }
 

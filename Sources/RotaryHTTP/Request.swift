@@ -10,6 +10,9 @@ public struct Request: Sendable {
     public var body: [UInt8]
     /// The id sent back as `X-Request-Id` (taken from the client when it sent a sane one).
     public var id: String
+    /// Whether the client is still connected. Worker handlers check it between steps of long work
+    /// (the connection is suspended then, so only a peek at its socket can tell).
+    public var isConnected: @Sendable () -> Bool = { true }
 
     public init(
         method: String, path: String, query: [(name: String, value: String)] = [],

@@ -19,30 +19,34 @@ public enum RoPEKernel {
         _ data: UnsafeMutablePointer<Float>, heads: Int, rows: Int, headDim: Int, rotaryDim: Int,
         layout: RoPELayout, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>
     ) {
-        let vectors = heads * rows
         let pairs = rotaryDim / 2
+        // Blocks of rows, every head within a block: the block's cos/sin rows stay in L2 while all heads
+        // stream through them, instead of re-reading the whole table from L3 once per head.
+        let blockRows = max(1, min(rows, (32 << 10) / max(1, pairs * 8)))
+        let blocks = (rows + blockRows - 1) / blockRows
         // Addresses cross the closure as integers: the chunks are disjoint, so there is no sharing.
         let base = Int(bitPattern: data)
         let cosBase = Int(bitPattern: cos), sinBase = Int(bitPattern: sin)
-        Parallel.forEachRange(vectors, costPerItem: headDim, minimumWork: parallelThreshold) { range in
+        Parallel.forEachRange(blocks, costPerItem: heads * blockRows * headDim, minimumWork: parallelThreshold) { range in
             let x = UnsafeMutablePointer<Float>(bitPattern: base)!
             let c = UnsafePointer<Float>(bitPattern: cosBase)!
             let s = UnsafePointer<Float>(bitPattern: sinBase)!
-            for vector in range {
-                let row = vector % rows
-                let v = x + vector * headDim
-                let cr = c + row * pairs, sr = s + row * pairs
-                switch layout {
-                case .half: rotateHalf(v, pairs, cr, sr)
-                case .interleaved: rotateInterleaved(v, pairs, cr, sr)
+            for block in range {
+                let first = block * blockRows, last = min(rows, first + blockRows)
+                for head in 0..<heads {
+                    for row in first..<last {
+                        let v = x + (head * rows + row) * headDim
+                        let cr = c + row * pairs, sr = s + row * pairs
+                        switch layout {
+                        case .half: rotateHalf(v, pairs, cr, sr)
+                        case .interleaved: rotateInterleaved(v, pairs, cr, sr)
+                        }
+                    }
                 }
             }
         }
     }
 
-    /// Rotates, in place, `tokens × heads` vectors laid out token-major (`[tokens][heads][headDim]`, as a
-    /// model's projections come out); token t uses table row t.
-    /// - Parameters: data `[tokens][heads][headDim]`, cos/sin `[tokens][rotaryDim/2]`
     public static func rotate(
         _ data: UnsafeMutablePointer<Float>, tokens: Int, heads: Int, headDim: Int, rotaryDim: Int,
         layout: RoPELayout, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>

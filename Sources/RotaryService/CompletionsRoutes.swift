@@ -71,7 +71,10 @@ enum CompletionsRoutes {
             job.alternatives = logprobs ?? 0
             job.echo = echo
             let prepared = job
-            let outcome = try await owner.run { model in TextGenerator(model: model).run(prepared) }
+            let connected = request.isConnected
+            let outcome = try await owner.run(isConnected: connected) { model in
+                TextGenerator(model: model).run(prepared) { _, _ in connected() }
+            }
             choices.append(Choice(promptText: prompt.text, promptTokens: prompt.tokens, addedBOS: prompt.addedBOS, outcome: outcome))
         }
         let id = "cmpl-\(UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff)"

@@ -16,7 +16,11 @@ enum GenerateRoutes {
         let model = try owner.requireModel()
         let decoded = try GenerateRequest.decode(try parseJSON(request.body, limits: limits), model: model, limits: limits)
         let job = decoded.job
-        let outcome = try await owner.run { model in TextGenerator(model: model).run(job) }
+        let connected = request.isConnected
+        // A client that disconnects stops its generation at the next token and frees the model.
+        let outcome = try await owner.run(isConnected: connected) { model in
+            TextGenerator(model: model).run(job) { _, _ in connected() }
+        }
         let tokenizer = model.tokenizer
         if decoded.stream {
             return Response(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")],

@@ -23,7 +23,9 @@ public final class ModelOwner: Sendable {
     /// Requests running or waiting now.
     public var load: Int { admitted.load(ordering: .relaxed) }
 
-    func run<T: Sendable>(_ body: @escaping @Sendable (LlamaModel) -> T) async throws(HTTPError) -> T {
+    /// Runs `body` when its turn comes; a job whose client has gone by then is dropped unrun.
+    func run<T: Sendable>(isConnected: @escaping @Sendable () -> Bool = { true },
+                          _ body: @escaping @Sendable (LlamaModel) -> T) async throws(HTTPError) -> T {
         guard let model else {
             throw HTTPError(status: 503, type: "model_not_loaded",
                             message: "no model is loaded: start the server with --model PATH.gguf (or ship the embedded model)")
@@ -35,9 +37,13 @@ public final class ModelOwner: Sendable {
                             headers: [("Retry-After", "1")])
         }
         defer { admitted.subtract(1, ordering: .relaxed) }
-        return await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: body(model)) }
+        let result: T? = await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: isConnected() ? body(model) : nil) }
         }
+        guard let result else {
+            throw HTTPError(status: 499, type: "client_closed_request", message: "the client disconnected before its turn")
+        }
+        return result
     }
 
     /// The model, for cheap read-only work (tokenizing) that need not queue.

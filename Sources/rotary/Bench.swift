@@ -129,15 +129,20 @@ extension Bench {
         }
     }
 
-    /// `memcpy` of the buffer split across both cores, as a rotation of it is split.
+    /// A copy of the buffer as stream.c's `copy` does it (a SIMD load/store loop, not memcpy), split
+    /// across the cores as a rotation of it is split.
     static func parallelCopy(from source: [Float], to target: inout [Float]) {
-        source.withUnsafeBytes { from in
-            target.withUnsafeMutableBytes { to in
+        source.withUnsafeBufferPointer { from in
+            target.withUnsafeMutableBufferPointer { to in
                 let s = Int(bitPattern: from.baseAddress!), t = Int(bitPattern: to.baseAddress!)
                 let total = from.count
-                DispatchQueue.concurrentPerform(iterations: 2) { part in
-                    let start = total * part / 2, end = total * (part + 1) / 2
-                    memcpy(UnsafeMutableRawPointer(bitPattern: t + start)!, UnsafeRawPointer(bitPattern: s + start)!, end - start)
+                Parallel.forEachRange(total / 16, costPerItem: 16) { range in
+                    let source = UnsafeRawPointer(bitPattern: s)!, target = UnsafeMutableRawPointer(bitPattern: t)!
+                    for block in range {
+                        let offset = block * 64
+                        target.storeBytes(of: source.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self),
+                                          toByteOffset: offset, as: SIMD16<Float>.self)
+                    }
                 }
             }
         }

@@ -2,6 +2,10 @@ import Foundation
 import Testing
 import RotaryHTTP
 import RotaryTestSupport
+import Synchronization
+
+/// Set by the disconnect route when it notices its client is gone.
+let disconnectSeen = Atomic<Bool>(false)
 
 /// The real server on an ephemeral loopback port.
 @Suite(.serialized) struct LoopbackServerTests {
@@ -12,6 +16,14 @@ import RotaryTestSupport
             Route("POST", "/slow", handler: .worker { request in
                 try await Task.sleep(for: .milliseconds(Int(request.queryValue("ms") ?? "800") ?? 800))
                 return .json(Array(#"{"slept":true}"#.utf8))
+            }),
+            Route("POST", "/wait-for-disconnect", handler: .worker { request in
+                // Long work that checks the client between steps, as model generation does.
+                for _ in 0..<300 {
+                    if !request.isConnected() { disconnectSeen.store(true, ordering: .relaxed); break }
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                return .json(Array("{}".utf8))
             }),
             Route("GET", "/query", handler: .inline { request in
                 .json(Array("\(request.query.map { "\($0.name)=\($0.value)" })".utf8))
@@ -139,6 +151,22 @@ import RotaryTestSupport
         #expect(reply.status == 200)
         #expect(reply.text == #"{"slept":true}"#)
         #expect(throws: (any Error).self) { _ = try RawHTTPClient(port: port).request("GET", "/health") }
+    }
+
+    @Test func workerNoticesAClientThatDisconnects() async throws {
+        let server = try TestServer(router: Self.router())
+        disconnectSeen.store(false, ordering: .relaxed)
+        try await onThread {
+            let client = try server.client()
+            try client.send("POST /wait-for-disconnect HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+            usleep(100_000)
+        }   // the client is released here: its socket closes
+        let deadline = Date().addingTimeInterval(1.5)
+        while !disconnectSeen.load(ordering: .relaxed) && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        let seen = disconnectSeen.load(ordering: .relaxed)
+        #expect(seen, "the handler never saw the disconnect")
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(server.server.requestsInFlight == 0)
     }
 
     @Test func stopPastTheDrainTimeoutAnswers503() async throws {

@@ -3,6 +3,7 @@ import Testing
 import RotaryHTTP
 import RotaryModel
 @testable import RotaryService
+import RotaryTestSupport
 
 /// The model routes on the tiny llama.cpp fixture model.
 @Suite struct ModelServingTests {
@@ -206,5 +207,29 @@ extension Sequence {
         var out: [T] = []
         for element in self { out.append(try await transform(element)) }
         return out
+    }
+}
+
+/// A client that disconnects mid-generation frees the model owner at the next token.
+@Suite struct ModelDisconnectTests {
+    @Test func disconnectFreesTheOwner() async throws {
+        let owner = tinyModelOwner(queueLimit: 4)
+        let server = try TestServer(router: Service.router(owner: owner))
+        let body = Array(#"{"prompt": "Once upon a time", "max_tokens": 240, "temperature": 0}"#.utf8)
+        let started = Date()
+        let full = try await onThread { try server.client().request("POST", "/generate", body: body, headers: ["Content-Type": "application/json"]) }
+        let fullSeconds = Date().timeIntervalSince(started)
+        try #require(full.status == 200, "\(full.text)")
+        try await onThread {
+            let client = try server.client()
+            try client.send("POST /generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n")
+            try client.send(body)
+            usleep(30_000)
+        }   // closed here
+        let closed = Date()
+        while owner.load > 0 && Date().timeIntervalSince(closed) < fullSeconds { try await Task.sleep(for: .milliseconds(2)) }
+        let freedAfter = Date().timeIntervalSince(closed)
+        #expect(owner.load == 0)
+        #expect(freedAfter < fullSeconds / 2, "freed after \(freedAfter) s; a full generation takes \(fullSeconds) s")
     }
 }

@@ -28,22 +28,25 @@ field() { grep -o "$1=[0-9.-]*" | cut -d= -f2; }
 "$OUT/mhd_echo" "$C_PORT" 2 2>/dev/null & pids+=($!)
 # Rotary exactly as `make run` starts it (info log level: one line per request), log to a file.
 "$ROTARY" serve --port "$ROTARY_PORT" 2>"$OUT/rotary-serve.log" & pids+=($!)
-wait_up "$C_PORT"; wait_up "$ROTARY_PORT"
+# The same without the per-request log line, to show what logging costs.
+QUIET_PORT=18183
+"$ROTARY" serve --port "$QUIET_PORT" --log-level warning 2>/dev/null & pids+=($!)
+wait_up "$C_PORT"; wait_up "$ROTARY_PORT"; wait_up "$QUIET_PORT"
 
 # 1. GET /health, 64 connections: Rotary against the raw libmicrohttpd server, runs interleaved.
-c_rps=(); r_rps=()
+c_rps=(); r_rps=(); q_rps=()
 for i in $(seq "$RUNS"); do
-  for target in c rotary; do
-    port=$C_PORT; [ "$target" = rotary ] && port=$ROTARY_PORT
+  for target in c rotary quiet; do
+    port=$C_PORT; [ "$target" = rotary ] && port=$ROTARY_PORT; [ "$target" = quiet ] && port=$QUIET_PORT
     "$SHARED/bench/waitload.sh" >>"$LOG" 2>&1
     wrk -t2 -c64 -d2s -s "$SHARED/bench/http/get_health.lua" "http://127.0.0.1:$port/health" >/dev/null
     line=$(wrk -t2 -c64 -d"$DURATION" --latency -s "$SHARED/bench/http/get_health.lua" "http://127.0.0.1:$port/health" | grep RESULT)
     echo "health $target run$i $line" | tee -a "$LOG"
     rps=$(echo "$line" | field rps)
-    if [ "$target" = c ]; then c_rps+=("$rps"); else r_rps+=("$rps"); fi
+    case "$target" in c) c_rps+=("$rps") ;; rotary) r_rps+=("$rps") ;; *) q_rps+=("$rps") ;; esac
   done
 done
-C_HEALTH=$(median "${c_rps[@]}"); R_HEALTH=$(median "${r_rps[@]}")
+C_HEALTH=$(median "${c_rps[@]}"); R_HEALTH=$(median "${r_rps[@]}"); Q_HEALTH=$(median "${q_rps[@]}")
 
 # 2. POST /rotate of a 64x128 matrix, JSON and .npy, 2 connections (one per core): rps and server-side time.
 rotate_run() {  # $1 label, $2 body file, $3 content type, $4 accept
@@ -103,7 +106,7 @@ STREAM_AFTER_GBS=$(echo "$STREAM_AFTER" | field median_GBs)
 NUMPY_GBS=$(echo "$NUMPY" | grep name=numpy_rope | field gbps)
 TORCH_GBS=$(echo "$NUMPY" | grep name=torch_rope | field gbps || true)
 
-python3 - "$C_HEALTH" "$R_HEALTH" "$JSON_LINE" "$NPY_LINE" "$JSON_REQUEST_BYTES" "$JSON_RESPONSE_BYTES" "$INPROC" \
+python3 - "$C_HEALTH" "$R_HEALTH/$Q_HEALTH" "$JSON_LINE" "$NPY_LINE" "$JSON_REQUEST_BYTES" "$JSON_RESPONSE_BYTES" "$INPROC" \
   "$COPY_GBS" "$ROPE_GBS" "$STREAM_GBS/$STREAM_AFTER_GBS" "$NUMPY_GBS" "${TORCH_GBS:-}" "$RUNS" "$DURATION" "$ATTENTION" \
   "$MODEL_ROTARY" "$MODEL_LLAMA" "$MODEL_BASE" <<'PY'
 import re, subprocess, sys, datetime
@@ -116,7 +119,8 @@ def result(name):
 def get(line, key):
     m = re.search(key + r"=([0-9.\-]+)", line)
     return float(m.group(1)) if m else float("nan")
-c_health, r_health = float(c_health), float(r_health)
+r_health, q_health = map(float, r_health.split("/"))
+c_health = float(c_health)
 stream_before, stream_after = map(float, stream_gbs.split("/"))
 copy_gbs, rope_gbs, numpy_gbs = map(float, (copy_gbs, rope_gbs, numpy_gbs))
 json_mb = (int(req_bytes) + int(resp_bytes)) / 1e6
@@ -136,6 +140,7 @@ HTTP runs: `wrk -t2 -c64 -d{duration}` after a 2 s warm-up, {runs} runs per serv
 | --- | --- | --- |
 | `../shared/bench/http/mhd_echo.c` (raw libmicrohttpd, 2 threads, no logging) | {c_health:,.0f} | 1.00 |
 | Rotary (`rotary serve`, defaults: 2 threads, one log line per request) | {r_health:,.0f} | **{r_health / c_health:.2f}×** (target ≥ 0.9×) |
+| Rotary with `--log-level warning` (no per-request line) | {q_health:,.0f} | {q_health / c_health:.2f}× |
 
 ## RoPE kernel: 32 heads × 8192 × 128 float32 (128 MiB), cached cos/sin tables, in place, 2 threads
 

@@ -26,6 +26,17 @@ public struct Request: Sendable {
         self.id = id
     }
 
+    /// Headers already lower-cased by the server.
+    init(method: String, path: String, query: [(name: String, value: String)],
+         lowercasedHeaders: [(name: String, value: String)], id: String) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = lowercasedHeaders
+        self.body = []
+        self.id = id
+    }
+
     /// The first header with this name (case-insensitive).
     public func header(_ name: String) -> String? {
         let wanted = name.lowercased()

@@ -24,16 +24,13 @@ struct BufferedLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        let message = event.message.description
-        var line = ""
-        line.reserveCapacity(message.utf8.count + label.utf8.count + 16)
-        line += " "; line += event.level.rawValue; line += " "; line += label; line += ": "; line += message
+        var suffix = ""
         if !metadata.isEmpty || !(event.metadata?.isEmpty ?? true) {
             let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-            line += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            suffix = " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
-        line += "\n"
-        sink.append(line, urgent: event.level >= .warning)
+        sink.append(level: event.level.rawValue, label: label, message: event.message.description, suffix: suffix,
+                    urgent: event.level >= .warning)
     }
 }
 
@@ -72,7 +69,8 @@ final class LogSink: @unchecked Sendable {   // mutable state is behind `registr
         return buffer
     }
 
-    func append(_ line: String, urgent: Bool) {
+    /// Appends `<timestamp> <level> <label>: <message><suffix>\n` to this thread's buffer.
+    func append(level: String, label: String, message: String, suffix: String, urgent: Bool) {
         let buffer = currentBuffer
         let now = time(nil)
         if now != buffer.second || buffer.stamp.isEmpty {
@@ -81,7 +79,9 @@ final class LogSink: @unchecked Sendable {   // mutable state is behind `registr
         }
         let full = buffer.pending.withLock { pending -> Bool in
             pending += buffer.stamp
-            pending += line.utf8
+            pending.append(0x20); pending += level.utf8; pending.append(0x20); pending += label.utf8
+            pending.append(0x3A); pending.append(0x20); pending += message.utf8; pending += suffix.utf8
+            pending.append(0x0A)
             return pending.count >= 64 << 10
         }
         if full || urgent { flush() }

@@ -47,6 +47,7 @@ let package = Package(
         .target(name: "RotaryJSON"),
         .target(name: "RotaryNumerics", dependencies: ["COpenBLAS"], swiftSettings: numericsSettings),
         .target(name: "RotaryModel", dependencies: ["RotaryNumerics", "COpenBLAS"]),
+        .target(name: "RotaryTraining", dependencies: ["RotaryModel", "RotaryNumerics"]),
         .target(
             name: "RotaryService",
             dependencies: [
@@ -67,6 +68,7 @@ let package = Package(
         .testTarget(name: "RotaryHTTPTests", dependencies: ["RotaryHTTP", "RotaryTestSupport"]),
         .testTarget(name: "RotaryJSONTests", dependencies: ["RotaryJSON"]),
         .testTarget(name: "RotaryModelTests", dependencies: ["RotaryModel", "RotaryNumerics", "RotaryTestSupport"]),
+        .testTarget(name: "RotaryTrainingTests", dependencies: ["RotaryTraining", "RotaryModel", "RotaryNumerics", "RotaryTestSupport"]),
         .testTarget(name: "RotaryNumericsTests", dependencies: ["RotaryNumerics", "RotaryTestSupport"]),
         .testTarget(name: "RotaryServiceTests", dependencies: [
             "RotaryService", "RotaryHTTP", "RotaryJSON", "RotaryNumerics", "RotaryModel", "RotaryTestSupport",

@@ -45,6 +45,33 @@ public enum MatrixMultiply {
                     1, a, blasint(lda), b, blasint(ldb), 0, c, blasint(ldc))
     }
 
+    /// C = beta · C + Aᵀ · B (a weight gradient: dW += dYᵀ · X).
+    /// - Parameters: a `[k][m]`, b `[k][n]`, c `[m][n]`
+    public static func transposedTimes(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+                                       m: Int, n: Int, k: Int, beta: Float = 1) {
+        singleThreadedBLAS
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, blasint(m), blasint(n), blasint(k),
+                    1, a, blasint(m), b, blasint(n), beta, c, blasint(n))
+    }
+
+    /// C = beta · C + A · B with leading dimensions (beta 1 accumulates).
+    /// - Parameters: a `[m][k]` rows `lda` apart, b `[k][n]` rows `ldb` apart, c `[m][n]` rows `ldc` apart.
+    public static func times(_ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+                             _ c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int, beta: Float) {
+        singleThreadedBLAS
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(m), blasint(n), blasint(k),
+                    1, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+    }
+
+    /// C = beta · C + Aᵀ · B with leading dimensions.
+    /// - Parameters: a `[k][m]` rows `lda` apart, b `[k][n]` rows `ldb` apart, c `[m][n]` rows `ldc` apart.
+    public static func transposedTimes(_ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+                                       _ c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int, beta: Float) {
+        singleThreadedBLAS
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, blasint(m), blasint(n), blasint(k),
+                    1, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+    }
+
     /// y = x · Wᵀ for `count` input rows (a linear layer), the rows of W split over the cores.
     /// - Parameters: x `[count][inputs]`, w `[outputs][inputs]`, y `[count][outputs]` (overwritten)
     public static func linear(_ x: UnsafePointer<Float>, count: Int, _ w: UnsafePointer<Float>, outputs: Int, inputs: Int,

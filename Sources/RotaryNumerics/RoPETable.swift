@@ -17,6 +17,11 @@ public struct RoPETable: Sendable {
     public let frequencies: RoPEFrequencies
 
     public var rows: Int { positions.count }
+
+    /// The transposed map (sin negated): the gradient of a rotation, for any scaling (s·Rᵀ for s·R).
+    public func transposed() -> RoPETable {
+        RoPETable(positions: positions, pairCount: pairCount, cos: cos, sin: sin.map { -$0 }, frequencies: frequencies)
+    }
 }
 
 extension RoPEConfiguration {

@@ -1,0 +1,283 @@
+import RotaryModel
+import RotaryNumerics
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Forward and backward of one row of tokens (positions 0..<T). Buffers are flat, row-major:
+/// `[T][n]` for per-token vectors, `[heads][T][T]` for attention probabilities.
+struct RowPass {
+    let p: TrainingParameters
+    let c: LlamaConfiguration
+    let tokens: [Int]
+    let count: Int
+    let table: RoPETable
+
+    init(parameters: TrainingParameters, tokens: [Int]) {
+        p = parameters
+        c = parameters.configuration
+        self.tokens = tokens
+        count = tokens.count
+        table = c.rope.table(positions: Array(0..<tokens.count))
+    }
+
+    /// What the backward pass needs from one block.
+    struct Saved {
+        var input: [Float]            // [T][dim]
+        var inverseRMS1: [Float]      // [T]
+        var normed1: [Float]          // [T][dim]
+        var query: [Float]            // [T][heads·hd], after RoPE
+        var key: [Float]              // [T][kvDim], after RoPE
+        var value: [Float]            // [T][kvDim]
+        var probabilities: [Float]    // [heads][T][T]
+        var attention: [Float]        // [T][heads·hd]
+        var middle: [Float]           // [T][dim]
+        var inverseRMS2: [Float]      // [T]
+        var normed2: [Float]          // [T][dim]
+        var gate: [Float]             // [T][ffn]
+        var up: [Float]               // [T][ffn]
+        var hidden: [Float]           // [T][ffn]
+    }
+
+    func weight(_ name: String) -> [Float] { p.tensors[name]! }
+    var outputName: String { p.isTied ? "token_embd.weight" : "output.weight" }
+
+    // MARK: forward
+
+    func forward() -> (saved: [Saved], final: [Float], inverseRMSFinal: [Float], normedFinal: [Float], logits: [Float]) {
+        let dim = c.dim
+        var x = [Float](repeating: 0, count: count * dim)
+        let embedding = weight("token_embd.weight")
+        for (t, token) in tokens.enumerated() { for i in 0..<dim { x[t * dim + i] = embedding[token * dim + i] } }
+        var saved: [Saved] = []
+        for l in 0..<c.layers {
+            let prefix = "blk.\(l)."
+            let (normed1, inverse1) = rmsNorm(x, weight(prefix + "attn_norm.weight"))
+            var q = linear(normed1, weight(prefix + "attn_q.weight"), outputs: c.heads * c.headDim)
+            var k = linear(normed1, weight(prefix + "attn_k.weight"), outputs: c.kvDim)
+            let v = linear(normed1, weight(prefix + "attn_v.weight"), outputs: c.kvDim)
+            rotate(&q, heads: c.heads, table: table)
+            rotate(&k, heads: c.kvHeads, table: table)
+            let (attention, probabilities) = attend(q, k, v)
+            let projected = linear(attention, weight(prefix + "attn_output.weight"), outputs: dim)
+            let middle = zip(x, projected).map { $0 + $1 }
+            let (normed2, inverse2) = rmsNorm(middle, weight(prefix + "ffn_norm.weight"))
+            let gate = linear(normed2, weight(prefix + "ffn_gate.weight"), outputs: c.feedForwardDim)
+            let up = linear(normed2, weight(prefix + "ffn_up.weight"), outputs: c.feedForwardDim)
+            let hidden = zip(gate, up).map { g, u in g / (1 + expf(-g)) * u }
+            let down = linear(hidden, weight(prefix + "ffn_down.weight"), outputs: dim)
+            saved.append(Saved(input: x, inverseRMS1: inverse1, normed1: normed1, query: q, key: k, value: v,
+                               probabilities: probabilities, attention: attention, middle: middle, inverseRMS2: inverse2,
+                               normed2: normed2, gate: gate, up: up, hidden: hidden))
+            x = zip(middle, down).map { $0 + $1 }
+        }
+        let (normedFinal, inverseFinal) = rmsNorm(x, weight("output_norm.weight"))
+        let logits = linear(normedFinal, weight(outputName), outputs: c.vocabularySize)
+        return (saved, x, inverseFinal, normedFinal, logits)
+    }
+
+    /// Cross-entropy per position: logsumexp(logits) − logits[target].
+    func forwardLoss(targets: [Int]) -> [Float] {
+        let logits = forward().logits
+        return (0..<count).map { t in crossEntropy(logits, t, targets[t]).loss }
+    }
+
+    func crossEntropy(_ logits: [Float], _ t: Int, _ target: Int) -> (loss: Float, logSumExp: Double) {
+        let v = c.vocabularySize
+        var top = -Float.infinity
+        for j in 0..<v { top = max(top, logits[t * v + j]) }
+        var sum = 0.0
+        for j in 0..<v { sum += exp(Double(logits[t * v + j] - top)) }
+        let lse = log(sum) + Double(top)
+        return (Float(lse - Double(logits[t * v + target])), lse)
+    }
+
+    // MARK: backward
+
+    /// Adds this row's gradients (of `lossScale × Σ losses`) into `gradients`; returns the row's losses.
+    func run(targets: [Int], lossScale: Float, gradients g: inout TrainingParameters) -> [Float] {
+        let (saved, final, inverseFinal, normedFinal, logits) = forward()
+        let v = c.vocabularySize, dim = c.dim
+        var losses: [Float] = []
+        var dLogits = [Float](repeating: 0, count: count * v)
+        for t in 0..<count {
+            let (loss, lse) = crossEntropy(logits, t, targets[t])
+            losses.append(loss)
+            for j in 0..<v { dLogits[t * v + j] = Float(exp(Double(logits[t * v + j]) - lse)) * lossScale }
+            dLogits[t * v + targets[t]] -= lossScale
+        }
+        var dNormed = linearBackward(dLogits, normedFinal, weight(outputName), outputs: v, inputs: dim,
+                                     weightGradient: &g.tensors[outputName]!)
+        var dx = rmsNormBackward(dNormed, final, inverseFinal, weight("output_norm.weight"), weightGradient: &g.tensors["output_norm.weight"]!)
+        for l in stride(from: c.layers - 1, through: 0, by: -1) {
+            let s = saved[l], prefix = "blk.\(l)."
+            // Feed-forward block: x_out = middle + down(silu(gate(n2)) · up(n2)).
+            let dHidden = linearBackward(dx, s.hidden, weight(prefix + "ffn_down.weight"), outputs: dim, inputs: c.feedForwardDim,
+                                         weightGradient: &g.tensors[prefix + "ffn_down.weight"]!)
+            var dGate = [Float](repeating: 0, count: dHidden.count), dUp = dGate
+            for i in 0..<dHidden.count {
+                let z = s.gate[i], sigma = 1 / (1 + expf(-z))
+                dUp[i] = dHidden[i] * z * sigma
+                dGate[i] = dHidden[i] * s.up[i] * sigma * (1 + z * (1 - sigma))
+            }
+            dNormed = linearBackward(dGate, s.normed2, weight(prefix + "ffn_gate.weight"), outputs: c.feedForwardDim, inputs: dim,
+                                     weightGradient: &g.tensors[prefix + "ffn_gate.weight"]!)
+            let fromUp = linearBackward(dUp, s.normed2, weight(prefix + "ffn_up.weight"), outputs: c.feedForwardDim, inputs: dim,
+                                        weightGradient: &g.tensors[prefix + "ffn_up.weight"]!)
+            for i in 0..<dNormed.count { dNormed[i] += fromUp[i] }
+            let dMiddleFromNorm = rmsNormBackward(dNormed, s.middle, s.inverseRMS2, weight(prefix + "ffn_norm.weight"),
+                                                  weightGradient: &g.tensors[prefix + "ffn_norm.weight"]!)
+            let dMiddle = zip(dx, dMiddleFromNorm).map { $0 + $1 }
+            // Attention block: middle = input + output(attention(rope(q(n1)), rope(k(n1)), v(n1))).
+            let dAttention = linearBackward(dMiddle, s.attention, weight(prefix + "attn_output.weight"), outputs: dim,
+                                            inputs: c.heads * c.headDim, weightGradient: &g.tensors[prefix + "attn_output.weight"]!)
+            var (dQuery, dKey, dValue) = attendBackward(dAttention, s)
+            // RoPE's gradient is the transposed rotation.
+            let transposed = table.transposed()
+            rotate(&dQuery, heads: c.heads, table: transposed)
+            rotate(&dKey, heads: c.kvHeads, table: transposed)
+            dNormed = linearBackward(dQuery, s.normed1, weight(prefix + "attn_q.weight"), outputs: c.heads * c.headDim, inputs: dim,
+                                     weightGradient: &g.tensors[prefix + "attn_q.weight"]!)
+            let fromKey = linearBackward(dKey, s.normed1, weight(prefix + "attn_k.weight"), outputs: c.kvDim, inputs: dim,
+                                         weightGradient: &g.tensors[prefix + "attn_k.weight"]!)
+            let fromValue = linearBackward(dValue, s.normed1, weight(prefix + "attn_v.weight"), outputs: c.kvDim, inputs: dim,
+                                           weightGradient: &g.tensors[prefix + "attn_v.weight"]!)
+            for i in 0..<dNormed.count { dNormed[i] += fromKey[i] + fromValue[i] }
+            let dInputFromNorm = rmsNormBackward(dNormed, s.input, s.inverseRMS1, weight(prefix + "attn_norm.weight"),
+                                                 weightGradient: &g.tensors[prefix + "attn_norm.weight"]!)
+            dx = zip(dMiddle, dInputFromNorm).map { $0 + $1 }
+        }
+        for (t, token) in tokens.enumerated() {
+            for i in 0..<dim { g.tensors["token_embd.weight"]![token * dim + i] += dx[t * dim + i] }
+        }
+        return losses
+    }
+
+    // MARK: ops
+
+    /// y = x / sqrt(mean(x²) + ε) · w per row; returns y and 1/sqrt(...) per row.
+    func rmsNorm(_ x: [Float], _ w: [Float]) -> ([Float], [Float]) {
+        let dim = c.dim
+        var y = [Float](repeating: 0, count: x.count), inverse = [Float](repeating: 0, count: count)
+        for t in 0..<count {
+            var sum = 0.0
+            for i in 0..<dim { let v = x[t * dim + i]; sum += Double(v * v) }
+            let r = 1 / (Float(sum / Double(dim)) + c.rmsEpsilon).squareRoot()
+            inverse[t] = r
+            for i in 0..<dim { y[t * dim + i] = x[t * dim + i] * r * w[i] }
+        }
+        return (y, inverse)
+    }
+
+    /// dx for y = x·r·w with r = (mean(x²)+ε)^(-1/2): dx = r·(dy·w) − x·r³·Σ(dy·w·x)/n; dw += Σ_t dy·x·r.
+    func rmsNormBackward(_ dy: [Float], _ x: [Float], _ inverse: [Float], _ w: [Float], weightGradient dw: inout [Float]) -> [Float] {
+        let dim = c.dim
+        var dx = [Float](repeating: 0, count: x.count)
+        for t in 0..<count {
+            let r = inverse[t]
+            var dot: Float = 0
+            for i in 0..<dim {
+                let gy = dy[t * dim + i] * w[i]
+                dot += gy * x[t * dim + i]
+                dw[i] += dy[t * dim + i] * x[t * dim + i] * r
+            }
+            let correction = r * r * r * dot / Float(dim)
+            for i in 0..<dim { dx[t * dim + i] = r * dy[t * dim + i] * w[i] - x[t * dim + i] * correction }
+        }
+        return dx
+    }
+
+    /// y = x · Wᵀ. x `[T][in]`, W `[outputs][in]` → `[T][outputs]`.
+    func linear(_ x: [Float], _ w: [Float], outputs: Int) -> [Float] {
+        var y = [Float](repeating: 0, count: count * outputs)
+        let inputs = w.count / outputs
+        x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in y.withUnsafeMutableBufferPointer { yp in
+            MatrixMultiply.timesTransposed(xp.baseAddress!, wp.baseAddress!, yp.baseAddress!, m: count, n: outputs, k: inputs)
+        } } }
+        return y
+    }
+
+    /// dW += dyᵀ · x and dx = dy · W. dy `[T][outputs]`, x `[T][inputs]`, W `[outputs][inputs]`.
+    func linearBackward(_ dy: [Float], _ x: [Float], _ w: [Float], outputs: Int, inputs: Int,
+                        weightGradient dw: inout [Float]) -> [Float] {
+        var dx = [Float](repeating: 0, count: count * inputs)
+        dy.withUnsafeBufferPointer { dyp in x.withUnsafeBufferPointer { xp in
+            dw.withUnsafeMutableBufferPointer { dwp in
+                MatrixMultiply.transposedTimes(dyp.baseAddress!, xp.baseAddress!, dwp.baseAddress!, m: outputs, n: inputs, k: count)
+            }
+            w.withUnsafeBufferPointer { wp in dx.withUnsafeMutableBufferPointer { dxp in
+                MatrixMultiply.times(dyp.baseAddress!, wp.baseAddress!, dxp.baseAddress!, m: count, n: inputs, k: outputs)
+            } }
+        } }
+        return dx
+    }
+
+    /// RoPE on token-major rows `[T][heads][hd]`.
+    func rotate(_ data: inout [Float], heads: Int, table: RoPETable) {
+        data.withUnsafeMutableBufferPointer { d in table.cos.withUnsafeBufferPointer { cp in table.sin.withUnsafeBufferPointer { sp in
+            RoPEKernel.rotate(d.baseAddress!, tokens: count, heads: heads, headDim: c.headDim, rotaryDim: c.rope.rotaryDim,
+                              layout: c.rope.layout, cos: cp.baseAddress!, sin: sp.baseAddress!)
+        } } }
+    }
+
+    /// Causal attention; query head h reads key/value head h / (heads / kvHeads).
+    /// - Returns: output `[T][heads·hd]` and probabilities `[heads][T][T]`.
+    func attend(_ q: [Float], _ k: [Float], _ v: [Float]) -> ([Float], [Float]) {
+        let (hd, qDim, kvDim, n) = (c.headDim, c.heads * c.headDim, c.kvDim, count)
+        let group = c.heads / c.kvHeads, scale = 1 / Float(hd).squareRoot()
+        var output = [Float](repeating: 0, count: n * qDim), probabilities = [Float](repeating: 0, count: c.heads * n * n)
+        q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
+            output.withUnsafeMutableBufferPointer { op in probabilities.withUnsafeMutableBufferPointer { pp in
+                for h in 0..<c.heads {
+                    let kv = h / group, head = pp.baseAddress! + h * n * n
+                    MatrixMultiply.timesTransposed(qp.baseAddress! + h * hd, lda: qDim, kp.baseAddress! + kv * hd, ldb: kvDim,
+                                                   head, ldc: n, m: n, n: n, k: hd, alpha: scale)
+                    for t in 0..<n { Softmax.normalizeRow(head + t * n, count: n, visibleCount: t + 1) }
+                    MatrixMultiply.times(head, lda: n, vp.baseAddress! + kv * hd, ldb: kvDim, op.baseAddress! + h * hd, ldc: qDim,
+                                         m: n, n: hd, k: n)
+                }
+            } }
+        } } }
+        return (output, probabilities)
+    }
+
+    /// Gradients of the attention inputs (queries and keys after RoPE, values) from the output's.
+    func attendBackward(_ dOutput: [Float], _ s: Saved) -> ([Float], [Float], [Float]) {
+        let (hd, qDim, kvDim, n) = (c.headDim, c.heads * c.headDim, c.kvDim, count)
+        let group = c.heads / c.kvHeads, scale = 1 / Float(hd).squareRoot()
+        var dQuery = [Float](repeating: 0, count: n * qDim)
+        var dKey = [Float](repeating: 0, count: n * kvDim), dValue = dKey
+        var dScores = [Float](repeating: 0, count: n * n)
+        dOutput.withUnsafeBufferPointer { dop in s.probabilities.withUnsafeBufferPointer { pp in
+            s.query.withUnsafeBufferPointer { qp in s.key.withUnsafeBufferPointer { kp in s.value.withUnsafeBufferPointer { vp in
+                dQuery.withUnsafeMutableBufferPointer { dqp in dKey.withUnsafeMutableBufferPointer { dkp in
+                    dValue.withUnsafeMutableBufferPointer { dvp in dScores.withUnsafeMutableBufferPointer { dsp in
+                        let ds = dsp.baseAddress!
+                        for h in 0..<c.heads {
+                            let kv = h / group, probabilities = pp.baseAddress! + h * n * n
+                            let dOut = dop.baseAddress! + h * hd
+                            // dP = dO · Vᵀ; dV += Pᵀ · dO (both query heads of a group add into their KV head).
+                            MatrixMultiply.timesTransposed(dOut, lda: qDim, vp.baseAddress! + kv * hd, ldb: kvDim, ds, ldc: n,
+                                                           m: n, n: n, k: hd)
+                            MatrixMultiply.transposedTimes(probabilities, lda: n, dOut, ldb: qDim, dvp.baseAddress! + kv * hd,
+                                                           ldc: kvDim, m: n, n: hd, k: n, beta: 1)
+                            // Softmax: dS = P ⊙ (dP − Σ_j P·dP), then the 1/√hd scale.
+                            for t in 0..<n {
+                                var dot: Float = 0
+                                for j in 0...t { dot += probabilities[t * n + j] * ds[t * n + j] }
+                                for j in 0..<n {
+                                    ds[t * n + j] = j <= t ? probabilities[t * n + j] * (ds[t * n + j] - dot) * scale : 0
+                                }
+                            }
+                            MatrixMultiply.times(ds, lda: n, kp.baseAddress! + kv * hd, ldb: kvDim, dqp.baseAddress! + h * hd,
+                                                 ldc: qDim, m: n, n: hd, k: n, beta: 0)
+                            MatrixMultiply.transposedTimes(ds, lda: n, qp.baseAddress! + h * hd, ldb: qDim, dkp.baseAddress! + kv * hd,
+                                                           ldc: kvDim, m: n, n: hd, k: n, beta: 1)
+                        }
+                    } }
+                } }
+            } } }
+        } }
+        return (dQuery, dKey, dValue)
+    }
+}

@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "rotary",
             dependencies: [
-                "RotaryService", "RotaryHTTP", "RotaryNumerics", "RotaryModel",
+                "RotaryService", "RotaryHTTP", "RotaryNumerics", "RotaryModel", "RotaryTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -21,6 +21,13 @@ public struct AdamW: Sendable {
         v = TrainingParameters(zerosLike: weights)
     }
 
+    /// Restores a saved state.
+    public mutating func restore(m: TrainingParameters, v: TrainingParameters, step: Int) {
+        self.m = m
+        self.v = v
+        self.step = step
+    }
+
     /// One update: decay (2-D tensors only) on the weight before the step, then the Adam step with
     /// bias corrections; `gradients` are used as given (clip them first).
     public mutating func update(_ weights: inout TrainingParameters, gradients: TrainingParameters, learningRate: Float) {

@@ -1,4 +1,5 @@
 import RotaryModel
+import RotaryNumerics
 
 /// Every trainable tensor of a Llama model, by GGUF name, as owned Float arrays in GGUF layout
 /// (a matrix is `[out][in]`, row-major). Gradients and optimizer moments use the same type.
@@ -34,6 +35,39 @@ public struct TrainingParameters: Sendable {
             tensors[name] = file.floats(info)
             dims[name] = info.dims
         }
+    }
+
+    /// A fresh model: matrices drawn from N(0, std²) (the output projections of each block scaled by
+    /// 1/√(2·layers), as GPT-2 does), RMSNorm weights 1; reproducible from `seed`.
+    public init(configuration c: LlamaConfiguration, tiedOutput: Bool, seed: UInt64, std: Float = 0.02) {
+        configuration = c
+        names = Self.tensorNames(c, tiedOutput: tiedOutput)
+        tensors = [:]
+        dims = [:]
+        var generator = SplitMix64(seed: seed)
+        let residualScale = 1 / Float(2 * c.layers).squareRoot()
+        for name in names {
+            let shape = Self.shape(name, c)
+            dims[name] = shape
+            let count = shape.reduce(1, *)
+            if shape.count == 1 {
+                tensors[name] = [Float](repeating: 1, count: count)
+            } else {
+                let scale = std * (name.hasSuffix("attn_output.weight") || name.hasSuffix("ffn_down.weight") ? residualScale : 1)
+                tensors[name] = (0..<count).map { _ in Float(generator.nextGaussian()) * scale }
+            }
+        }
+    }
+
+    /// ggml dims of a tensor: `[in, out]` for matrices, `[n]` for norms.
+    static func shape(_ name: String, _ c: LlamaConfiguration) -> [Int] {
+        if name.hasSuffix("norm.weight") { return [c.dim] }
+        if name == "token_embd.weight" || name == "output.weight" { return [c.dim, c.vocabularySize] }
+        if name.hasSuffix("attn_q.weight") { return [c.dim, c.heads * c.headDim] }
+        if name.hasSuffix("attn_k.weight") || name.hasSuffix("attn_v.weight") { return [c.dim, c.kvDim] }
+        if name.hasSuffix("attn_output.weight") { return [c.heads * c.headDim, c.dim] }
+        if name.hasSuffix("ffn_gate.weight") || name.hasSuffix("ffn_up.weight") { return [c.dim, c.feedForwardDim] }
+        return [c.feedForwardDim, c.dim]   // ffn_down
     }
 
     /// Zeros shaped like `other` (for gradients and moments).

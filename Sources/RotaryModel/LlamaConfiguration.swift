@@ -12,12 +12,14 @@ public struct LlamaConfiguration: Sendable, Equatable {
     public var vocabularySize: Int
     public var rmsEpsilon: Float
     public var rope: RoPEConfiguration
+    /// RoPE for `llama` files; set otherwise by `rotary.position_encoding`.
+    public var positionEncoding: PositionEncodingKind = .rope
 
     public var headDim: Int { dim / heads }
     public var kvDim: Int { kvHeads * headDim }
 
     public init(dim: Int, layers: Int, heads: Int, kvHeads: Int, feedForwardDim: Int, contextLength: Int,
-                vocabularySize: Int, rmsEpsilon: Float, rope: RoPEConfiguration) {
+                vocabularySize: Int, rmsEpsilon: Float, rope: RoPEConfiguration, positionEncoding: PositionEncodingKind = .rope) {
         self.dim = dim
         self.layers = layers
         self.heads = heads
@@ -27,6 +29,7 @@ public struct LlamaConfiguration: Sendable, Equatable {
         self.vocabularySize = vocabularySize
         self.rmsEpsilon = rmsEpsilon
         self.rope = rope
+        self.positionEncoding = positionEncoding
     }
 
     public init(gguf: GGUFFile, vocabularySize: Int) throws(GGUFError) {
@@ -74,6 +77,12 @@ public struct LlamaConfiguration: Sendable, Equatable {
             let original = try int("rope.scaling.original_context_length", 1...1 << 20, default: contextLength)
             scaling = .yarn(YaRNParameters(factor: try number("rope.scaling.factor"), originalMaxPositionEmbeddings: original))
         default: throw GGUFError("\(arch).rope.scaling.type '\(scalingType)' is not supported (none, linear, yarn)")
+        }
+        if let raw = gguf.value(PositionEncodingKind.metadataKey) {
+            guard let name = raw.string, let kind = PositionEncodingKind(rawValue: name) else {
+                throw GGUFError("\(PositionEncodingKind.metadataKey) must be one of \(PositionEncodingKind.allCases.map(\.rawValue))")
+            }
+            positionEncoding = kind
         }
         do {
             // llama.cpp's "normal" RoPE for llama files: adjacent pairs of the stored (permuted) Q/K.

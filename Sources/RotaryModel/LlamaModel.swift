@@ -66,7 +66,8 @@ public final class LlamaModel: Sendable {
         for (t, token) in tokens.enumerated() {
             for i in 0..<c.dim { x[t * c.dim + i] = weights.tokenEmbedding.pointer[token * c.dim + i] }
         }
-        let ropeTable = c.rope.table(positions: positions)
+        addAbsolutePositions(&x, positions: positions)
+        let ropeTable = c.rope.table(positions: c.positionEncoding == .rope ? positions : [])
         let layerStride = cache.capacity * cache.kvDim
         for (l, layer) in weights.layers.enumerated() {
             rmsNorm(x, layer.attentionNorm, into: &normed, rows: n)
@@ -136,9 +137,24 @@ public final class LlamaModel: Sendable {
         MatrixMultiply.linear(x, count: rows, w.pointer, outputs: w.rows, inputs: w.columns, y)
     }
 
-    /// RoPE on `[tokens][heads][headDim]` rows: each head vector at its token's table row.
+    /// Sinusoidal or learned absolute positions, added to the embeddings `[tokens][dim]`.
+    private func addAbsolutePositions(_ x: inout [Float], positions: [Int]) {
+        let c = configuration
+        switch c.positionEncoding {
+        case .sinusoidal:
+            SinusoidalEncoding.add(to: &x, heads: 1, positions: positions, dim: c.dim)
+        case .learned:
+            guard let table = weights.positionEmbedding else { return }
+            for (t, p) in positions.enumerated() { for i in 0..<c.dim { x[t * c.dim + i] += table.pointer[p * c.dim + i] } }
+        case .rope, .none: break
+        }
+    }
+
+    /// RoPE on `[tokens][heads][headDim]` rows: each head vector at its token's table row (nothing
+    /// for models without RoPE).
     private func rotate(_ data: UnsafeMutablePointer<Float>, heads: Int, tokens: Int, table: RoPETable) {
         let c = configuration
+        guard c.positionEncoding == .rope else { return }
         table.cos.withUnsafeBufferPointer { cosTable in
             table.sin.withUnsafeBufferPointer { sinTable in
                 RoPEKernel.rotate(data, tokens: tokens, heads: heads, headDim: c.headDim, rotaryDim: c.rope.rotaryDim,

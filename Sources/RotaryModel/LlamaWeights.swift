@@ -23,6 +23,8 @@ public final class LlamaWeights: @unchecked Sendable {   // immutable after init
     public let layers: [LlamaLayerWeights]
     public let outputNorm: WeightMatrix        // [dim]
     public let output: WeightMatrix            // [vocab][dim], tied to tokenEmbedding when absent
+    /// `[context][dim]`, only for learned absolute positions.
+    public let positionEmbedding: WeightMatrix?
     private let file: GGUFFile
     /// Dequantized copies of non-F32 tensors, freed with the weights.
     private let owned: [UnsafeMutableBufferPointer<Float>]
@@ -61,6 +63,8 @@ public final class LlamaWeights: @unchecked Sendable {   // immutable after init
         self.layers = layers
         outputNorm = try matrix("output_norm.weight", rows: 1, columns: dim)
         output = file.tensor("output.weight") == nil ? tokenEmbedding : try matrix("output.weight", rows: c.vocabularySize, columns: dim)
+        positionEmbedding = c.positionEncoding == .learned
+            ? try matrix("position_embd.weight", rows: c.contextLength, columns: dim) : nil
         self.owned = owned
     }
 
@@ -70,6 +74,7 @@ public final class LlamaWeights: @unchecked Sendable {   // immutable after init
     public var parameterCount: Int {
         var total = tokenEmbedding.rows * tokenEmbedding.columns + outputNorm.columns
         if output.pointer != tokenEmbedding.pointer { total += output.rows * output.columns }
+        if let positionEmbedding { total += positionEmbedding.rows * positionEmbedding.columns }
         for layer in layers {
             for m in [layer.attentionNorm, layer.query, layer.key, layer.value, layer.attentionOutput, layer.feedForwardNorm,
                       layer.gate, layer.up, layer.down] { total += m.rows * m.columns }

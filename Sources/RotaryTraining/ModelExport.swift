@@ -31,6 +31,7 @@ public enum ModelExport {
         w.add("tokenizer.ggml.add_bos_token", .bool(tokenizer.addBOS))
         w.add("tokenizer.ggml.add_eos_token", .bool(false))
         w.add("tokenizer.ggml.add_space_prefix", .bool(tokenizer.addSpacePrefix))
+        if c.positionEncoding != .rope { w.add(PositionEncodingKind.metadataKey, .string(c.positionEncoding.rawValue)) }
         for (key, value) in extra { w.add(key, value) }
         for name in p.names { w.addTensor(name, dims: p.dims[name]!, data: p.tensors[name]!) }
         if let optimizer {

@@ -49,6 +49,13 @@ struct RowPass {
         var x = [Float](repeating: 0, count: count * dim)
         let embedding = weight("token_embd.weight")
         for (t, token) in tokens.enumerated() { for i in 0..<dim { x[t * dim + i] = embedding[token * dim + i] } }
+        switch c.positionEncoding {
+        case .sinusoidal: SinusoidalEncoding.add(to: &x, heads: 1, positions: Array(0..<count), dim: dim)
+        case .learned:
+            let table = weight("position_embd.weight")
+            for i in 0..<(count * dim) { x[i] += table[i] }   // row t of the table is position t
+        case .rope, .none: break
+        }
         var saved: [Saved] = []
         for l in 0..<c.layers {
             let prefix = "blk.\(l)."
@@ -150,6 +157,9 @@ struct RowPass {
         for (t, token) in tokens.enumerated() {
             for i in 0..<dim { g.tensors["token_embd.weight"]![token * dim + i] += dx[t * dim + i] }
         }
+        if c.positionEncoding == .learned {
+            for i in 0..<(count * dim) { g.tensors["position_embd.weight"]![i] += dx[i] }
+        }
         return losses
     }
 
@@ -212,8 +222,9 @@ struct RowPass {
         return dx
     }
 
-    /// RoPE on token-major rows `[T][heads][hd]`.
+    /// RoPE on token-major rows `[T][heads][hd]` (nothing when the model does not use RoPE).
     func rotate(_ data: inout [Float], heads: Int, table: RoPETable) {
+        guard c.positionEncoding == .rope else { return }
         data.withUnsafeMutableBufferPointer { d in table.cos.withUnsafeBufferPointer { cp in table.sin.withUnsafeBufferPointer { sp in
             RoPEKernel.rotate(d.baseAddress!, tokens: count, heads: heads, headDim: c.headDim, rotaryDim: c.rope.rotaryDim,
                               layout: c.rope.layout, cos: cp.baseAddress!, sin: sp.baseAddress!)

@@ -15,6 +15,7 @@ public struct TrainingSettings: Sendable {
     public var feedForwardDim = 344
     public var context = 128
     public var ropeTheta = 10_000.0
+    public var positionEncoding = PositionEncodingKind.rope
     // Optimisation.
     public var steps = 200
     public var batchSize = 8
@@ -60,7 +61,7 @@ public struct Trainer {
         let configuration = LlamaConfiguration(dim: settings.dim, layers: settings.layers, heads: settings.heads,
                                                kvHeads: settings.kvHeads, feedForwardDim: settings.feedForwardDim,
                                                contextLength: settings.context, vocabularySize: tokenizer.vocabularySize,
-                                               rmsEpsilon: 1e-5, rope: rope)
+                                               rmsEpsilon: 1e-5, rope: rope, positionEncoding: settings.positionEncoding)
         parameters = TrainingParameters(configuration: configuration, tiedOutput: true, seed: settings.seed)
         optimizer = AdamW(like: parameters)
         optimizer.weightDecay = Float(settings.weightDecay)

@@ -20,13 +20,14 @@ public struct TrainingParameters: Sendable {
         }
         names.append("output_norm.weight")
         if !tiedOutput { names.append("output.weight") }
+        if c.positionEncoding == .learned { names.append("position_embd.weight") }
         return names
     }
 
     /// Copies every tensor of a loaded GGUF model.
     public init(file: GGUFFile, configuration: LlamaConfiguration) throws(GGUFError) {
         self.configuration = configuration
-        let tied = file.tensor("output.weight") == nil
+        let tied = file.tensor("output.weight") == nil   // position_embd.weight comes with a learned configuration
         names = Self.tensorNames(configuration, tiedOutput: tied)
         tensors = [:]
         dims = [:]
@@ -63,6 +64,7 @@ public struct TrainingParameters: Sendable {
     static func shape(_ name: String, _ c: LlamaConfiguration) -> [Int] {
         if name.hasSuffix("norm.weight") { return [c.dim] }
         if name == "token_embd.weight" || name == "output.weight" { return [c.dim, c.vocabularySize] }
+        if name == "position_embd.weight" { return [c.dim, c.contextLength] }
         if name.hasSuffix("attn_q.weight") { return [c.dim, c.heads * c.headDim] }
         if name.hasSuffix("attn_k.weight") || name.hasSuffix("attn_v.weight") { return [c.dim, c.kvDim] }
         if name.hasSuffix("attn_output.weight") { return [c.heads * c.headDim, c.dim] }

@@ -46,9 +46,13 @@ import RotaryNumerics
         }
     }
 
-    /// The written GGUF loads in the inference engine and computes what the trainer's forward computes.
-    @Test func exportedModelRunsInTheEngine() throws {
-        var trainer = try Trainer(settings: Self.settings(), corpus: Self.text)
+    /// The written GGUF loads in the inference engine and computes what the trainer's forward computes,
+    /// for every position encoding.
+    @Test(arguments: PositionEncodingKind.allCases)
+    func exportedModelRunsInTheEngine(encoding: PositionEncodingKind) throws {
+        var settings = Self.settings()
+        settings.positionEncoding = encoding
+        var trainer = try Trainer(settings: settings, corpus: Self.text)
         for _ in 0..<5 { _ = trainer.trainStep() }
         let bytes = ModelExport.gguf(trainer.parameters, tokenizer: trainer.tokenizer, name: "test",
                                      extra: [("rotary.training.command", .string("test"))])
@@ -60,6 +64,7 @@ import RotaryNumerics
         let worst = zip(engine, training).map { abs($0 - $1) }.max()!
         #expect(worst < 1e-4, "engine and trainer logits differ by \(worst)")
         #expect(model.file.value("rotary.training.command")?.string == "test")
+        #expect(model.configuration.positionEncoding == encoding)
     }
 
     @Test func learningRateScheduleIsWarmupThenCosine() {

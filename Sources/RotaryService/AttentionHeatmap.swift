@@ -82,35 +82,12 @@ enum AttentionHeatmap {
 /// The SVG answer of `/attention/decay`: both curves, scaled to 1 at distance 0, against distance.
 enum DecayPlot {
     static func render(distance: [Int], upperBound: [Double], meanDot: [Double], headDim: Int, theta: Double) -> String {
-        let width = 760.0, height = 440.0, left = 70.0, right = 190.0, top = 50.0, bottom = 60.0
-        let plotWidth = width - left - right, plotHeight = height - top - bottom
         let dotScale = meanDot.first.map { $0 != 0 ? $0 : 1 } ?? 1
-        let scaledDot = meanDot.map { $0 / dotScale }
-        let low = min(0, scaledDot.min() ?? 0, upperBound.min() ?? 0), high = 1.0
-        let maxDistance = Double(distance.last ?? 1)
-        func x(_ d: Double) -> Double { left + d / max(maxDistance, 1) * plotWidth }
-        func y(_ v: Double) -> Double { top + (high - v) / (high - low) * plotHeight }
-        var svg = SVG(width: width, height: height)
-        svg.text("RoPE long-term decay (head_dim \(headDim), θ = \(SVG.number(theta)))", x: left, y: 28, size: 15, weight: "bold")
-        for tick in SVG.ticks(low, high, count: 5) {
-            svg.line(x1: left, y1: y(tick), x2: left + plotWidth, y2: y(tick), stroke: "#e5e5e5")
-            svg.text(SVG.number(tick), x: left - 6, y: y(tick) + 4, size: 10, anchor: "end")
-        }
-        for tick in SVG.ticks(0, maxDistance, count: 8) {
-            svg.line(x1: x(tick), y1: top + plotHeight, x2: x(tick), y2: top + plotHeight + 4)
-            svg.text(SVG.number(tick), x: x(tick), y: top + plotHeight + 18, size: 10, anchor: "middle")
-        }
-        svg.line(x1: left, y1: top, x2: left, y2: top + plotHeight)
-        svg.line(x1: left, y1: top + plotHeight, x2: left + plotWidth, y2: top + plotHeight)
-        svg.text("relative distance m − n", x: left + plotWidth / 2, y: height - 18, size: 12, anchor: "middle")
-        svg.text("value / value at distance 0", x: 18, y: top + plotHeight / 2, size: 12, anchor: "middle", rotate: -90)
-        let series: [(String, [Double], String)] = [("relative upper bound", upperBound, "#1f77b4"), ("mean q·k (random q = k)", scaledDot, "#d62728")]
-        for (index, (name, values, colour)) in series.enumerated() {
-            svg.polyline(zip(distance, values).map { (x(Double($0)), y($1)) }, stroke: colour)
-            let legendY = top + 10 + Double(index) * 20
-            svg.line(x1: width - right + 16, y1: legendY, x2: width - right + 40, y2: legendY, stroke: colour, width: 2)
-            svg.text(name, x: width - right + 46, y: legendY + 4, size: 11)
-        }
-        return svg.document
+        let xs = distance.map(Double.init)
+        return LinePlot.render(
+            title: "RoPE long-term decay (head_dim \(headDim), θ = \(SVG.number(theta)))",
+            xLabel: "relative distance m − n", yLabel: "value / value at distance 0",
+            series: [.init(name: "relative upper bound", points: Array(zip(xs, upperBound))),
+                     .init(name: "mean q·k (random q = k)", points: Array(zip(xs, meanDot.map { $0 / dotScale })))])
     }
 }

@@ -104,6 +104,7 @@ import RotaryTestSupport
         let reply = try await call("POST", "/attention/decay", json: ["head_dim": 128, "rope_theta": 10000, "max_distance": 1024],
                                    accept: "image/svg+xml")
         let committed = try Data(contentsOf: repositoryRoot().appendingPathComponent("docs/decay.svg"))
-        #expect(reply.body == [UInt8](committed), "regenerate docs/decay.svg with the README's decay.svg example")
+        let same = reply.body == [UInt8](committed)
+        #expect(same, "docs/decay.svg is stale: regenerate it with the README's decay.svg example")
     }
 }

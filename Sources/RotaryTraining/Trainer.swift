@@ -41,6 +41,14 @@ public struct TrainingRecord: Sendable {
     public var validationLoss: Double?
     public var learningRate: Double
     public var tokensPerSecond: Double
+
+    public init(step: Int, trainLoss: Double, validationLoss: Double?, learningRate: Double, tokensPerSecond: Double) {
+        self.step = step
+        self.trainLoss = trainLoss
+        self.validationLoss = validationLoss
+        self.learningRate = learningRate
+        self.tokensPerSecond = tokensPerSecond
+    }
 }
 
 /// The training loop: seeded initialisation and data order, AdamW with warm-up and cosine decay,

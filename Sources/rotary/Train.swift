@@ -1,14 +1,20 @@
 import ArgumentParser
 import Foundation
 import RotaryModel
+import RotaryService
 import RotaryTraining
 
-/// `rotary train`: trains a Llama model with RoPE on a text file and writes it as GGUF.
+extension PositionEncodingKind: ExpressibleByArgument {}
+
+/// `rotary train`: trains a Llama-architecture model on a text file and writes it as GGUF; with
+/// `--compare`, trains one model per position encoding on the same budget and charts them.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Train a rotary language model on a text corpus; writes GGUF.")
 
     @Option(help: "UTF-8 text to train on (its last --validation-fraction is held out).") var corpus: String
-    @Option(help: "Where to write the trained model (.gguf).") var out: String
+    @Option(help: "Where to write the trained model (.gguf).") var out: String?
+    @Option(help: "Position encoding: rope, sinusoidal, learned or none.") var position: PositionEncodingKind = .rope
+    @Option(help: "Train every position encoding with the same budget; write DIR/position-encodings.{svg,md}.") var compare: String?
     @Option(help: "Optimizer steps.") var steps = 200
     @Option(help: "Rows per batch.") var batch = 8
     @Option(help: "Tokens per row (the model's context length).") var context = 128
@@ -20,53 +26,68 @@ struct Train: ParsableCommand {
     @Option(help: "Warm-up steps.") var warmup = 20
     @Option(help: "Seed of the initialisation and the data order.") var seed: UInt64 = 1234
     @Option(help: "Steps between validation evaluations.") var evalInterval = 50
-    @Option(help: "Held-out share of the corpus.") var validationFraction = 0.05
+    @Option(help: "Held-out share of the corpus (its end).") var validationFraction = 0.05
     @Option(help: "CSV log of step, train loss, validation loss, learning rate, tokens/s.") var log: String?
     @Option(help: "Write a resumable checkpoint here at every evaluation.") var checkpoint: String?
     @Option(help: "Resume from a checkpoint written by --checkpoint.") var resume: String?
 
+    func settings(_ encoding: PositionEncodingKind) -> TrainingSettings {
+        var s = TrainingSettings()
+        s.steps = steps; s.batchSize = batch; s.context = context
+        s.dim = dim; s.layers = layers; s.heads = heads; s.kvHeads = heads; s.feedForwardDim = ffn
+        s.learningRate = learningRate; s.minimumLearningRate = learningRate / 10; s.warmupSteps = warmup
+        s.seed = seed; s.evaluationInterval = evalInterval; s.validationFraction = validationFraction
+        s.positionEncoding = encoding
+        return s
+    }
+
     func run() throws {
-        var settings = TrainingSettings()
-        settings.steps = steps
-        settings.batchSize = batch
-        settings.context = context
-        settings.dim = dim
-        settings.layers = layers
-        settings.heads = heads
-        settings.kvHeads = heads
-        settings.feedForwardDim = ffn
-        settings.learningRate = learningRate
-        settings.minimumLearningRate = learningRate / 10
-        settings.warmupSteps = warmup
-        settings.seed = seed
-        settings.evaluationInterval = evalInterval
-        settings.validationFraction = validationFraction
         guard dim % heads == 0, (dim / heads) % 2 == 0 else { throw ValidationError("dim must be a multiple of heads with an even head size") }
         let text = try String(contentsOfFile: corpus, encoding: .utf8)
-        var trainer = try Trainer(settings: settings, corpus: text)
+        if let compare { return try runComparison(text, directory: compare) }
+        guard let out else { throw ValidationError("--out is required (or --compare DIR)") }
+        var trainer = try Trainer(settings: settings(position), corpus: text)
         if let resume { try trainer.resume(from: GGUFFile(path: resume)) }
-        let command = CommandLine.arguments.joined(separator: " ")
+        let (records, csv) = try loop(&trainer)
+        _ = records
+        let finalLoss = trainer.validationLoss()
+        let bpc = trainer.bitsPerCharacter(loss: finalLoss)
+        let bytes = ModelExport.gguf(trainer.parameters, tokenizer: trainer.tokenizer,
+                                     name: URL(fileURLWithPath: out).deletingPathExtension().lastPathComponent,
+                                     extra: [("rotary.training.command", .string(CommandLine.arguments.joined(separator: " "))),
+                                             ("rotary.training.corpus_fnv1a64", .string(fnv1a64(text))),
+                                             ("rotary.training.validation_bits_per_character", .float64(bpc))])
+        try Data(bytes).write(to: URL(fileURLWithPath: out))
+        if let log { try csv.write(toFile: log, atomically: true, encoding: .utf8) }
+        print(String(format: "wrote %@: held-out loss %.4f nats/token, %.4f bits/char", out, finalLoss, bpc))
+    }
+
+    /// Trains to `steps`, printing progress; returns the validation points and the CSV log.
+    func loop(_ trainer: inout Trainer) throws -> ([TrainingRecord], String) {
         var csv = "step,train_loss,validation_loss,learning_rate,tokens_per_second\n"
+        var records: [TrainingRecord] = []
         let interactive = isatty(1) == 1
         let tokensPerStep = Double(batch * context)
         var window: [Double] = []
         let started = Date()
         var stepStart = Date()
-        print("training \(trainer.parameters.parameterCount) parameters on \(trainer.dataset.trainTokens.count) tokens "
-              + "(held out: \(trainer.dataset.validationTokens.count)); \(steps) steps of \(batch)×\(context)")
+        print("training \(trainer.settings.positionEncoding.rawValue): \(trainer.parameters.parameterCount) parameters on "
+              + "\(trainer.dataset.trainTokens.count) tokens (held out: \(trainer.dataset.validationTokens.count)); \(steps) steps of \(batch)×\(context)")
         while trainer.step < steps {
             let loss = trainer.trainStep()
             window.append(loss)
             let rate = tokensPerStep / Date().timeIntervalSince(stepStart)
             stepStart = Date()
-            let lr = RotaryTraining.learningRate(step: trainer.step - 1, peak: settings.learningRate, minimum: settings.minimumLearningRate,
-                                  warmup: settings.warmupSteps, total: steps)
+            let s = trainer.settings
+            let lr = RotaryTraining.learningRate(step: trainer.step - 1, peak: s.learningRate, minimum: s.minimumLearningRate,
+                                                 warmup: s.warmupSteps, total: steps)
             var validation = ""
             if trainer.step % evalInterval == 0 || trainer.step == steps {
                 let v = trainer.validationLoss()
-                validation = String(format: "%.4f", v)
+                validation = String(v)
                 let mean = window.reduce(0, +) / Double(window.count)
                 window = []
+                records.append(TrainingRecord(step: trainer.step, trainLoss: mean, validationLoss: v, learningRate: lr, tokensPerSecond: rate))
                 let line = String(format: "step %d/%d  train %.4f  validation %.4f (%.3f bits/char)  lr %.2e  %.0f tok/s",
                                   trainer.step, steps, mean, v, trainer.bitsPerCharacter(loss: v), lr, rate)
                 print(interactive ? "\r\u{1B}[K" + line : line)
@@ -85,15 +106,35 @@ struct Train: ParsableCommand {
             }
             csv += "\(trainer.step),\(loss),\(validation),\(lr),\(rate)\n"
         }
-        let finalLoss = trainer.validationLoss()
-        let bpc = trainer.bitsPerCharacter(loss: finalLoss)
-        let bytes = ModelExport.gguf(trainer.parameters, tokenizer: trainer.tokenizer, name: URL(fileURLWithPath: out).deletingPathExtension().lastPathComponent,
-                                     extra: [("rotary.training.command", .string(command)),
-                                             ("rotary.training.corpus_fnv1a64", .string(fnv1a64(text))),
-                                             ("rotary.training.validation_bits_per_character", .float64(bpc))])
-        try Data(bytes).write(to: URL(fileURLWithPath: out))
-        if let log { try csv.write(toFile: log, atomically: true, encoding: .utf8) }
-        print(String(format: "wrote %@: held-out loss %.4f nats/token, %.4f bits/char", out, finalLoss, bpc))
+        return (records, csv)
+    }
+
+    /// The experiment behind RoPE's reputation: same model, seed, data and order; only the encoding differs.
+    func runComparison(_ text: String, directory: String) throws {
+        var curves: [(PositionEncodingKind, [TrainingRecord], Double)] = []
+        for kind in PositionEncodingKind.allCases {
+            var trainer = try Trainer(settings: settings(kind), corpus: text)
+            let (records, csv) = try loop(&trainer)
+            try csv.write(toFile: "\(directory)/position-encodings-\(kind.rawValue).csv", atomically: true, encoding: .utf8)
+            curves.append((kind, records, trainer.bitsPerCharacter(loss: records.last?.validationLoss ?? .nan)))
+        }
+        let svg = LinePlot.render(title: "Validation loss by position encoding (same model, seed and data)",
+                                  xLabel: "training step", yLabel: "validation loss (nats per token)",
+                                  series: curves.map { kind, records, _ in
+                                      .init(name: kind.rawValue, points: records.map { (Double($0.step), $0.validationLoss ?? .nan) })
+                                  })
+        try svg.write(toFile: "\(directory)/position-encodings.svg", atomically: true, encoding: .utf8)
+        let target = curves.first { $0.0 == .sinusoidal }?.1.last?.validationLoss ?? .nan
+        var table = "| encoding | final validation loss (nats/token) | bits per character | steps to reach sinusoidal's final loss |\n"
+        table += "| --- | --- | --- | --- |\n"
+        for (kind, records, bpc) in curves {
+            let reached = records.first { ($0.validationLoss ?? .infinity) <= target }.map { String($0.step) } ?? "not reached"
+            table += String(format: "| %@ | %.4f | %.3f | %@ |\n", kind.rawValue, records.last?.validationLoss ?? .nan, bpc, reached)
+        }
+        let command = CommandLine.arguments.joined(separator: " ")
+        let markdown = "# Position encodings compared\n\nMade by `\(command)` (validation every \(evalInterval) steps).\n\n" + table
+        try markdown.write(toFile: "\(directory)/position-encodings.md", atomically: true, encoding: .utf8)
+        print(markdown)
     }
 
     /// FNV-1a 64 of the corpus bytes, to record which text a model was trained on.

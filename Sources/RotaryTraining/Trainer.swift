@@ -132,7 +132,7 @@ public struct Trainer {
     }
 
     /// Rows split over the cores, each with its own gradient buffer, summed at the end.
-    static func parallelLossAndGradients(_ p: TrainingParameters, _ batch: TrainingBatch) -> (Double, TrainingParameters) {
+    public static func parallelLossAndGradients(_ p: TrainingParameters, _ batch: TrainingBatch) -> (Double, TrainingParameters) {
         let rows = batch.inputs.count
         let parts = min(rows, Parallel.processorCount)
         let results = Mutex<[LlamaTrainer.Result?]>(Array(repeating: nil, count: parts))

@@ -1,5 +1,7 @@
 import ArgumentParser
 import RotaryModel
+import RotaryNumerics
+import RotaryTraining
 
 extension Bench {
     /// Prompt processing and greedy decoding speed of a GGUF model.
@@ -40,6 +42,40 @@ extension Bench {
             print(String(format: "RESULT name=rotary_decode tokens=%d tokens_per_second=%.1f weight_gbps=%.2f parameters=%d",
                          decodeTokens, decodeRate, decodeRate * weightBytes / 1e9, llama.weights.parameterCount))
             print("RESULT name=rotary_greedy first_tokens=\(generated.prefix(8).map(String.init).joined(separator: ","))")
+        }
+    }
+}
+
+extension Bench {
+    /// Training throughput on issue 7's configuration: dim 256, 6 layers, 8 heads, vocabulary 1024,
+    /// context 256, batch 16 (≈ 5.1M parameters), random tokens.
+    struct TrainingSpeed: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "train")
+        @Option var steps = 3
+
+        func run() throws {
+            let rope = try RoPEConfiguration(headDim: 32, theta: 10_000, layout: .interleaved, maxPositionEmbeddings: 256)
+            let c = LlamaConfiguration(dim: 256, layers: 6, heads: 8, kvHeads: 8, feedForwardDim: 688, contextLength: 256,
+                                       vocabularySize: 1024, rmsEpsilon: 1e-5, rope: rope)
+            var parameters = TrainingParameters(configuration: c, tiedOutput: true, seed: 1)
+            var optimizer = AdamW(like: parameters)
+            var generator = SplitMix64(seed: 2)
+            func batch() -> TrainingBatch {
+                let rows = (0..<16).map { _ in (0...256).map { _ in Int(generator.next() % 1024) } }
+                return TrainingBatch(inputs: rows.map { Array($0.dropLast()) }, targets: rows.map { Array($0.dropFirst()) })
+            }
+            var best = Double.infinity
+            for _ in 0..<steps {
+                let b = batch()
+                let seconds = bestTime(runs: 1) {
+                    var (_, gradients) = Trainer.parallelLossAndGradients(parameters, b)
+                    GradientClipping.clip(&gradients, maxNorm: 1)
+                    optimizer.update(&parameters, gradients: gradients, learningRate: 1e-3)
+                }
+                best = min(best, seconds)
+            }
+            print(String(format: "RESULT name=rotary_train parameters=%d tokens_per_second=%.1f step_seconds=%.3f",
+                         parameters.parameterCount, Double(16 * 256) / best, best))
         }
     }
 }

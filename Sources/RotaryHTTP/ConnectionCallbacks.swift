@@ -163,6 +163,9 @@ extension Server {
         for header in response.headers {
             _ = MHD_add_response_header(mhdResponse, header.name, header.value)
         }
+        if router.policy.corsOrigin != nil && response.header("Access-Control-Allow-Origin") == nil {
+            for header in router.responseHeaders { _ = MHD_add_response_header(mhdResponse, header.name, header.value) }
+        }
         _ = MHD_add_response_header(mhdResponse, "X-Request-Id", exchange.id)
         if exchange.dispatchNanos > 0 {
             // Time spent handling the request (body already received), for clients and benchmarks.

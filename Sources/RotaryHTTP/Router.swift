@@ -28,9 +28,11 @@ public struct Route: Sendable {
 public struct Router: Sendable {
     private var routesByPath: [String: [Route]] = [:]
     private let logger: Logger
+    public let policy: AccessPolicy
 
-    public init(routes: [Route] = [], logger: Logger = Logger(label: "rotary.http")) {
+    public init(routes: [Route] = [], policy: AccessPolicy = AccessPolicy(), logger: Logger = Logger(label: "rotary.http")) {
         self.logger = logger
+        self.policy = policy
         for route in routes { add(route) }
     }
 
@@ -50,6 +52,10 @@ public struct Router: Sendable {
         guard let candidates = routesByPath[request.path] else {
             return .failure(.notFound(path: request.path))
         }
+        if request.method == "OPTIONS", let origin = policy.corsOrigin {
+            return .success(preflight(methods: candidates.map(\.method).sorted(), origin: origin))
+        }
+        if let refusal = policy.check(request) { return .failure(refusal) }
         let method = request.method == "HEAD" ? "GET" : request.method
         guard let route = candidates.first(where: { $0.method == method }) else {
             let allowed = candidates.map(\.method).sorted()
@@ -59,6 +65,23 @@ public struct Router: Sendable {
             return .failure(.unsupportedMediaType(request.mediaType, expected: consumes))
         }
         return .success(route)
+    }
+
+    /// A CORS preflight answer for a path with these methods.
+    private func preflight(methods: [String], origin: String) -> Route {
+        let response = Response(status: 204, headers: [
+            ("Access-Control-Allow-Origin", origin), ("Vary", "Origin"),
+            ("Access-Control-Allow-Methods", (methods + ["OPTIONS"]).joined(separator: ", ")),
+            ("Access-Control-Allow-Headers", "Content-Type, Authorization, Accept, X-Request-Id"),
+            ("Access-Control-Max-Age", "600"),
+        ])
+        return Route("OPTIONS", "*", handler: .inline { _ in response })
+    }
+
+    /// Headers every response gets under the policy (the CORS origin when one is configured).
+    public var responseHeaders: [(name: String, value: String)] {
+        guard let origin = policy.corsOrigin else { return [] }
+        return [("Access-Control-Allow-Origin", origin), ("Vary", "Origin"), ("Access-Control-Expose-Headers", "X-Request-Id, Server-Timing")]
     }
 
     /// Runs an inline handler and turns whatever it throws into an error response.
@@ -73,14 +96,17 @@ public struct Router: Sendable {
 
     /// Answers a request completely, in process: what the server would send, minus transport headers.
     public func respond(to request: Request) async -> Response {
+        var response: Response
         switch resolve(request) {
-        case .failure(let error): return error.response
+        case .failure(let error): response = error.response
         case .success(let route):
             switch route.handler {
-            case .inline(let body): return runInline(body, request)
-            case .worker(let body): return await runWorker(body, request)
+            case .inline(let body): response = runInline(body, request)
+            case .worker(let body): response = await runWorker(body, request)
             }
         }
+        if response.header("Access-Control-Allow-Origin") == nil { response.headers += responseHeaders }
+        return response
     }
 
     func errorResponse(_ error: any Error, _ request: Request) -> Response {

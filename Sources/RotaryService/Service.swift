@@ -6,7 +6,8 @@ import RotaryNumerics
 public enum Service {
     /// - Parameter owner: the loaded model's owner; without one, model routes answer 503 `model_not_loaded`.
     public static func router(configuration: ServiceConfiguration = ServiceConfiguration(),
-                              owner: ModelOwner? = nil, logger: Logger = Logger(label: "rotary")) -> Router {
+                              owner: ModelOwner? = nil, policy: AccessPolicy = AccessPolicy(),
+                              logger: Logger = Logger(label: "rotary")) -> Router {
         let owner = owner ?? ModelOwner(model: nil, name: "none", queueLimit: configuration.modelQueueSize)
         var routes = HealthRoutes.routes()
         routes += RotateRoutes.routes(configuration: configuration, owner: owner)
@@ -14,7 +15,7 @@ public enum Service {
         routes += GenerateRoutes.routes(owner: owner, configuration: configuration)
         routes += CompletionsRoutes.routes(owner: owner, configuration: configuration)
         routes += TokenizerRoutes.routes(owner: owner, configuration: configuration)
-        return Router(routes: routes, logger: logger)
+        return Router(routes: routes, policy: policy, logger: logger)
     }
 }
 

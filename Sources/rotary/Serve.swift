@@ -42,6 +42,10 @@ struct Serve: ParsableCommand {
     var model: String?
     @Option(help: "Model requests that may wait while one runs (429 beyond). Env ROTARY_MODEL_QUEUE_SIZE. Default: 16.")
     var modelQueueSize: Int?
+    @Option(help: "Require 'Authorization: Bearer KEY' on every route but /health. Env ROTARY_API_KEY. Default: none (open).")
+    var apiKey: String?
+    @Option(help: "Allow this web origin (CORS). Env ROTARY_CORS_ORIGIN. Default: none (CORS off).")
+    var corsOrigin: String?
     @Option(help: "Log level: trace, debug, info (one line per request), notice, warning, error. Env ROTARY_LOG_LEVEL. Default: info.")
     var logLevel: String?
 
@@ -84,7 +88,10 @@ struct Serve: ParsableCommand {
                 throw ValidationError("cannot load --model \(modelPath): \(error)")
             }
         }
-        let router = Service.router(configuration: service, owner: owner, logger: logger)
+        let key = try setting(apiKey, "ROTARY_API_KEY", "")
+        let origin = try setting(corsOrigin, "ROTARY_CORS_ORIGIN", "")
+        let policy = AccessPolicy(apiKey: key.isEmpty ? nil : key, corsOrigin: origin.isEmpty ? nil : origin)
+        let router = Service.router(configuration: service, owner: owner, policy: policy, logger: logger)
         let httpServer = Server(configuration: server, router: router, logger: logger)
         do {
             try httpServer.start()

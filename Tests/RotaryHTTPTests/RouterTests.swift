@@ -80,3 +80,46 @@ import Testing
         }
     }
 }
+
+@Suite struct AccessPolicyTests {
+    let routes = [
+        Route("GET", "/health", handler: .inline { _ in .json(Array("{}".utf8)) }),
+        Route("POST", "/work", handler: .inline { _ in .json(Array("{}".utf8)) }),
+    ]
+
+    @Test func apiKeyGuardsEverythingButHealth() async {
+        let router = Router(routes: routes, policy: AccessPolicy(apiKey: "s3cret"))
+        let open = await router.respond(to: Request(method: "GET", path: "/health"))
+        #expect(open.status == 200)
+        let missing = await router.respond(to: Request(method: "POST", path: "/work"))
+        #expect(missing.status == 401 && missing.header("WWW-Authenticate") == "Bearer")
+        #expect(String(decoding: missing.body, as: UTF8.self).contains("\"type\":\"unauthorized\""))
+        let wrong = await router.respond(to: Request(method: "POST", path: "/work", headers: [("Authorization", "Bearer s3creT")]))
+        #expect(wrong.status == 401)
+        let right = await router.respond(to: Request(method: "POST", path: "/work", headers: [("Authorization", "Bearer s3cret")]))
+        #expect(right.status == 200)
+        // Without a key, any (or an empty) bearer header is accepted.
+        let unguarded = Router(routes: routes)
+        #expect(await unguarded.respond(to: Request(method: "POST", path: "/work", headers: [("Authorization", "Bearer ")])).status == 200)
+    }
+
+    @Test func constantTimeComparison() {
+        #expect(AccessPolicy.constantTimeEqual(Array("abc".utf8), Array("abc".utf8)))
+        #expect(!AccessPolicy.constantTimeEqual(Array("abc".utf8), Array("abd".utf8)))
+        #expect(!AccessPolicy.constantTimeEqual(Array("abc".utf8), Array("abcd".utf8)))
+        #expect(!AccessPolicy.constantTimeEqual([], Array("a".utf8)))
+    }
+
+    @Test func corsIsOffUnlessAnOriginIsGiven() async {
+        let closed = Router(routes: routes)
+        let plain = await closed.respond(to: Request(method: "GET", path: "/health"))
+        #expect(plain.header("Access-Control-Allow-Origin") == nil)
+        #expect(await closed.respond(to: Request(method: "OPTIONS", path: "/work")).status == 405)
+        let open = Router(routes: routes, policy: AccessPolicy(corsOrigin: "https://example.org"))
+        let reply = await open.respond(to: Request(method: "GET", path: "/health"))
+        #expect(reply.header("Access-Control-Allow-Origin") == "https://example.org")
+        let preflight = await open.respond(to: Request(method: "OPTIONS", path: "/work"))
+        #expect(preflight.status == 204)
+        #expect(preflight.header("Access-Control-Allow-Methods") == "POST, OPTIONS")
+    }
+}

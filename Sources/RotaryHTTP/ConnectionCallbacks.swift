@@ -185,10 +185,12 @@ extension Server {
 
     func finish(_ exchange: Exchange, completedNormally: Bool) {
         inFlight.subtract(1, ordering: .releasing)
+        let nanos = monotonicNanos() - exchange.startNanos
+        metrics.record(path: exchange.path, method: exchange.method, status: exchange.status, seconds: Double(nanos) / 1e9)
         guard logger.logLevel <= .info else { return }
         // One line per request: id, method, path, status, bytes, microseconds (built with few allocations:
         // it runs for every request).
-        let micros = (monotonicNanos() - exchange.startNanos) / 1000
+        let micros = nanos / 1000
         var line = exchange.id
         line.reserveCapacity(line.utf8.count + exchange.path.utf8.count + 48)
         line += " "; line += exchange.method; line += " "; line += exchange.path

@@ -11,6 +11,8 @@ public final class Server: @unchecked Sendable {
     public let configuration: ServerConfiguration
     public let router: Router
     let logger: Logger
+    /// Requests by route and status, latency histograms.
+    public let metrics: RequestMetrics
 
     private let state = Mutex<LifecycleState>(LifecycleState())
     /// Requests between their first access-handler call and their completion callback.
@@ -26,10 +28,13 @@ public final class Server: @unchecked Sendable {
         var retainedSelf: Unmanaged<Server>?
     }
 
-    public init(configuration: ServerConfiguration, router: Router, logger: Logger = Logger(label: "rotary.http")) {
+    public init(configuration: ServerConfiguration, router: Router, metrics: RequestMetrics = RequestMetrics(),
+                logger: Logger = Logger(label: "rotary.http")) {
         self.configuration = configuration
         self.router = router
         self.logger = logger
+        self.metrics = metrics
+        metrics.register(paths: router.routes.map(\.path))
         self.requestIDPrefix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
     }
 

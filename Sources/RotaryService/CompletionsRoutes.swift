@@ -75,6 +75,7 @@ enum CompletionsRoutes {
             let outcome = try await owner.run(isConnected: connected) { model in
                 TextGenerator(model: model).run(prepared) { _, _ in connected() }
             }
+            owner.count(outcome)
             choices.append(Choice(promptText: prompt.text, promptTokens: prompt.tokens, addedBOS: prompt.addedBOS, outcome: outcome))
         }
         let id = "cmpl-\(UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff)"

@@ -21,6 +21,7 @@ enum GenerateRoutes {
         let outcome = try await owner.run(isConnected: connected) { model in
             TextGenerator(model: model).run(job) { _, _ in connected() }
         }
+        owner.count(outcome)
         let tokenizer = model.tokenizer
         if decoded.stream {
             return Response(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")],

@@ -12,6 +12,8 @@ public final class ModelOwner: Sendable {
     /// Requests that may wait while one runs.
     public let queueLimit: Int
     private let admitted = Atomic<Int>(0)
+    private let scoredTokens = Atomic<Int>(0)
+    private let generatedTokens = Atomic<Int>(0)
     private let queue = DispatchQueue(label: "rotary.model-owner")
 
     public init(model: LlamaModel?, name: String, queueLimit: Int) {
@@ -44,6 +46,27 @@ public final class ModelOwner: Sendable {
             throw HTTPError(status: 499, type: "client_closed_request", message: "the client disconnected before its turn")
         }
         return result
+    }
+
+    /// Counts what a finished job did, for `/metrics`.
+    func count(_ outcome: GenerationOutcome) {
+        let candidates = outcome.candidateScores.reduce(0) { $0 + $1.count }
+        scoredTokens.add(outcome.promptTokenCount + candidates, ordering: .relaxed)
+        generatedTokens.add(outcome.generated.count, ordering: .relaxed)
+    }
+
+    /// Model lines for the Prometheus exposition.
+    var exposition: String {
+        """
+        # HELP rotary_model_queue_depth Model requests running or waiting.
+        # TYPE rotary_model_queue_depth gauge
+        rotary_model_queue_depth \(load)
+        # HELP rotary_model_tokens_total Tokens the model scored (prompts, candidates) and generated.
+        # TYPE rotary_model_tokens_total counter
+        rotary_model_tokens_total{kind="scored"} \(scoredTokens.load(ordering: .relaxed))
+        rotary_model_tokens_total{kind="generated"} \(generatedTokens.load(ordering: .relaxed))
+
+        """
     }
 
     /// The model, for cheap read-only work (tokenizing) that need not queue.

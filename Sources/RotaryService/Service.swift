@@ -7,9 +7,12 @@ public enum Service {
     /// - Parameter owner: the loaded model's owner; without one, model routes answer 503 `model_not_loaded`.
     public static func router(configuration: ServiceConfiguration = ServiceConfiguration(),
                               owner: ModelOwner? = nil, policy: AccessPolicy = AccessPolicy(),
-                              logger: Logger = Logger(label: "rotary")) -> Router {
+                              metrics: RequestMetrics = RequestMetrics(), logger: Logger = Logger(label: "rotary")) -> Router {
         let owner = owner ?? ModelOwner(model: nil, name: "none", queueLimit: configuration.modelQueueSize)
         var routes = HealthRoutes.routes()
+        routes.append(Route("GET", "/metrics", handler: .inline { _ in
+            .text(metrics.exposition() + owner.exposition, contentType: "text/plain; version=0.0.4")
+        }))
         routes += RotateRoutes.routes(configuration: configuration, owner: owner)
         routes += AttentionRoutes.routes(configuration: configuration, owner: owner)
         routes += GenerateRoutes.routes(owner: owner, configuration: configuration)

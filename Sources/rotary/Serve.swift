@@ -91,8 +91,9 @@ struct Serve: ParsableCommand {
         let key = try setting(apiKey, "ROTARY_API_KEY", "")
         let origin = try setting(corsOrigin, "ROTARY_CORS_ORIGIN", "")
         let policy = AccessPolicy(apiKey: key.isEmpty ? nil : key, corsOrigin: origin.isEmpty ? nil : origin)
-        let router = Service.router(configuration: service, owner: owner, policy: policy, logger: logger)
-        let httpServer = Server(configuration: server, router: router, logger: logger)
+        let metrics = RequestMetrics()
+        let router = Service.router(configuration: service, owner: owner, policy: policy, metrics: metrics, logger: logger)
+        let httpServer = Server(configuration: server, router: router, metrics: metrics, logger: logger)
         do {
             try httpServer.start()
         } catch {

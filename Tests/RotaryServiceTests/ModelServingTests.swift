@@ -233,3 +233,25 @@ extension Sequence {
         #expect(freedAfter < fullSeconds / 2, "freed after \(freedAfter) s; a full generation takes \(fullSeconds) s")
     }
 }
+
+@Suite struct MetricsTests {
+    @Test func metricsCountRequestsAndModelTokens() async throws {
+        let owner = tinyModelOwner()
+        let metrics = RequestMetrics()
+        let server = try TestServer(router: Service.router(owner: owner, metrics: metrics), metrics: metrics)
+        let text = try await onThread { () throws -> String in
+            let client = try server.client()
+            for _ in 0..<3 { _ = try client.request("GET", "/health") }
+            _ = try client.request("GET", "/nowhere")
+            _ = try client.request("POST", "/generate", json: #"{"prompt": "Hello world", "max_tokens": 2, "temperature": 0}"#)
+            usleep(50_000)   // the request-completed callbacks run after the replies are sent
+            return try client.request("GET", "/metrics").text
+        }
+        #expect(text.contains(#"rotary_http_requests_total{path="/health",method="GET",status="200"} 3"#))
+        #expect(text.contains(#"rotary_http_requests_total{path="other",method="GET",status="404"} 1"#))
+        #expect(text.contains(#"rotary_http_request_duration_seconds_count{path="/health"} 3"#))
+        #expect(text.contains(#"rotary_model_tokens_total{kind="scored"} 3"#))
+        #expect(text.contains(#"rotary_model_tokens_total{kind="generated"} 2"#))
+        #expect(text.contains("rotary_model_queue_depth 0"))
+    }
+}

@@ -6,11 +6,12 @@ public final class TestServer: @unchecked Sendable {
     public let server: Server
     public var port: Int { server.port }
 
-    public init(router: Router, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+    public init(router: Router, metrics: RequestMetrics = RequestMetrics(),
+                configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         var configuration = ServerConfiguration()
         configuration.port = 0
         configure(&configuration)
-        server = Server(configuration: configuration, router: router)
+        server = Server(configuration: configuration, router: router, metrics: metrics)
         try server.start()
     }
 

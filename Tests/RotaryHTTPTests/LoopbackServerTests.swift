@@ -179,3 +179,27 @@ let disconnectSeen = Atomic<Bool>(false)
         #expect(reply.status == 503)
     }
 }
+
+/// Slow clients (slowloris): 200 connections that send one header byte every 2 s do not stop `/health`
+/// from answering. Bounded: about 5 s, loopback only.
+@Suite struct SlowClientTests {
+    @Test func healthAnswersUnderSlowloris() async throws {
+        let server = try TestServer(router: LoopbackServerTests.router())
+        let port = server.port
+        try await onThread {
+            var slow: [RawHTTPClient] = []
+            for _ in 0..<200 { slow.append(try RawHTTPClient(port: port)) }
+            let request = Array("GET /health HTTP/1.1\r\nHost: x\r\n".utf8)
+            for round in 0..<3 {
+                for client in slow { try client.send([request[round]]) }
+                let started = Date()
+                for _ in 0..<5 {
+                    let reply = try RawHTTPClient(port: port, timeoutSeconds: 2).request("GET", "/health")
+                    #expect(reply.status == 200)
+                }
+                #expect(Date().timeIntervalSince(started) < 1.5, "health slowed to \(Date().timeIntervalSince(started)) s for 5 requests")
+                if round < 2 { sleep(2) }
+            }
+        }
+    }
+}

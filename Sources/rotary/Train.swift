@@ -15,6 +15,7 @@ struct Train: ParsableCommand {
     @Option(help: "Where to write the trained model (.gguf).") var out: String?
     @Option(help: "Position encoding: rope, sinusoidal, learned or none.") var position: PositionEncodingKind = .rope
     @Option(help: "Train every position encoding with the same budget; write DIR/position-encodings.{svg,md}.") var compare: String?
+    @Option(help: "Learn a SentencePiece-style vocabulary of this many pieces on the training split (0: characters).") var vocabularySize = 0
     @Option(help: "Optimizer steps.") var steps = 200
     @Option(help: "Rows per batch.") var batch = 8
     @Option(help: "Tokens per row (the model's context length).") var context = 128
@@ -46,7 +47,7 @@ struct Train: ParsableCommand {
         let text = try String(contentsOfFile: corpus, encoding: .utf8)
         if let compare { return try runComparison(text, directory: compare) }
         guard let out else { throw ValidationError("--out is required (or --compare DIR)") }
-        var trainer = try Trainer(settings: settings(position), corpus: text)
+        var trainer = try Trainer(settings: settings(position), corpus: text, tokenizer: tokenizer(for: text))
         if let resume { try trainer.resume(from: GGUFFile(path: resume)) }
         let (records, csv) = try loop(&trainer)
         _ = records
@@ -60,6 +61,17 @@ struct Train: ParsableCommand {
         try Data(bytes).write(to: URL(fileURLWithPath: out))
         if let log { try csv.write(toFile: log, atomically: true, encoding: .utf8) }
         print(String(format: "wrote %@: held-out loss %.4f nats/token, %.4f bits/char", out, finalLoss, bpc))
+    }
+
+    /// Characters, or a vocabulary learned on the training split only (the held-out end is never seen).
+    func tokenizer(for text: String) -> SentencePieceTokenizer {
+        guard vocabularySize > 0 else { return CharacterVocabulary.tokenizer() }
+        let scalars = Array(text.unicodeScalars)
+        let training = String(String.UnicodeScalarView(scalars[..<Int(Double(scalars.count) * (1 - validationFraction))]))
+        let started = Date()
+        let tokenizer = VocabularyTrainer.train(text: training, size: vocabularySize)
+        print(String(format: "vocabulary: %d pieces learned in %.1f s", tokenizer.vocabularySize, Date().timeIntervalSince(started)))
+        return tokenizer
     }
 
     /// Trains to `steps`, printing progress; returns the validation points and the CSV log.
@@ -113,7 +125,7 @@ struct Train: ParsableCommand {
     func runComparison(_ text: String, directory: String) throws {
         var curves: [(PositionEncodingKind, [TrainingRecord], Double)] = []
         for kind in PositionEncodingKind.allCases {
-            var trainer = try Trainer(settings: settings(kind), corpus: text)
+            var trainer = try Trainer(settings: settings(kind), corpus: text, tokenizer: tokenizer(for: text))
             let (records, csv) = try loop(&trainer)
             try csv.write(toFile: "\(directory)/position-encodings-\(kind.rawValue).csv", atomically: true, encoding: .utf8)
             curves.append((kind, records, trainer.bitsPerCharacter(loss: records.last?.validationLoss ?? .nan)))

@@ -6,7 +6,7 @@ APT_PACKAGES := libmicrohttpd-dev libopenblas-dev pkg-config curl python3-pip
 BENCH_APT_PACKAGES := wrk
 PYTHON_TEST_MODULES := openapi_spec_validator:openapi-spec-validator numpy:numpy gguf:gguf openai:openai
 
-.PHONY: deps python-deps build release run test bench clean
+.PHONY: deps python-deps build release run test bench crosscheck clean
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -41,6 +41,11 @@ test: deps python-deps
 bench: release python-deps
 	$(call apt_install,$(BENCH_APT_PACKAGES))
 	bash scripts/bench.sh
+
+# llama.cpp (llama-cpp-python, built once into .build-bench/venv) against Rotary on the shipped model.
+MODEL ?= Sources/RotaryService/Resources/default-model.gguf
+crosscheck: release
+	PY=$$(bash scripts/llama_cpp_venv.sh) && $$PY scripts/crosscheck.py .build/release/rotary $(MODEL)
 
 clean:
 	rm -rf .build .build-bench

@@ -86,16 +86,10 @@ ATTENTION=$("$ROTARY" bench attention --heads 8 --seq 2048 --dim 128 --runs 5 | 
 GEN="$SHARED/golden/llama/tools/make_tiny_gguf.py"
 [ -f "$OUT/small-seed1234.gguf" ] || python3 "$GEN" --config small --seed 1234 --rope-theta 10000.0 --name test-llama-small-seed1234 -o "$OUT/small-seed1234.gguf" >>"$LOG"
 [ -f "$OUT/base100m-seed1234.gguf" ] || python3 "$GEN" --config base100m --seed 1234 --name test-llama-base100m-seed1234 -o "$OUT/base100m-seed1234.gguf" >>"$LOG"
-LLAMA_VENV="$OUT/venv"
-if [ ! -x "$LLAMA_VENV/bin/python" ] || ! "$LLAMA_VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
-  echo "building llama-cpp-python into $LLAMA_VENV (once; several minutes)" | tee -a "$LOG"
-  dpkg -s cmake >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq cmake) >>"$LOG" 2>&1 || true
-  (python3 -m venv "$LLAMA_VENV" && CMAKE_ARGS="-DGGML_NATIVE=ON" "$LLAMA_VENV/bin/pip" install -q llama-cpp-python==0.3.36 numpy) >>"$LOG" 2>&1 \
-    || echo "llama-cpp-python could not be built: llama.cpp figures skipped" | tee -a "$LOG"
-fi
+LLAMA_PY=$(bash scripts/llama_cpp_venv.sh "$OUT/venv" 2>>"$LOG") || { echo "llama-cpp-python could not be built: llama.cpp figures skipped" | tee -a "$LOG"; LLAMA_PY=false; }
 "$SHARED/bench/waitload.sh" >>"$LOG" 2>&1
 MODEL_ROTARY=$("$ROTARY" bench model --model "$OUT/small-seed1234.gguf" --prompt-tokens 128 --decode-tokens 128 --runs 3 | tee -a "$LOG")
-MODEL_LLAMA=$("$LLAMA_VENV/bin/python" scripts/bench/llama_cpp_speed.py "$OUT/small-seed1234.gguf" 128 128 3 2>>"$LOG" | tee -a "$LOG" || true)
+MODEL_LLAMA=$("$LLAMA_PY" scripts/bench/llama_cpp_speed.py "$OUT/small-seed1234.gguf" 128 128 3 2>>"$LOG" | tee -a "$LOG" || true)
 "$SHARED/bench/waitload.sh" >>"$LOG" 2>&1
 MODEL_BASE=$("$ROTARY" bench model --model "$OUT/base100m-seed1234.gguf" --prompt-tokens 128 --decode-tokens 128 --runs 2 | tee -a "$LOG")
 

@@ -38,7 +38,7 @@ struct Serve: ParsableCommand {
     var maxPosition: Int?
     @Option(help: "Deepest JSON nesting accepted. Env ROTARY_MAX_JSON_DEPTH. Default: 32.")
     var maxJsonDepth: Int?
-    @Option(help: "A Llama-family GGUF model to serve (/generate, /v1/completions, text modes). Env ROTARY_MODEL. Default: none (model routes answer 503 model_not_loaded).")
+    @Option(help: "A Llama-family GGUF model to serve (/generate, /v1/completions, text modes). Env ROTARY_MODEL. Default: the embedded model shipped in the package.")
     var model: String?
     @Option(help: "Model requests that may wait while one runs (429 beyond). Env ROTARY_MODEL_QUEUE_SIZE. Default: 16.")
     var modelQueueSize: Int?
@@ -78,15 +78,18 @@ struct Serve: ParsableCommand {
         let logger = Logger(label: "rotary")
         ServeMemory.keepLargeBlocks()
         var owner: ModelOwner?
-        if !modelPath.isEmpty {
-            do {
-                let loaded = try LlamaModel(path: modelPath)
-                let name = loaded.file.value("general.name")?.string ?? String(modelPath.split(separator: "/").last ?? "model")
+        do {
+            // --model, else the model shipped in the package resources, else none (model routes answer 503).
+            if let loaded = modelPath.isEmpty ? try EmbeddedModel.load() : try LlamaModel(path: modelPath) {
+                let fallback = modelPath.isEmpty ? EmbeddedModel.resourceName : String(modelPath.split(separator: "/").last ?? "model")
+                let name = loaded.file.value("general.name")?.string ?? fallback
                 owner = ModelOwner(model: loaded, name: name, queueLimit: service.modelQueueSize)
                 logger.info("model \(name): \(loaded.weights.parameterCount) parameters, context \(loaded.configuration.contextLength)")
-            } catch {
-                throw ValidationError("cannot load --model \(modelPath): \(error)")
+            } else {
+                logger.warning("no model loaded: model routes answer 503 model_not_loaded")
             }
+        } catch {
+            throw ValidationError("cannot load the model \(modelPath.isEmpty ? "shipped in the package" : modelPath): \(error)")
         }
         let key = try setting(apiKey, "ROTARY_API_KEY", "")
         let origin = try setting(corsOrigin, "ROTARY_CORS_ORIGIN", "")

@@ -6,7 +6,7 @@ APT_PACKAGES := libmicrohttpd-dev libopenblas-dev pkg-config curl python3-pip
 BENCH_APT_PACKAGES := wrk
 PYTHON_TEST_MODULES := openapi_spec_validator:openapi-spec-validator numpy:numpy gguf:gguf openai:openai
 
-.PHONY: deps python-deps build release run test bench crosscheck clean
+.PHONY: deps python-deps build release run test bench crosscheck model clean
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -41,6 +41,15 @@ test: deps python-deps
 bench: release python-deps
 	$(call apt_install,$(BENCH_APT_PACKAGES))
 	bash scripts/bench.sh
+
+# The embedded default model: the King James Bible (its last 5% held out), a 1,024-piece vocabulary
+# learned on the rest, a 4.2M-parameter RoPE model; about 25 minutes on 2 cores. Writes the resource.
+MODEL_FLAGS := --vocabulary-size 1024 --dim 256 --layers 5 --heads 8 --ffn 688 --context 128 --batch 16 \
+	--steps 4000 --learning-rate 2e-3 --warmup 100 --eval-interval 250 --seed 1234 --validation-fraction 0.05
+model: release
+	bash scripts/prepare_corpus.sh .build-data/kjv.txt
+	.build/release/rotary train --corpus .build-data/kjv.txt --out Sources/RotaryService/Resources/default-model.gguf \
+	  $(MODEL_FLAGS) --log .build-data/default-model.csv --checkpoint .build-data/default-model.checkpoint.gguf
 
 # llama.cpp (llama-cpp-python, built once into .build-bench/venv) against Rotary on the shipped model.
 MODEL ?= Sources/RotaryService/Resources/default-model.gguf

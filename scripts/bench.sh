@@ -93,6 +93,14 @@ MODEL_LLAMA=$("$LLAMA_PY" scripts/bench/llama_cpp_speed.py "$OUT/small-seed1234.
 "$SHARED/bench/waitload.sh" >>"$LOG" 2>&1
 MODEL_BASE=$("$ROTARY" bench model --model "$OUT/base100m-seed1234.gguf" --prompt-tokens 128 --decode-tokens 128 --runs 2 | tee -a "$LOG")
 
+# 8. /generate: 32 greedy tokens on the small model, 50 requests over HTTP against the same job in process.
+"$ROTARY" serve --port 18184 --model "$OUT/small-seed1234.gguf" --log-level warning 2>/dev/null & GEN_PID=$!
+wait_up 18184
+"$SHARED/bench/waitload.sh" >>"$LOG" 2>&1
+GEN_HTTP=$(python3 scripts/bench/generate_latency.py 18184 "In the beginning" 32 50 | tee -a "$LOG")
+kill "$GEN_PID"; wait "$GEN_PID" 2>/dev/null || true
+GEN_LOCAL=$("$ROTARY" bench generate --model "$OUT/small-seed1234.gguf" --tokens 32 --requests 50 | tee -a "$LOG")
+
 # 7. Training throughput, dim 256, 6 layers, 8 heads, vocabulary 1024, context 256, batch 16.
 "$SHARED/bench/waitload.sh" >>"$LOG" 2>&1
 TRAIN=$("$ROTARY" bench train --steps 3 | tee -a "$LOG")
@@ -107,10 +115,11 @@ TORCH_GBS=$(echo "$NUMPY" | grep name=torch_rope | field gbps || true)
 
 python3 - "$C_HEALTH" "$R_HEALTH/$Q_HEALTH" "$JSON_LINE" "$NPY_LINE" "$JSON_REQUEST_BYTES" "$JSON_RESPONSE_BYTES" "$INPROC" \
   "$COPY_GBS" "$ROPE_GBS" "$STREAM_GBS/$STREAM_AFTER_GBS" "$NUMPY_GBS" "${TORCH_GBS:-}" "$RUNS" "$DURATION" "$ATTENTION" \
-  "$MODEL_ROTARY" "$MODEL_LLAMA" "$MODEL_BASE" "$TRAIN" "$TORCH_TRAIN" <<'PY'
+  "$MODEL_ROTARY" "$MODEL_LLAMA" "$MODEL_BASE" "$TRAIN" "$TORCH_TRAIN" "$GEN_HTTP" "$GEN_LOCAL" <<'PY'
 import re, subprocess, sys, datetime
 (c_health, r_health, json_line, npy_line, req_bytes, resp_bytes, inproc, copy_gbs, rope_gbs, stream_gbs,
- numpy_gbs, torch_gbs, runs, duration, attention, model_rotary, model_llama, model_base, train, torch_train) = sys.argv[1:]
+ numpy_gbs, torch_gbs, runs, duration, attention, model_rotary, model_llama, model_base, train, torch_train,
+ gen_http, gen_local) = sys.argv[1:]
 def line_of(text, name):
     return next((line for line in text.splitlines() if f"name={name} " in line), "")
 def result(name):
@@ -186,6 +195,15 @@ llama-cpp-python 0.3.36 built on this machine (`GGML_NATIVE=ON`), same file, sam
 `base100m` (~110M parameters, f32, 441 MB of weights read per token): Rotary decodes
 {get(line_of(model_base, 'rotary_decode'), 'tokens_per_second'):.1f} tokens/s = {get(line_of(model_base, 'rotary_decode'), 'weight_gbps'):.1f} GB/s of weights
 (prompt {get(line_of(model_base, 'rotary_prompt'), 'tokens_per_second'):,.0f} tokens/s); the copy limit measured above is {copy_gbs:.1f} GB/s.
+
+## `/generate`: 32 greedy tokens on the `small` model, 50 sequential requests
+
+| path | p50 ms | p99 ms |
+| --- | --- | --- |
+| in process (`TextGenerator`, the same job) | {get(gen_local, 'p50_ms'):.2f} | {get(gen_local, 'p99_ms'):.2f} |
+| over HTTP + JSON (`POST /generate`, keep-alive) | {get(gen_http, 'p50_ms'):.2f} | {get(gen_http, 'p99_ms'):.2f} |
+
+HTTP + JSON overhead at the median: **{get(gen_http, 'p50_ms') - get(gen_local, 'p50_ms'):.2f} ms** per request (target ≤ 2 ms).
 
 ## Training: dim 256, 6 layers, 8 heads, vocabulary 1024, context 256, batch 16 ({int(get(train, 'parameters')):,} parameters)
 

@@ -79,3 +79,27 @@ extension Bench {
         }
     }
 }
+
+extension Bench {
+    /// The same `/generate` job as the HTTP benchmark sends, run in process: the baseline that the
+    /// HTTP + JSON overhead is measured against.
+    struct GenerateInProcess: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "generate")
+        @Option(help: "GGUF file.") var model: String
+        @Option var prompt = "In the beginning"
+        @Option var tokens = 32
+        @Option var requests = 50
+
+        func run() throws {
+            let llama = try LlamaModel(path: model)
+            var job = GenerationJob(promptTokens: llama.tokenizer.encode(prompt), maxTokens: tokens)
+            job.sampling.temperature = 0
+            let generator = TextGenerator(model: llama)
+            var times: [Double] = []
+            for _ in 0..<requests { times.append(bestTime(runs: 1) { _ = generator.run(job) }) }
+            times.sort()
+            print(String(format: "RESULT name=generate_in_process p50_ms=%.3f p99_ms=%.3f", times[times.count / 2] * 1e3,
+                         times[min(times.count - 1, Int(Double(times.count) * 0.99))] * 1e3))
+        }
+    }
+}

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import RotaryTestSupport
 @testable import RotaryModel
+import RotaryNumerics
 
 @Suite struct GGUFTests {
     static let tinyPath = sharedDirectory().appendingPathComponent("golden/llama/tiny-seed1234.gguf").path
@@ -88,7 +89,7 @@ import RotaryTestSupport
     /// 1,200 seeded mutations of the tiny model (bit flips, byte edits in the header, truncations,
     /// rewritten counts and offsets): every load either succeeds or throws — no crash, no huge allocation.
     @Test func mutatedFilesLoadOrThrow() throws {
-        var generator = SplitMixGenerator(seed: 2024)
+        var generator = SplitMix64(seed: 2024)
         let original = Self.tinyBytes
         let directoryEnd = try GGUFFile(bytes: GGUFBytes(original)).tensors.map(\.offset).min()!
         var loaded = 0, rejected = 0
@@ -126,15 +127,3 @@ import RotaryTestSupport
     }
 }
 
-/// Seeded generator for reproducible mutations.
-struct SplitMixGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

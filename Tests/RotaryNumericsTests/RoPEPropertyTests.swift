@@ -4,19 +4,8 @@ import Testing
 
 /// Mathematical properties every variant must have, on seeded random inputs.
 @Suite struct RoPEPropertyTests {
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E3779B97F4A7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static func randomVector(_ n: Int, seed: UInt64) -> [Float] {
-        var generator = SplitMix(state: seed)
+        var generator = SplitMix64(seed: seed)
         return (0..<n).map { _ in Float.random(in: -1...1, using: &generator) }
     }
 

@@ -103,6 +103,7 @@ struct Train: ParsableCommand {
                 let line = String(format: "step %d/%d  train %.4f  validation %.4f (%.3f bits/char)  lr %.2e  %.0f tok/s",
                                   trainer.step, steps, mean, v, trainer.bitsPerCharacter(loss: v), lr, rate)
                 print(interactive ? "\r\u{1B}[K" + line : line)
+                fflush(nil)   // progress lines must reach a log file as they happen
                 if let checkpoint {
                     try Data(ModelExport.gguf(trainer.parameters, tokenizer: trainer.tokenizer, name: "rotary-checkpoint",
                                               optimizer: trainer.optimizer)).write(to: URL(fileURLWithPath: checkpoint))

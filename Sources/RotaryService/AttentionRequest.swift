@@ -19,7 +19,7 @@ struct AttentionRequest {
     var outputs: Set<Output>
 
     static func decode(_ body: JSONValue, limits: ServiceConfiguration) throws(HTTPError) -> AttentionRequest {
-        var reader = try ObjectReader(body, path: "")
+        var reader = try ObjectReader(body, path: "", nullable: ["scale"])
         func tensor(_ name: String) throws(HTTPError) -> FloatTensor? {
             guard let value = reader.value(name) else { return nil }
             return try FloatTensor.decode(value, field: name, maxElements: limits.maxElements)

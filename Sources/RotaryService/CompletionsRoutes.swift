@@ -20,7 +20,7 @@ enum CompletionsRoutes {
 
     static func complete(_ request: Request, owner: ModelOwner, limits: ServiceConfiguration) async throws(HTTPError) -> Response {
         let model = try owner.requireModel()
-        var reader = try ObjectReader(try parseJSON(request.body, limits: limits), path: "")
+        var reader = try ObjectReader(try parseJSON(request.body, limits: limits), path: "", nullable: ["logprobs"])
         _ = try reader.string("model")
         guard let promptValue = reader.value("prompt") else { throw .badRequest("prompt is required", param: "prompt") }
         let prompts = try decodePrompts(promptValue, model: model)

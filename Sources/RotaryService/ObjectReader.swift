@@ -7,14 +7,17 @@ struct ObjectReader {
     private let members: [(String, JSONValue)]
     let path: String
     private var consumed: Set<String> = []
+    /// Members that may be `null` (meaning: the default); any other `null` is an error.
+    private let nullable: Set<String>
 
-    init(_ value: JSONValue, path: String) throws(HTTPError) {
+    init(_ value: JSONValue, path: String, nullable: Set<String> = []) throws(HTTPError) {
         guard case .object(let members) = value else {
             throw .badRequest("\(path.isEmpty ? "the request body" : path) must be a JSON object, got \(value.kindDescription)",
                               param: path.isEmpty ? nil : path)
         }
         self.members = members
         self.path = path
+        self.nullable = nullable
     }
 
     func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
@@ -89,6 +92,9 @@ struct ObjectReader {
     /// Fails on the first member that was never read. `known` members that were not read (because
     /// they do not apply, e.g. to this `rope_type`) get `notApplicable`'s message.
     func finish(known: Set<String> = [], notApplicable: String = "") throws(HTTPError) {
+        for (key, value) in members where value == .null && consumed.contains(key) && !nullable.contains(key) {
+            throw .badRequest("\(name(key)) must not be null (leave it out to use its default)", param: name(key))
+        }
         for (key, _) in members where !consumed.contains(key) {
             if known.contains(key) {
                 throw .badRequest("\(name(key)) \(notApplicable)", param: name(key))

@@ -21,6 +21,11 @@ enum RotateRoutes {
             decoded = try RotateRequest.decode(try RotateRequest.settings(fromQuery: request.query), tensor: tensor,
                                                ropePath: "", limits: limits)
         } else {
+            // Query settings are for `.npy` bodies; in JSON everything travels in the body.
+            if let stray = request.query.first {
+                throw HTTPError.badRequest("query parameter \(stray.name) applies to .npy bodies only; put settings in the JSON body",
+                                           param: stray.name)
+            }
             let body = try parseJSON(request.body, limits: limits)
             if body["text"] != nil {
                 guard let owner else { throw HTTPError.badRequest("text mode needs a model", param: "text") }

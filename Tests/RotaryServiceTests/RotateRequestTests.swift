@@ -97,6 +97,8 @@ import RotaryService
         (#"{"vectors": [[1, 2, 3, 4]], "return": ["everything"]}"#, "return[0]", "inv_freq"),
         (#"{"vectors": []}"#, "vectors", "non-empty"),
         (#"{"positions": [1]}"#, "vectors", "required"),
+        (#"{"vectors": [[1, 2, 3, 4]], "offset": null}"#, "offset", "must not be null"),
+        (#"{"vectors": [[1, 2, 3, 4]], "rope": {"rope_theta": null}}"#, "rope.rope_theta", "must not be null"),
         (#"[1, 2]"#, nil, "JSON object"),
         (#"{"vectors": [[1, 2, 3, 4]]"#, nil, "invalid JSON"),
     ] as [(String, String?, String)])
@@ -136,6 +138,11 @@ import RotaryService
         let npy = try await call("POST", "/rotate", body: Self.npy([], shape: [1000, 1000, 1000]), contentType: "application/x-npy",
                                  configuration: limits)
         #expect(npy.status == 413)
+    }
+
+    @Test func queryParametersOnAJSONBodyAre400() async throws {
+        let reply = try await call("POST", "/rotate", json: ["vectors": [Self.vector]], query: [("rope_theta", "5")])
+        #expect(reply.status == 400 && reply.error["param"] as? String == "rope_theta")
     }
 
     @Test func badQuerySettingsOnNpyAre400() async throws {

@@ -81,6 +81,22 @@ public struct Sampler: Sendable {
         return exps.map { $0 / sum }
     }
 
+    /// log Σ exp(logits), with the exponentials in SIMD and the sum in Double.
+    public static func logSumExp(_ logits: ArraySlice<Float>) -> Double {
+        guard let top = logits.max() else { return -.infinity }
+        return logits.withUnsafeBufferPointer { buffer in
+            let n = buffer.count, p = buffer.baseAddress!
+            var total = 0.0, i = 0
+            let shift = SIMD8<Float>(repeating: top)
+            while i + 8 <= n {
+                total += Double(Softmax.exp8(UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self) - shift).sum())
+                i += 8
+            }
+            while i < n { total += exp(Double(p[i] - top)); i += 1 }
+            return log(total) + Double(top)
+        }
+    }
+
     /// log softmax of `[vocab]` logits, in Double.
     public static func logSoftmax(_ logits: ArraySlice<Float>) -> [Double] {
         let top = Double(logits.max() ?? 0)

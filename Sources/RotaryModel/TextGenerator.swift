@@ -122,14 +122,22 @@ public struct TextGenerator: Sendable {
         return outcome
     }
 
+    /// The token's log-probability and the `alternatives` most likely tokens: one log-sum-exp over the
+    /// vocabulary and a bounded top-k scan (no full softmax, no sort), since this runs for every token.
     func score(_ token: Int, _ logits: ArraySlice<Float>, alternatives: Int) -> ScoredToken {
-        let logProbabilities = Sampler.logSoftmax(logits)
+        let logSum = Sampler.logSumExp(logits)
+        let base = logits.startIndex
         var top: [(id: Int, logprob: Double)] = []
         if alternatives > 0 {
-            top = logProbabilities.indices.sorted { logProbabilities[$0] > logProbabilities[$1] }
-                .prefix(alternatives).map { ($0, logProbabilities[$0]) }
+            var best: [(id: Int, logit: Float)] = []   // ascending by logit, at most `alternatives`
+            for (offset, logit) in logits.enumerated() where best.count < alternatives || logit > best[0].logit {
+                if best.count == alternatives { best.removeFirst() }
+                let at = best.firstIndex { $0.logit > logit } ?? best.count
+                best.insert((offset, logit), at: at)
+            }
+            top = best.reversed().map { ($0.id, Double($0.logit) - logSum) }
         }
-        return ScoredToken(id: token, logprob: logProbabilities[token], alternatives: top)
+        return ScoredToken(id: token, logprob: Double(logits[base + token]) - logSum, alternatives: top)
     }
 
     static func now() -> Double {

@@ -186,7 +186,8 @@ extension Server {
     func finish(_ exchange: Exchange, completedNormally: Bool) {
         inFlight.subtract(1, ordering: .releasing)
         let nanos = monotonicNanos() - exchange.startNanos
-        metrics.record(path: exchange.path, method: exchange.method, status: exchange.status, seconds: Double(nanos) / 1e9)
+        metrics.record(path: routePaths.contains(exchange.path) ? exchange.path : "other", method: exchange.method,
+                       status: exchange.status, seconds: Double(nanos) / 1e9)
         guard logger.logLevel <= .info else { return }
         // One line per request: id, method, path, status, bytes, microseconds (built with few allocations:
         // it runs for every request).

@@ -11,22 +11,18 @@ public final class RequestMetrics: Sendable {
     struct State { var requests: [Key: Int] = [:]; var latencies: [String: Latency] = [:] }
 
     private let state = Mutex(State())
-    private let knownPaths = Mutex<Set<String>>([])
 
     public init() {}
 
-    /// The paths that get their own label (the route table's).
-    public func register(paths: some Sequence<String>) { knownPaths.withLock { $0.formUnion(paths) } }
-
+    /// - Parameter path: a route's path, or `other` (the server maps unknown paths, keeping labels bounded).
     func record(path: String, method: String, status: Int, seconds: Double) {
-        let label = knownPaths.withLock { $0.contains(path) } ? path : "other"
+        let bucket = Self.buckets.firstIndex { seconds <= $0 }
         state.withLock { s in
-            s.requests[Key(path: label, method: method, status: status), default: 0] += 1
-            var latency = s.latencies[label] ?? Latency()
-            if let bucket = Self.buckets.firstIndex(where: { seconds <= $0 }) { latency.counts[bucket] += 1 }
-            latency.sum += seconds
-            latency.count += 1
-            s.latencies[label] = latency
+            s.requests[Key(path: path, method: method, status: status), default: 0] += 1
+            // Mutated in place: a copy of the entry would copy its bucket array on every request.
+            s.latencies[path, default: Latency()].sum += seconds
+            s.latencies[path, default: Latency()].count += 1
+            if let bucket { s.latencies[path, default: Latency()].counts[bucket] += 1 }
         }
     }
 

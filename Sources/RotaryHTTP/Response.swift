@@ -12,8 +12,11 @@ public struct Response: Sendable {
 
     /// A response whose body is already-encoded JSON.
     public static func json(_ body: [UInt8], status: Int = 200) -> Response {
-        Response(status: status, headers: [("Content-Type", "application/json")], body: body)
+        Response(status: status, headers: jsonHeaders, body: body)
     }
+
+    /// Shared, so a JSON response does not allocate its header list.
+    private static let jsonHeaders: [(name: String, value: String)] = [("Content-Type", "application/json")]
 
     public static func text(_ body: String, contentType: String, status: Int = 200) -> Response {
         Response(status: status, headers: [("Content-Type", contentType)], body: Array(body.utf8))

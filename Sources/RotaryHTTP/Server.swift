@@ -13,6 +13,8 @@ public final class Server: @unchecked Sendable {
     let logger: Logger
     /// Requests by route and status, latency histograms.
     public let metrics: RequestMetrics
+    /// Paths with their own metrics label; others count as `other`.
+    let routePaths: Set<String>
 
     private let state = Mutex<LifecycleState>(LifecycleState())
     /// Requests between their first access-handler call and their completion callback.
@@ -34,7 +36,7 @@ public final class Server: @unchecked Sendable {
         self.router = router
         self.logger = logger
         self.metrics = metrics
-        metrics.register(paths: router.routes.map(\.path))
+        routePaths = Set(router.routes.map(\.path))
         self.requestIDPrefix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
     }
 

@@ -19,6 +19,25 @@ let requestCompletedCallback: MHD_RequestCompletedCallback = { cls, _, requestCo
     server.finish(exchange, completedNormally: termination == .REQUEST_TERMINATED_COMPLETED_OK)
 }
 
+/// What the stream callbacks need: the stream, and the server to unregister it from.
+final class StreamContext {
+    let stream: ResponseStream
+    unowned let server: Server
+    init(_ stream: ResponseStream, _ server: Server) { self.stream = stream; self.server = server }
+}
+
+let streamReaderCallback: MHD_ContentReaderCallback = { cls, _, buffer, max in
+    guard let cls, let buffer else { return -2 }
+    return Unmanaged<StreamContext>.fromOpaque(cls).takeUnretainedValue().stream.read(into: buffer, max: max)
+}
+
+let streamFreeCallback: MHD_ContentReaderFreeCallback = { cls in
+    guard let cls else { return }
+    let context = Unmanaged<StreamContext>.fromOpaque(cls).takeRetainedValue()
+    context.stream.release()
+    context.server.streams.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(context.stream)) }
+}
+
 private let collectPairs: MHD_KeyValueIterator = { cls, kind, key, value in
     guard let cls, let key else { return .YES }
     let pairs = cls.assumingMemoryBound(to: [(name: String, value: String)].self)
@@ -155,9 +174,19 @@ extension Server {
     }
 
     private func queue(_ response: Response, _ exchange: Exchange, _ connection: OpaquePointer) -> MHD_Result {
-        let mhdResponse = response.body.withUnsafeBytes { bytes in
-            MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress),
-                                            .RESPMEM_MUST_COPY)
+        let mhdResponse: OpaquePointer?
+        if let stream = response.stream {
+            stream.attach(connection)
+            streams.withLock { $0[ObjectIdentifier(stream)] = stream }
+            // MHD_SIZE_UNKNOWN: chunked encoding; the stream is retained until the free callback.
+            mhdResponse = MHD_create_response_from_callback(UInt64.max, 4096, streamReaderCallback,
+                                                            Unmanaged.passRetained(StreamContext(stream, self)).toOpaque(),
+                                                            streamFreeCallback)
+        } else {
+            mhdResponse = response.body.withUnsafeBytes { bytes in
+                MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress),
+                                                .RESPMEM_MUST_COPY)
+            }
         }
         guard let mhdResponse else { return .NO }
         for header in response.headers {

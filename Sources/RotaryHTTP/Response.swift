@@ -3,11 +3,15 @@ public struct Response: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// When set, the body is produced over time instead (`body` is ignored).
+    public var stream: ResponseStream?
 
-    public init(status: Int = 200, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+    public init(status: Int = 200, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
+                stream: ResponseStream? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.stream = stream
     }
 
     /// A response whose body is already-encoded JSON.

@@ -106,6 +106,10 @@ public struct Router: Sendable {
             }
         }
         if response.header("Access-Control-Allow-Origin") == nil { response.headers += responseHeaders }
+        if let stream = response.stream {
+            response.body = await stream.collected()
+            response.stream = nil
+        }
         return response
     }
 

@@ -23,6 +23,8 @@ public final class Server: @unchecked Sendable {
     private let requestIDPrefix: String
     /// Exchanges whose connection is suspended while a worker runs (for a forced stop).
     let suspendedExchanges = Mutex<[ObjectIdentifier: Exchange]>([:])
+    /// Streamed responses still being sent (a forced stop ends them).
+    let streams = Mutex<[ObjectIdentifier: ResponseStream]>([:])
 
     struct LifecycleState {
         var daemon: OpaquePointer?
@@ -117,7 +119,8 @@ public final class Server: @unchecked Sendable {
                 MHD_resume_connection(connection)
             }
         }
-        if !stragglers.isEmpty { waitForRequestsInFlight(seconds: 1) }   // let the 503s go out
+        for stream in streams.withLock({ Array($0.values) }) { stream.abort() }
+        if !stragglers.isEmpty || inFlight.load(ordering: .acquiring) > 0 { waitForRequestsInFlight(seconds: 1) }   // let the 503s go out
         MHD_stop_daemon(daemon)
         retained?.release()
         logger.info("stopped")

@@ -16,6 +16,7 @@ enum GenerateRoutes {
         let model = try owner.requireModel()
         let decoded = try GenerateRequest.decode(try parseJSON(request.body, limits: limits), model: model, limits: limits)
         let job = decoded.job
+        if decoded.stream { return try stream(job, request: request, owner: owner, model: model) }
         let connected = request.isConnected
         // A client that disconnects stops its generation at the next token and frees the model.
         let outcome = try await owner.run(isConnected: connected) { model in
@@ -23,10 +24,6 @@ enum GenerateRoutes {
         }
         owner.count(outcome)
         let tokenizer = model.tokenizer
-        if decoded.stream {
-            return Response(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")],
-                            body: events(outcome, tokenizer: tokenizer))
-        }
         var writer = JSONWriter(reservingCapacity: 4096)
         writer.raw("{")
         writer.key("text"); writer.string(outcome.text); writer.comma()
@@ -53,25 +50,76 @@ enum GenerateRoutes {
         return .json(writer.bytes)
     }
 
-    /// Server-Sent Events: one `data:` event per token, a last one with `finish_reason` and `usage`, then `[DONE]`.
-    static func events(_ outcome: GenerationOutcome, tokenizer: SentencePieceTokenizer) -> [UInt8] {
-        var out: [UInt8] = []
-        var emitted = ""
-        for token in outcome.generated {
-            var writer = JSONWriter()
-            // The piece's text, clipped so the events concatenate to the final text (stop sequences cut it).
-            var piece = tokenizer.decodePiece(token.id)
-            if !outcome.text.hasPrefix(emitted + piece) { piece = String(outcome.text.dropFirst(emitted.count)) }
-            emitted += piece
-            writer.raw("{"); writer.key("text"); writer.string(piece); writer.comma()
-            writer.key("token"); writeToken(token, tokenizer, &writer); writer.raw("}")
-            out += Array("data: ".utf8) + writer.bytes + Array("\n\n".utf8)
+    /// Server-Sent Events as the tokens come: one `data:` event per token with the text it releases (text
+    /// that could begin a stop sequence is held back until it cannot), a last event with `finish_reason`
+    /// and `usage`, then `[DONE]`. Queue and model errors arrive before the stream starts.
+    static func stream(_ job: GenerationJob, request: Request, owner: ModelOwner, model: LlamaModel) throws(HTTPError) -> Response {
+        guard owner.hasRoom else { throw owner.queueFullError }
+        let stream = ResponseStream()
+        let connected = request.isConnected
+        let tokenizer = model.tokenizer
+        let release = TextRelease(holdBack: max(0, (job.stop.map(\.count).max() ?? 0) - 1))
+        Task {
+            do {
+                let outcome = try await owner.run(isConnected: { !stream.isCancelled && connected() }) { model in
+                    TextGenerator(model: model).run(job) { token, _ in
+                        stream.write(event(release.add(tokenizer.pieceBytes(token.id)), token, tokenizer))
+                        return !stream.isCancelled
+                    }
+                }
+                owner.count(outcome)
+                // What was held back and survived the stop sequences goes out with no token.
+                let released = release.released
+                if outcome.text.hasPrefix(released), outcome.text.count > released.count {
+                    var writer = JSONWriter()
+                    writer.raw("{"); writer.key("text"); writer.string(String(outcome.text.dropFirst(released.count))); writer.raw("}")
+                    stream.write(Array("data: ".utf8) + writer.bytes + Array("\n\n".utf8))
+                }
+                var last = JSONWriter()
+                last.raw("{"); last.key("finish_reason"); last.string(outcome.finishReason.rawValue); last.comma()
+                writeUsage(outcome, promptCount: outcome.promptTokenCount, &last); last.raw("}")
+                stream.write(Array("data: ".utf8) + last.bytes + Array("\n\ndata: [DONE]\n\n".utf8))
+            } catch let error as HTTPError {
+                stream.write(Array("data: ".utf8) + error.body + Array("\n\n".utf8))
+            } catch {
+                stream.write(Array("data: ".utf8) + HTTPError.internalError().body + Array("\n\n".utf8))
+            }
+            stream.finish()
         }
-        var last = JSONWriter()
-        last.raw("{"); last.key("finish_reason"); last.string(outcome.finishReason.rawValue); last.comma()
-        writeUsage(outcome, promptCount: outcome.promptTokenCount, &last); last.raw("}")
-        out += Array("data: ".utf8) + last.bytes + Array("\n\ndata: [DONE]\n\n".utf8)
-        return out
+        return Response(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")], stream: stream)
+    }
+
+    /// The text a stream may send so far: all generated bytes as UTF-8, less the last `holdBack`
+    /// characters, which could still begin a stop sequence. Used by one job at a time.
+    final class TextRelease: @unchecked Sendable {
+        private var generated: [UInt8] = []
+        private(set) var released = ""
+        let holdBack: Int
+        init(holdBack: Int) { self.holdBack = holdBack }
+
+        /// Adds a token's bytes; returns the newly released text (often the token's own piece).
+        func add(_ bytes: [UInt8]) -> String {
+            generated += bytes
+            // A character split across tokens waits for its last byte.
+            var complete = generated.count
+            for back in 1...min(3, generated.count) where generated[generated.count - back] & 0xC0 == 0xC0 {
+                let needed = generated[generated.count - back] >= 0xF0 ? 4 : generated[generated.count - back] >= 0xE0 ? 3 : 2
+                if back < needed { complete = generated.count - back }
+                break
+            }
+            let safe = String(String(decoding: generated[..<complete], as: UTF8.self).dropLast(holdBack))
+            guard safe.hasPrefix(released) else { return "" }
+            let piece = String(safe.dropFirst(released.count))
+            released += piece
+            return piece
+        }
+    }
+
+    static func event(_ text: String, _ token: ScoredToken, _ tokenizer: SentencePieceTokenizer) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.raw("{"); writer.key("text"); writer.string(text); writer.comma()
+        writer.key("token"); writeToken(token, tokenizer, &writer); writer.raw("}")
+        return Array("data: ".utf8) + writer.bytes + Array("\n\n".utf8)
     }
 
     static func writeUsage(_ outcome: GenerationOutcome, promptCount: Int, _ writer: inout JSONWriter) {

@@ -25,6 +25,15 @@ public final class ModelOwner: Sendable {
     /// Requests running or waiting now.
     public var load: Int { admitted.load(ordering: .relaxed) }
 
+    /// Whether a request would be admitted now (streams check before they answer 200).
+    var hasRoom: Bool { admitted.load(ordering: .relaxed) <= queueLimit }
+
+    var queueFullError: HTTPError {
+        HTTPError(status: 429, type: "queue_full",
+                  message: "the model is busy and \(queueLimit) requests are already waiting (model_queue_size); retry shortly",
+                  headers: [("Retry-After", "1")])
+    }
+
     /// Runs `body` when its turn comes; a job whose client has gone by then is dropped unrun.
     func run<T: Sendable>(isConnected: @escaping @Sendable () -> Bool = { true },
                           _ body: @escaping @Sendable (LlamaModel) -> T) async throws(HTTPError) -> T {
@@ -34,9 +43,7 @@ public final class ModelOwner: Sendable {
         }
         guard admitted.add(1, ordering: .acquiringAndReleasing).newValue <= queueLimit + 1 else {
             admitted.subtract(1, ordering: .relaxed)
-            throw HTTPError(status: 429, type: "queue_full",
-                            message: "the model is busy and \(queueLimit) requests are already waiting (model_queue_size); retry shortly",
-                            headers: [("Retry-After", "1")])
+            throw queueFullError
         }
         defer { admitted.subtract(1, ordering: .relaxed) }
         let result: T? = await withCheckedContinuation { continuation in

@@ -79,8 +79,9 @@ import RotaryTestSupport
         #expect(!cut.contains(stop) && text.hasPrefix(cut))
     }
 
-    @Test func streamedEventsConcatenateToTheText() async throws {
-        let body: [String: Any] = ["prompt": "The quick", "max_tokens": 10, "temperature": 0]
+    @Test(arguments: [[], ["ar"], ["e "]])
+    func streamedEventsConcatenateToTheText(stop: [String]) async throws {
+        let body: [String: Any] = ["prompt": "The quick", "max_tokens": 40, "temperature": 0, "stop": stop]
         let whole = try await post("/generate", body).object["text"] as! String
         var streaming = body
         streaming["stream"] = true
@@ -253,5 +254,43 @@ extension Sequence {
         #expect(text.contains(#"rotary_model_tokens_total{kind="scored"} 3"#))
         #expect(text.contains(#"rotary_model_tokens_total{kind="generated"} 2"#))
         #expect(text.contains("rotary_model_queue_depth 0"))
+    }
+}
+
+/// `stream: true` over a real connection: chunked Server-Sent Events, sent as the tokens come.
+@Suite struct StreamingTests {
+    @Test func eventsArriveAsTheyAreGeneratedAndMatchTheText() async throws {
+        let owner = tinyModelOwner()
+        let server = try TestServer(router: Service.router(owner: owner))
+        let whole = try await onThread {
+            try server.client().request("POST", "/generate", json: #"{"prompt": "Once upon a time", "max_tokens": 200, "temperature": 0}"#)
+        }
+        let expected = (try JSONSerialization.jsonObject(with: Data(whole.body)) as! [String: Any])["text"] as! String
+        let (firstChunkSeconds, totalSeconds, text, events) = try await onThread { () throws -> (Double, Double, String, [String]) in
+            let client = try server.client()
+            let body = Array(#"{"prompt": "Once upon a time", "max_tokens": 200, "temperature": 0, "stream": true}"#.utf8)
+            let started = Date()
+            try client.send("POST /generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n")
+            try client.send(body)
+            let head = try client.readHead()
+            #expect(head.status == 200 && head.headers["content-type"] == "text/event-stream")
+            var chunks: [[UInt8]] = []
+            var first = 0.0
+            while let chunk = try client.readChunk() {
+                if chunks.isEmpty { first = Date().timeIntervalSince(started) }
+                chunks.append(chunk)
+            }
+            let all = String(decoding: chunks.joined(), as: UTF8.self)
+            let events = all.components(separatedBy: "\n\n").filter { $0.hasPrefix("data: ") }
+            var text = ""
+            for event in events.dropLast() {
+                let object = try JSONSerialization.jsonObject(with: Data(event.dropFirst(6).utf8)) as! [String: Any]
+                text += object["text"] as? String ?? ""
+            }
+            return (first, Date().timeIntervalSince(started), text, events)
+        }
+        #expect(events.last == "data: [DONE]")
+        #expect(text == expected)
+        #expect(firstChunkSeconds < totalSeconds / 2, "first event after \(firstChunkSeconds) s of \(totalSeconds) s")
     }
 }

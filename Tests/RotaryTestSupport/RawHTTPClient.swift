@@ -86,11 +86,49 @@ public final class RawHTTPClient {
             headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
         if status == 100 { return try readReply() }
+        if headers["transfer-encoding"]?.lowercased() == "chunked" {
+            var body: [UInt8] = []
+            while let chunk = try readChunk() { body += chunk }
+            return Reply(status: status, headers: headers, body: body)
+        }
         let length = Int(headers["content-length"] ?? "0") ?? 0
         while buffer.count < length { try fill() }
         let body = Array(buffer[0..<length])
         buffer.removeFirst(length)
         return Reply(status: status, headers: headers, body: body)
+    }
+
+    /// One chunk of a chunked body; nil at the last (empty) chunk.
+    public func readChunk() throws -> [UInt8]? {
+        var lineEnd: Int?
+        while lineEnd == nil {
+            if let i = (buffer.count >= 2 ? (0..<(buffer.count - 1)).first { buffer[$0] == 13 && buffer[$0 + 1] == 10 } : nil) {
+                lineEnd = i
+            } else { try fill() }
+        }
+        let sizeText = String(decoding: buffer[0..<lineEnd!], as: UTF8.self).split(separator: ";").first ?? ""
+        guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else { throw ClientError.malformed("chunk size") }
+        buffer.removeFirst(lineEnd! + 2)
+        while buffer.count < size + 2 { try fill() }
+        let chunk = Array(buffer[0..<size])
+        buffer.removeFirst(size + 2)
+        return size == 0 ? nil : chunk
+    }
+
+    /// Reads a reply's status line and headers only (for streamed bodies read with `readChunk`).
+    public func readHead() throws -> (status: Int, headers: [String: String]) {
+        var headerEnd: Int?
+        while headerEnd == nil { if let end = findHeaderEnd() { headerEnd = end } else { try fill() } }
+        let head = String(decoding: buffer[0..<headerEnd!], as: UTF8.self)
+        buffer.removeFirst(headerEnd! + 4)
+        var lines = head.components(separatedBy: "\r\n")
+        let statusLine = lines.removeFirst().split(separator: " ")
+        var headers: [String: String] = [:]
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return (Int(statusLine[1]) ?? 0, headers)
     }
 
     private func findHeaderEnd() -> Int? {

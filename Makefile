@@ -48,7 +48,7 @@ bench: release python-deps
 	bash scripts/bench.sh
 
 # The embedded default model: the King James Bible (its last 5% held out), a 1,024-piece vocabulary
-# learned on the rest, a 4.2M-parameter RoPE model; about 25 minutes on 2 cores. Writes the resource.
+# learned on the rest, a 4.2M-parameter RoPE model; about 28 minutes on 2 cores. Writes the resource.
 MODEL_FLAGS := --vocabulary-size 1024 --dim 256 --layers 5 --heads 8 --ffn 688 --context 128 --batch 16 \
 	--steps 4000 --learning-rate 2e-3 --warmup 100 --eval-interval 250 --seed 1234 --validation-fraction 0.05
 model: release

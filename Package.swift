@@ -54,7 +54,7 @@ let package = Package(
                 "RotaryHTTP", "RotaryJSON", "RotaryNumerics", "RotaryModel",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.copy("Resources/openapi.yaml")]
+            resources: [.copy("Resources/openapi.yaml"), .copy("Resources/default-model.gguf")]
         ),
         .executableTarget(
             name: "rotary",

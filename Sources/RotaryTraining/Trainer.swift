@@ -113,9 +113,9 @@ public struct Trainer {
         return loss
     }
 
-    /// Mean loss (nats per token) over the held-out windows.
-    public func validationLoss() -> Double {
-        let batches = dataset.validationBatches(rows: settings.batchSize, maxRows: settings.validationRows)
+    /// Mean loss (nats per token) over the held-out windows (the first `validationRows` of them, or all).
+    public func validationLoss(all: Bool = false) -> Double {
+        let batches = dataset.validationBatches(rows: settings.batchSize, maxRows: all ? Int.max : settings.validationRows)
         guard !batches.isEmpty else { return .nan }
         var total = 0.0, count = 0
         for batch in batches {

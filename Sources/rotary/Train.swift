@@ -51,7 +51,8 @@ struct Train: ParsableCommand {
         if let resume { try trainer.resume(from: GGUFFile(path: resume)) }
         let (records, csv) = try loop(&trainer)
         _ = records
-        let finalLoss = trainer.validationLoss()
+        // The recorded score covers the whole held-out text, not the sample the progress lines use.
+        let finalLoss = trainer.validationLoss(all: true)
         let bpc = trainer.bitsPerCharacter(loss: finalLoss)
         let bytes = ModelExport.gguf(trainer.parameters, tokenizer: trainer.tokenizer,
                                      name: URL(fileURLWithPath: out).deletingPathExtension().lastPathComponent,

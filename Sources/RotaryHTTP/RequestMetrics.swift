@@ -1,4 +1,7 @@
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Counts of answered requests by route, method and status, and latency histograms by route, in
 /// Prometheus' text format. Paths that are not routes count as `other`, so the label set stays bounded.
@@ -10,14 +13,32 @@ public final class RequestMetrics: Sendable {
     struct Latency { var counts = [Int](repeating: 0, count: RequestMetrics.buckets.count); var sum = 0.0; var count = 0 }
     struct State { var requests: [Key: Int] = [:]; var latencies: [String: Latency] = [:] }
 
-    private let state = Mutex(State())
+    /// One shard per recording thread, so the server's threads never contend for a lock (they would on
+    /// every request); the exposition merges them.
+    final class Shard: Sendable { let state = Mutex(State()) }
+    private let shards = Mutex<[Shard]>([])
+    private let key: pthread_key_t
 
-    public init() {}
+    public init() {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        self.key = key
+    }
+
+    deinit { pthread_key_delete(key) }
+
+    private var shard: Shard {
+        if let raw = pthread_getspecific(key) { return Unmanaged<Shard>.fromOpaque(raw).takeUnretainedValue() }
+        let shard = Shard()
+        shards.withLock { $0.append(shard) }   // the list keeps it alive
+        pthread_setspecific(key, Unmanaged.passUnretained(shard).toOpaque())
+        return shard
+    }
 
     /// - Parameter path: a route's path, or `other` (the server maps unknown paths, keeping labels bounded).
     func record(path: String, method: String, status: Int, seconds: Double) {
         let bucket = Self.buckets.firstIndex { seconds <= $0 }
-        state.withLock { s in
+        shard.state.withLock { s in
             s.requests[Key(path: path, method: method, status: status), default: 0] += 1
             // Mutated in place: a copy of the entry would copy its bucket array on every request.
             s.latencies[path, default: Latency()].sum += seconds
@@ -28,7 +49,14 @@ public final class RequestMetrics: Sendable {
 
     /// The metrics in Prometheus text exposition format (version 0.0.4).
     public func exposition() -> String {
-        let s = state.withLock { $0 }
+        var s = State()
+        for shard in shards.withLock({ $0 }) {
+            let part = shard.state.withLock { $0 }
+            s.requests.merge(part.requests, uniquingKeysWith: +)
+            s.latencies.merge(part.latencies) { a, b in
+                Latency(counts: zip(a.counts, b.counts).map { $0 + $1 }, sum: a.sum + b.sum, count: a.count + b.count)
+            }
+        }
         var out = "# HELP rotary_http_requests_total Requests answered, by route, method and status.\n"
         out += "# TYPE rotary_http_requests_total counter\n"
         for (key, count) in s.requests.sorted(by: { ($0.key.path, $0.key.method, $0.key.status) < ($1.key.path, $1.key.method, $1.key.status) }) {

@@ -91,11 +91,7 @@ struct RowPass {
 
     func crossEntropy(_ logits: [Float], _ t: Int, _ target: Int) -> (loss: Float, logSumExp: Double) {
         let v = c.vocabularySize
-        var top = -Float.infinity
-        for j in 0..<v { top = max(top, logits[t * v + j]) }
-        var sum = 0.0
-        for j in 0..<v { sum += exp(Double(logits[t * v + j] - top)) }
-        let lse = log(sum) + Double(top)
+        let lse = Sampler.logSumExp(logits[(t * v)..<((t + 1) * v)])
         return (Float(lse - Double(logits[t * v + target])), lse)
     }
 
@@ -110,7 +106,20 @@ struct RowPass {
         for t in 0..<count {
             let (loss, lse) = crossEntropy(logits, t, targets[t])
             losses.append(loss)
-            for j in 0..<v { dLogits[t * v + j] = Float(exp(Double(logits[t * v + j]) - lse)) * lossScale }
+            // softmax · scale, eight at a time.
+            let shift = SIMD8<Float>(repeating: Float(lse))
+            logits.withUnsafeBufferPointer { lp in
+                dLogits.withUnsafeMutableBufferPointer { dp in
+                    var j = 0
+                    while j + 8 <= v {
+                        let row = UnsafeRawPointer(lp.baseAddress! + t * v + j).loadUnaligned(as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(dp.baseAddress! + t * v + j).storeBytes(of: Softmax.exp8(row - shift) * lossScale,
+                                                                                          as: SIMD8<Float>.self)
+                        j += 8
+                    }
+                    while j < v { dp[t * v + j] = Float(exp(Double(lp[t * v + j]) - lse)) * lossScale; j += 1 }
+                }
+            }
             dLogits[t * v + targets[t]] -= lossScale
         }
         var dNormed = linearBackward(dLogits, normedFinal, weight(outputName), outputs: v, inputs: dim,

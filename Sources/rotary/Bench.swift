@@ -64,7 +64,7 @@ extension Bench {
         @Option var runs = 5
 
         func run() throws {
-            ServeMemory.keepLargeBlocks()
+            LargeBlockMemory.keepLargeBlocks()
             var generator = SplitMix64(seed: 1)
             let count = heads * seq * dim
             let q = (0..<count).map { _ in Float(generator.nextGaussian()) }

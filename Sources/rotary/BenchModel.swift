@@ -54,6 +54,7 @@ extension Bench {
         @Option var steps = 3
 
         func run() throws {
+            LargeBlockMemory.keepLargeBlocks()   // as rotary train does
             let rope = try RoPEConfiguration(headDim: 32, theta: 10_000, layout: .interleaved, maxPositionEmbeddings: 256)
             let c = LlamaConfiguration(dim: 256, layers: 6, heads: 8, kvHeads: 8, feedForwardDim: 688, contextLength: 256,
                                        vocabularySize: 1024, rmsEpsilon: 1e-5, rope: rope)

@@ -76,7 +76,7 @@ struct Serve: ParsableCommand {
         LoggingSystem.bootstrap { label in BufferedLogHandler(label: label, level: level, sink: sink) }
         defer { sink.flush() }
         let logger = Logger(label: "rotary")
-        ServeMemory.keepLargeBlocks()
+        LargeBlockMemory.keepLargeBlocks()
         var owner: ModelOwner?
         do {
             // --model, else the model shipped in the package resources, else none (model routes answer 503).

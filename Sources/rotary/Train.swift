@@ -44,6 +44,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         guard dim % heads == 0, (dim / heads) % 2 == 0 else { throw ValidationError("dim must be a multiple of heads with an even head size") }
+        LargeBlockMemory.keepLargeBlocks()   // activations are large arrays freed and reallocated every step
         let text = try String(contentsOfFile: corpus, encoding: .utf8)
         if let compare { return try runComparison(text, directory: compare) }
         guard let out else { throw ValidationError("--out is required (or --compare DIR)") }

@@ -1,10 +1,12 @@
 import CMicroHTTPD
-import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A response body produced over time (Server-Sent Events): the handler returns the response at once and
 /// keeps writing; the server sends each chunk as soon as it is written, with chunked encoding. While
 /// nothing is pending the connection is suspended, not polled.
-public final class ResponseStream: @unchecked Sendable {   // all state is behind `state`
+public final class ResponseStream: @unchecked Sendable {   // all state is behind `lock`
     struct State {
         var pending: [UInt8] = []
         var offset = 0
@@ -16,15 +18,29 @@ public final class ResponseStream: @unchecked Sendable {   // all state is behin
         var connection = 0
     }
 
-    private let state = Mutex(State())
+    // A pthread mutex rather than Synchronization's Mutex: libmicrohttpd calls in from its own threads, and
+    // ThreadSanitizer (which make test runs) sees pthread locking but not the stdlib's futex-based lock.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var current = State()
 
-    public init() {}
+    public init() { pthread_mutex_init(mutex, nil) }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    private func withState<T>(_ body: (inout State) -> T) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body(&current)
+    }
 
     /// True once the client has gone (or the server is stopping): producers should stop.
-    public var isCancelled: Bool { state.withLock { $0.cancelled } }
+    public var isCancelled: Bool { withState { $0.cancelled } }
 
     public func write(_ bytes: [UInt8]) {
-        state.withLock { s in
+        withState { s in
             guard !s.finished, !s.cancelled else { return }
             s.pending += bytes
             Self.wake(&s)
@@ -33,7 +49,7 @@ public final class ResponseStream: @unchecked Sendable {   // all state is behin
 
     /// No more data: the body ends once what is pending has been sent.
     public func finish() {
-        state.withLock { s in
+        withState { s in
             s.finished = true
             Self.wake(&s)
         }
@@ -43,7 +59,7 @@ public final class ResponseStream: @unchecked Sendable {   // all state is behin
     /// where no connection reads the stream.
     public func collected() async -> [UInt8] {
         while true {
-            let done: [UInt8]? = state.withLock { s in
+            let done: [UInt8]? = withState { s in
                 guard s.finished || s.cancelled else { return nil }
                 return Array(s.pending[s.offset...])
             }
@@ -56,12 +72,12 @@ public final class ResponseStream: @unchecked Sendable {   // all state is behin
 
     func attach(_ connection: OpaquePointer) {
         let address = Int(bitPattern: connection)
-        state.withLock { $0.connection = address }
+        withState { $0.connection = address }
     }
 
     /// The content reader: bytes copied, 0 after suspending to wait, or −1 at the end.
     func read(into buffer: UnsafeMutablePointer<CChar>, max: Int) -> Int {
-        state.withLock { s in
+        withState { s in
             if s.offset < s.pending.count {
                 let count = min(max, s.pending.count - s.offset)
                 s.pending.withUnsafeBytes { UnsafeMutableRawPointer(buffer).copyMemory(from: $0.baseAddress! + s.offset, byteCount: count) }
@@ -81,7 +97,7 @@ public final class ResponseStream: @unchecked Sendable {   // all state is behin
 
     /// The response is gone (sent, or the client left): stop producers.
     func release() {
-        state.withLock { s in
+        withState { s in
             if !s.finished { s.cancelled = true }
             s.connection = 0
             s.waiting = false
@@ -90,7 +106,7 @@ public final class ResponseStream: @unchecked Sendable {   // all state is behin
 
     /// The server is stopping: end the body now.
     func abort() {
-        state.withLock { s in
+        withState { s in
             s.cancelled = true
             Self.wake(&s)
         }

@@ -93,6 +93,14 @@ let disconnectSeen = Atomic<Bool>(false)
         #expect(echoed.status == 200 && echoed.text == "[1,2]")
     }
 
+    @Test func headersPastTheConnectionMemoryLimitAre431() throws {
+        let server = try TestServer(router: Self.router()) { $0.connectionMemoryLimit = 16_384 }
+        let reply = try server.client().request("GET", "/health", headers: ["X-Padding": String(repeating: "a", count: 40_000)])
+        // libmicrohttpd answers this itself, before any handler runs; the server keeps serving.
+        #expect(reply.status == 431)
+        #expect(try server.client().request("GET", "/health").status == 200)
+    }
+
     @Test func bodyArrivingInPiecesIsAssembled() throws {
         let server = try TestServer(router: Self.router())
         let client = try server.client()

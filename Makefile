@@ -6,7 +6,7 @@ APT_PACKAGES := libmicrohttpd-dev libopenblas-dev pkg-config curl python3-pip
 BENCH_APT_PACKAGES := wrk
 PYTHON_TEST_MODULES := openapi_spec_validator:openapi-spec-validator numpy:numpy gguf:gguf openai:openai
 
-.PHONY: deps python-deps build release run test bench crosscheck model clean
+.PHONY: deps python-deps build release run test bench soak crosscheck model clean
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -46,6 +46,11 @@ test: deps python-deps
 bench: release python-deps
 	$(call apt_install,$(BENCH_APT_PACKAGES))
 	bash scripts/bench.sh
+
+# 60 s of mixed load at 64 connections: no errors but 429s, memory and descriptors back (BENCHMARKS.md).
+soak: release
+	$(call apt_install,$(BENCH_APT_PACKAGES))
+	bash scripts/soak.sh
 
 # The embedded default model: the King James Bible (its last 5% held out), a 1,024-piece vocabulary
 # learned on the rest, a 4.2M-parameter RoPE model; about 28 minutes on 2 cores. Writes the resource.

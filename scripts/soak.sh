@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# make soak: wrk for DURATION (default 60s) at 64 connections on a mix of /rotate, /attention and /generate
+# against the release server with the embedded model. Passes only with zero socket errors, no 5xx, no 4xx
+# but the deliberate 429s, resident memory within 10% of its level before, and open descriptors back to
+# their baseline. Writes its section of BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-60s}
+PORT=${SOAK_PORT:-18191}
+OUT=.build-bench
+mkdir -p "$OUT"
+.build/release/rotary serve --port "$PORT" --log-level warning 2>"$OUT/soak-serve.log" &
+server=$!
+trap 'kill $server 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/health" && break; sleep 0.1; done
+
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$server/status"; }
+open_fds() { ls "/proc/$server/fd" | wc -l; }
+mix() { wrk -t2 -c64 -d"$1" --timeout 10s -s scripts/bench/soak_mix.lua "http://127.0.0.1:$PORT" | grep RESULT; }
+
+# Baseline after a short warm-up: buffers, caches and worker threads exist before it is taken.
+mix 5s >/dev/null
+sleep 1
+rss_before=$(rss_kib); fds_before=$(open_fds)
+result=$(mix "$DURATION")
+sleep 2   # let the closing connections go
+rss_after=$(rss_kib); fds_after=$(open_fds)
+echo "$result"
+echo "rss_before_kib=$rss_before rss_after_kib=$rss_after fds_before=$fds_before fds_after=$fds_after"
+
+python3 - "$DURATION" "$result" "$rss_before" "$rss_after" "$fds_before" "$fds_after" <<'PY'
+import re, sys
+duration, result, rss_before, rss_after, fds_before, fds_after = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
+r = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", result)}
+checks = {
+    "zero socket errors": r["socket_errors"] == 0,
+    "no 5xx": r["server_errors"] == 0,
+    "no 4xx but 429": r["client_errors"] == 0,
+    "resident memory within 10%": abs(rss_after - rss_before) <= 0.10 * rss_before,
+    "descriptors back to baseline": fds_after <= fds_before,
+}
+section = f"""<!-- soak:start -->
+## Soak (`make soak`)
+
+wrk `-t2 -c64 -d{duration}` on a rotating mix of `/rotate` (YaRN, 2×8), `/attention` (3×4, causal) and
+`/generate` (4 sampled tokens, top-3 logprobs) against the release server with the embedded model, after a 5 s warm-up:
+{int(r['reqs']):,} requests ({r['rps']:.0f}/s; p50 {r['p50_us'] / 1000:.1f} ms, p99 {r['p99_us'] / 1000:.1f} ms):
+{int(r['ok']):,} answered 2xx, {int(r['throttled']):,} deliberate 429s (model queue full), {int(r['client_errors'])} other 4xx,
+{int(r['server_errors'])} 5xx, {int(r['socket_errors'])} socket errors. Resident memory {rss_before / 1024:.1f} MiB before,
+{rss_after / 1024:.1f} MiB after ({(rss_after - rss_before) / rss_before:+.1%}); open descriptors {fds_before} before,
+{fds_after} after.
+
+| check | |
+|---|---|
+""" + "".join(f"| {name} | {'pass' if ok else 'FAIL'} |\n" for name, ok in checks.items()) + "<!-- soak:end -->\n"
+text = open("BENCHMARKS.md").read()
+if "<!-- soak:start -->" in text:
+    text = re.sub(r"<!-- soak:start -->.*?<!-- soak:end -->\n", lambda _: section, text, flags=re.S)
+else:
+    text = text.rstrip("\n") + "\n\n" + section
+open("BENCHMARKS.md", "w").write(text)
+print(section)
+failed = [name for name, ok in checks.items() if not ok]
+if failed:
+    sys.exit("soak failed: " + ", ".join(failed))
+PY

@@ -6,7 +6,7 @@ APT_PACKAGES := libmicrohttpd-dev libopenblas-dev pkg-config curl python3-pip
 BENCH_APT_PACKAGES := wrk
 PYTHON_TEST_MODULES := openapi_spec_validator:openapi-spec-validator numpy:numpy gguf:gguf openai:openai
 
-.PHONY: deps python-deps build release run test bench soak crosscheck model clean
+.PHONY: deps python-deps build release run test fuzz bench soak crosscheck model clean
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -42,6 +42,12 @@ test: deps python-deps
 	# ThreadSanitizer over the server and the model owner.
 	swift test --sanitize=thread --scratch-path .build-tsan --filter "RotaryHTTPTests|ModelServingTests|ModelDisconnectTests|MetricsTests|StreamingTests"
 	python3 scripts/openai_check.py .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
+	# libFuzzer on the JSON parser and the GGUF reader: a short seeded while here, longer with make fuzz.
+	FUZZ_SECONDS=15 FUZZ_SEED=1 bash scripts/fuzz.sh
+
+# libFuzzer harnesses (JSON request parser, GGUF reader) under AddressSanitizer, FUZZ_SECONDS each (default 300).
+fuzz: deps python-deps
+	bash scripts/fuzz.sh
 
 bench: release python-deps
 	$(call apt_install,$(BENCH_APT_PACKAGES))
@@ -67,4 +73,4 @@ crosscheck: release
 	PY=$$(bash scripts/llama_cpp_venv.sh) && $$PY scripts/crosscheck.py .build/release/rotary $(MODEL)
 
 clean:
-	rm -rf .build .build-bench .build-asan .build-tsan
+	rm -rf .build .build-bench .build-asan .build-tsan .build-fuzz

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# libFuzzer (swiftc -sanitize=fuzzer,address) over the JSON request parser and the GGUF reader.
+# FUZZ_SECONDS per harness (default 300 for `make fuzz`; .ci/run uses a short seeded while via make test).
+# Each harness is compiled together with the module sources it exercises; findings land in .build-fuzz/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_HARNESS=${FUZZ_SECONDS:-300}
+SEED=${FUZZ_SEED:-1}
+OUT=.build-fuzz
+mkdir -p "$OUT"
+python3 scripts/fuzz/make_seeds.py "$OUT"
+
+build() {   # name, sources...
+  local name=$1; shift
+  swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name "$name" "$@" -o "$OUT/$name" 2>&1 \
+    | grep -v "Cannot export local symbol" || true
+  [ -x "$OUT/$name" ] || { echo "building $name failed" >&2; exit 1; }
+}
+build JSONParserFuzz Sources/RotaryJSON/*.swift scripts/fuzz/JSONParserFuzz.swift
+build GGUFFuzz Sources/RotaryModel/ByteReader.swift Sources/RotaryModel/GGUFFile.swift Sources/RotaryModel/GGUFValue.swift \
+  scripts/fuzz/GGUFFuzz.swift
+
+run() {   # name, seed corpus, max input length
+  local corpus="$OUT/corpus-$1"
+  mkdir -p "$corpus"
+  echo "fuzzing $1 for ${SECONDS_PER_HARNESS}s (seed $SEED)"
+  "$OUT/$1" -seed="$SEED" -max_total_time="$SECONDS_PER_HARNESS" -max_len="$3" -timeout=10 -rss_limit_mb=2048 \
+    -artifact_prefix="$OUT/$1-" -print_final_stats=1 "$corpus" "$2" 2>"$OUT/$1.log" \
+    || { tail -40 "$OUT/$1.log" >&2; echo "$1 found a failure: see $OUT/$1.log" >&2; exit 1; }
+  grep -E "stat::number_of_executed_units|Done" "$OUT/$1.log" | tail -2
+}
+run JSONParserFuzz "$OUT/seeds-json" 4096
+run GGUFFuzz "$OUT/seeds-gguf" 4096

@@ -1,4 +1,5 @@
 import CMicroHTTPD
+import CRotaryShims
 import Glibc
 import Logging
 import Synchronization
@@ -46,6 +47,11 @@ public final class Server: @unchecked Sendable {
 
     /// The port actually bound (useful with port 0); 0 before `start()`.
     public var port: Int { state.withLock { $0.port } }
+
+    /// Connections libmicrohttpd holds open (0 when stopped): lets tests see that abandoned ones are freed.
+    public var openConnections: Int {
+        state.withLock { s in s.daemon.map { Int(rotary_mhd_current_connections($0)) } ?? 0 }
+    }
 
     /// Requests currently being handled.
     public var requestsInFlight: Int { inFlight.load(ordering: .relaxed) }

@@ -18,7 +18,8 @@ struct GenerateRequest {
         let maxTokens = try reader.int("max_tokens", in: 0...(1 << 30)) ?? 16
         var sampling = SamplingParameters()
         sampling.temperature = try number(&reader, "temperature", default: 0.8, valid: { $0 >= 0 && $0 <= 100 }, "a number in 0...100")
-        sampling.topK = try reader.int("top_k", in: 0...model.configuration.vocabularySize) ?? 40
+        // A top_k past the vocabulary keeps every token, as llama.cpp treats it.
+        sampling.topK = min(try reader.int("top_k", in: 0...Int(Int32.max)) ?? 40, model.configuration.vocabularySize)
         sampling.topP = try number(&reader, "top_p", default: 0.95, valid: { $0 > 0 && $0 <= 1 }, "in (0, 1]")
         sampling.minP = try number(&reader, "min_p", default: 0.0, valid: { $0 >= 0 && $0 <= 1 }, "in [0, 1]")
         sampling.repeatPenalty = try number(&reader, "repeat_penalty", default: 1.0, valid: { $0 > 0 && $0 <= 10 }, "in (0, 10]")

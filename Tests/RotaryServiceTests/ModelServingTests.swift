@@ -68,6 +68,15 @@ import RotaryTestSupport
         #expect(texts.count > 1, "different seeds should not all agree")
     }
 
+    @Test func topKPastTheVocabularyKeepsEveryToken() async throws {
+        var body: [String: Any] = ["prompt": "Hello", "max_tokens": 12, "temperature": 1.0, "top_k": 0, "top_p": 1.0, "seed": 11]
+        let everyToken = try await post("/generate", body)
+        body["top_k"] = 1_000_000
+        let pastTheVocabulary = try await post("/generate", body)
+        #expect(pastTheVocabulary.status == 200)
+        #expect(pastTheVocabulary.object["text"] as? String == everyToken.object["text"] as? String)
+    }
+
     @Test func stopSequencesCutTheText() async throws {
         let free = try await post("/generate", ["prompt": "Hello", "max_tokens": 24, "temperature": 0])
         let text = free.object["text"] as! String

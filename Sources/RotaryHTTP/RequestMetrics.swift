@@ -16,24 +16,11 @@ public final class RequestMetrics: Sendable {
     /// One shard per recording thread, so the server's threads never contend for a lock (they would on
     /// every request); the exposition merges them.
     final class Shard: Sendable { let state = Mutex(State()) }
-    private let shards = Mutex<[Shard]>([])
-    private let key: pthread_key_t
+    private let shards = PerThread { Shard() }
 
-    public init() {
-        var key = pthread_key_t()
-        pthread_key_create(&key, nil)
-        self.key = key
-    }
+    public init() {}
 
-    deinit { pthread_key_delete(key) }
-
-    private var shard: Shard {
-        if let raw = pthread_getspecific(key) { return Unmanaged<Shard>.fromOpaque(raw).takeUnretainedValue() }
-        let shard = Shard()
-        shards.withLock { $0.append(shard) }   // the list keeps it alive
-        pthread_setspecific(key, Unmanaged.passUnretained(shard).toOpaque())
-        return shard
-    }
+    private var shard: Shard { shards.current }
 
     /// - Parameter path: a route's path, or `other` (the server maps unknown paths, keeping labels bounded).
     func record(path: String, method: String, status: Int, seconds: Double) {
@@ -50,7 +37,7 @@ public final class RequestMetrics: Sendable {
     /// The metrics in Prometheus text exposition format (version 0.0.4).
     public func exposition() -> String {
         var s = State()
-        for shard in shards.withLock({ $0 }) {
+        for shard in shards.values {
             let part = shard.state.withLock { $0 }
             s.requests.merge(part.requests, uniquingKeysWith: +)
             s.latencies.merge(part.latencies) { a, b in

@@ -1,6 +1,7 @@
 import Dispatch
 import Glibc
 import Logging
+import RotaryHTTP
 import Synchronization
 
 /// A swift-log handler that appends lines to a shared buffer and writes it to stderr in batches
@@ -36,7 +37,7 @@ struct BufferedLogHandler: LogHandler {
 
 /// The buffers behind every `BufferedLogHandler`: one per thread (so request threads never contend
 /// for a lock), written out in batches by a timer.
-final class LogSink: @unchecked Sendable {   // mutable state is behind `registry` or a buffer's own lock
+final class LogSink: @unchecked Sendable {   // mutable state is per thread or behind a buffer's own lock
     /// One thread's pending lines.
     final class ThreadBuffer: @unchecked Sendable {
         let pending = Mutex<[UInt8]>([])
@@ -44,15 +45,11 @@ final class LogSink: @unchecked Sendable {   // mutable state is behind `registr
         var stamp: [UInt8] = [] // owner thread only
     }
 
-    private let registry = Mutex<[ThreadBuffer]>([])
-    private let key: pthread_key_t
+    private let buffers = PerThread { ThreadBuffer() }
     private let timer: DispatchSourceTimer
     private let flushLock = Mutex(())
 
     init() {
-        var key = pthread_key_t()
-        pthread_key_create(&key, nil)
-        self.key = key
         timer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
         timer.schedule(deadline: .now() + .milliseconds(100), repeating: .milliseconds(100))
         timer.setEventHandler { [weak self] in self?.flush() }
@@ -61,13 +58,7 @@ final class LogSink: @unchecked Sendable {   // mutable state is behind `registr
 
     deinit { timer.cancel() }
 
-    private var currentBuffer: ThreadBuffer {
-        if let raw = pthread_getspecific(key) { return Unmanaged<ThreadBuffer>.fromOpaque(raw).takeUnretainedValue() }
-        let buffer = ThreadBuffer()
-        registry.withLock { $0.append(buffer) }   // the registry keeps it alive
-        pthread_setspecific(key, Unmanaged.passUnretained(buffer).toOpaque())
-        return buffer
-    }
+    private var currentBuffer: ThreadBuffer { buffers.current }
 
     /// Appends `<timestamp> <level> <label>: <message><suffix>\n` to this thread's buffer.
     func append(level: String, label: String, message: String, suffix: String, urgent: Bool) {
@@ -89,7 +80,7 @@ final class LogSink: @unchecked Sendable {   // mutable state is behind `registr
 
     func flush() {
         flushLock.withLock { _ in
-            for buffer in registry.withLock({ $0 }) {
+            for buffer in buffers.values {
                 let pending = buffer.pending.withLock { p -> [UInt8] in
                     defer { p.removeAll(keepingCapacity: true) }
                     return p

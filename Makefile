@@ -52,6 +52,7 @@ fuzz: deps python-deps
 bench: release python-deps
 	$(call apt_install,$(BENCH_APT_PACKAGES))
 	bash scripts/bench.sh
+	bash scripts/soak.sh
 
 # 60 s of mixed load at 64 connections: no errors but 429s, memory and descriptors back (BENCHMARKS.md).
 soak: release

@@ -86,6 +86,7 @@ extension Server {
             exchange.id = nextRequestID(from: lookup(connection, .HEADER_KIND, "X-Request-Id"))
             requestContext.pointee = Unmanaged.passRetained(exchange).toOpaque()
             inFlight.add(1, ordering: .relaxed)
+            started.add(1, ordering: .relaxed)
             if let length = lookup(connection, .HEADER_KIND, "Content-Length").flatMap({ Int($0) }),
                length > configuration.maxBodyBytes {
                 exchange.answered = true

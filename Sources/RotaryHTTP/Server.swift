@@ -20,6 +20,8 @@ public final class Server: @unchecked Sendable {
     private let state = Mutex<LifecycleState>(LifecycleState())
     /// Requests between their first access-handler call and their completion callback.
     let inFlight = Atomic<Int>(0)
+    /// Requests whose headers have arrived since start (never decreases).
+    let started = Atomic<Int>(0)
     private let requestCounter = Atomic<UInt64>(0)
     private let requestIDPrefix: String
     /// Exchanges whose connection is suspended while a worker runs (for a forced stop).
@@ -55,6 +57,9 @@ public final class Server: @unchecked Sendable {
 
     /// Requests currently being handled.
     public var requestsInFlight: Int { inFlight.load(ordering: .relaxed) }
+
+    /// Requests whose headers have arrived since the server started, finished or not.
+    public var requestsStarted: Int { started.load(ordering: .relaxed) }
 
     public func start() throws(ServerError) {
         try configuration.validate()

@@ -4,7 +4,8 @@ PORT ?= 8080
 # System packages the build, the tests and the server need (installed only when missing).
 APT_PACKAGES := libmicrohttpd-dev libopenblas-dev pkg-config curl python3-pip
 BENCH_APT_PACKAGES := wrk
-PYTHON_TEST_MODULES := openapi_spec_validator:openapi-spec-validator numpy:numpy gguf:gguf openai:openai
+PYTHON_TEST_MODULES := openapi_spec_validator:openapi-spec-validator numpy:numpy gguf:gguf openai:openai \
+	schemathesis:schemathesis==4.32.5
 
 .PHONY: deps python-deps build release run test fuzz bench soak crosscheck model clean
 
@@ -42,6 +43,8 @@ test: deps python-deps
 	# ThreadSanitizer over the server and the model owner.
 	swift test --sanitize=thread --scratch-path .build-tsan --filter "RotaryHTTPTests|ModelServingTests|ModelDisconnectTests|MetricsTests|StreamingTests"
 	python3 scripts/openai_check.py .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
+	# schemathesis: the live server against openapi.yaml, every check, 50 examples per operation, seeded.
+	CONTRACT_EXAMPLES=50 CONTRACT_SEED=1 bash scripts/contract_check.sh .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
 	# libFuzzer on the JSON parser and the GGUF reader: a short seeded while here, longer with make fuzz.
 	FUZZ_SECONDS=15 FUZZ_SEED=1 bash scripts/fuzz.sh
 

@@ -56,12 +56,12 @@ enum AttentionRoutes {
 
     static func decay(_ request: Request, limits: ServiceConfiguration) throws(HTTPError) -> Response {
         var reader = try ObjectReader(try parseJSON(request.body, limits: limits), path: "")
-        let headDim = try reader.int("head_dim", in: 2...65_536) ?? 128
+        let headDim = try reader.int("head_dim", in: 2...512) ?? 128
         guard headDim % 2 == 0 else { throw .badRequest("head_dim must be even, got \(headDim)", param: "head_dim") }
         let theta = try reader.double("rope_theta") ?? 10_000
         guard theta.isFinite, theta > 1 else { throw .badRequest("rope_theta must be a finite number > 1", param: "rope_theta") }
-        let maxDistance = try reader.int("max_distance", in: 1...limits.maxPosition) ?? 1024
-        let samples = try reader.int("samples", in: 1...100_000) ?? 256
+        let maxDistance = try reader.int("max_distance", in: 1...65_536) ?? 1024
+        let samples = try reader.int("samples", in: 1...4_096) ?? 256
         let seed = try reader.int("seed", in: 0...Int(Int32.max)) ?? 0
         try reader.finish()
         let terms = (maxDistance + 1) * headDim / 2 + samples * headDim / 2

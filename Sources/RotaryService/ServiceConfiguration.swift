@@ -6,7 +6,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// Most attention scores (heads × seq_q × seq_k) one `/attention` call may compute: beyond, 413.
     public var maxScoreElements: Int = 16 << 20
     /// Most (distance × pair) terms one `/attention/decay` call may sum.
-    public var maxDecayTerms: Int = 8 << 20
+    public var maxDecayTerms: Int = 32 << 20
     /// Model requests that may wait while one runs; beyond, 429 with Retry-After.
     public var modelQueueSize: Int = 16
     /// Largest token position accepted (positions are exact in float32 up to 2^24).

@@ -32,7 +32,7 @@ struct Serve: ParsableCommand {
     var maxElements: Int?
     @Option(help: "Most attention scores (heads × seq_q × seq_k) per request (413 beyond). Env ROTARY_MAX_SCORE_ELEMENTS. Default: 16777216.")
     var maxScoreElements: Int?
-    @Option(help: "Most (distance × pair) terms per /attention/decay request. Env ROTARY_MAX_DECAY_TERMS. Default: 8388608.")
+    @Option(help: "Most (distance × pair) terms per /attention/decay request. Env ROTARY_MAX_DECAY_TERMS. Default: 33554432.")
     var maxDecayTerms: Int?
     @Option(help: "Largest token position accepted. Env ROTARY_MAX_POSITION. Default: 16777215.")
     var maxPosition: Int?

@@ -71,8 +71,15 @@ import RotaryTestSupport
         #expect((reply.object["mean_dot"] as! [Double]).count == 33)
         let odd = try await call("POST", "/attention/decay", json: ["head_dim": 15])
         #expect(odd.status == 400 && odd.error["param"] as? String == "head_dim")
-        let huge = try await call("POST", "/attention/decay", json: ["head_dim": 4096, "max_distance": 1_000_000])
-        #expect(huge.status == 400 && huge.error["param"] as? String == "max_distance")
+        let far = try await call("POST", "/attention/decay", json: ["max_distance": 65_537])
+        #expect(far.status == 400 && far.error["param"] as? String == "max_distance")
+        // The largest request the schema allows fits the default term limit; a lower limit refuses it.
+        let largest: [String: Any] = ["head_dim": 512, "max_distance": 65_536, "samples": 4_096]
+        #expect(try await call("POST", "/attention/decay", json: largest).status == 200)
+        var strict = ServiceConfiguration()
+        strict.maxDecayTerms = 1 << 20
+        let refused = try await call("POST", "/attention/decay", json: largest, configuration: strict)
+        #expect(refused.status == 400 && refused.error["param"] as? String == "max_distance")
     }
 
     /// The pictures are standalone SVG documents an XML parser accepts.

@@ -1,22 +1,27 @@
 import CMicroHTTPD
 import CRotaryShims
 import Glibc
+import Logging
 
 // The C callbacks, bridged in one place. `cls` is the `Server` (retained while the daemon runs);
 // `*con_cls` is the request's `Exchange` (retained from the first call until request-completed).
+// The server is borrowed, not retained, per call: both daemon threads would otherwise bounce its
+// reference count between the cores on every request.
 
 let accessHandlerCallback: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadDataSize, requestContext in
     guard let cls, let connection, let url, let method, let uploadDataSize, let requestContext else { return .NO }
-    let server = Unmanaged<Server>.fromOpaque(cls).takeUnretainedValue()
-    return server.handleAccess(connection, url, method, uploadData, uploadDataSize, requestContext)
+    return Unmanaged<Server>.fromOpaque(cls)._withUnsafeGuaranteedRef { server in
+        server.handleAccess(connection, url, method, uploadData, uploadDataSize, requestContext)
+    }
 }
 
 let requestCompletedCallback: MHD_RequestCompletedCallback = { cls, _, requestContext, termination in
     guard let cls, let requestContext, let raw = requestContext.pointee else { return }
     requestContext.pointee = nil
     let exchange = Unmanaged<Exchange>.fromOpaque(raw).takeRetainedValue()
-    let server = Unmanaged<Server>.fromOpaque(cls).takeUnretainedValue()
-    server.finish(exchange, completedNormally: termination == .REQUEST_TERMINATED_COMPLETED_OK)
+    Unmanaged<Server>.fromOpaque(cls)._withUnsafeGuaranteedRef { server in
+        server.finish(exchange, completedNormally: termination == .REQUEST_TERMINATED_COMPLETED_OK)
+    }
 }
 
 /// What the stream callbacks need: the stream, and the server to unregister it from.
@@ -55,20 +60,6 @@ private func lowercasedASCII(_ text: UnsafePointer<CChar>) -> String {
             buffer[i] = byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
         }
         return count
-    }
-}
-
-/// `1.234` for 1234 microseconds, in one allocation (this runs for every response).
-func millisecondsText(_ micros: UInt64) -> String {
-    let whole = String(micros / 1000), fraction = micros % 1000
-    return String(unsafeUninitializedCapacity: whole.utf8.count + 4) { buffer in
-        var i = 0
-        for byte in whole.utf8 { buffer[i] = byte; i += 1 }
-        buffer[i] = UInt8(ascii: ".")
-        buffer[i + 1] = UInt8(ascii: "0") + UInt8(fraction / 100)
-        buffer[i + 2] = UInt8(ascii: "0") + UInt8(fraction / 10 % 10)
-        buffer[i + 3] = UInt8(ascii: "0") + UInt8(fraction % 10)
-        return i + 4
     }
 }
 
@@ -136,11 +127,16 @@ extension Server {
         var request = Request(method: exchange.method, path: exchange.path, query: query, lowercasedHeaders: headers, id: exchange.id)
         request.body = exchange.body
         exchange.body = []
-        switch router.resolve(request) {
+        switch router.resolution(request) {
         case .failure(let error):
+            exchange.pathIsRoute = error.status != 404
             return queue(error.response, exchange, connection)
-        case .success(let route):
-            switch route.handler {
+        case .preflight(let response):
+            exchange.pathIsRoute = true
+            return queue(response, exchange, connection)
+        case .route(let index):
+            exchange.pathIsRoute = true
+            switch router.table[index].handler {
             case .inline(let body):
                 return queue(router.runInline(body, request), exchange, connection)
             case .worker(let body):
@@ -190,17 +186,14 @@ extension Server {
             }
         }
         guard let mhdResponse else { return .NO }
-        for header in response.headers {
-            _ = MHD_add_response_header(mhdResponse, header.name, header.value)
-        }
+        for header in response.headers { addHeader(mhdResponse, header.name, header.value) }
         if router.policy.corsOrigin != nil && response.header("Access-Control-Allow-Origin") == nil {
-            for header in router.responseHeaders { _ = MHD_add_response_header(mhdResponse, header.name, header.value) }
+            for header in router.responseHeaders { addHeader(mhdResponse, header.name, header.value) }
         }
-        _ = MHD_add_response_header(mhdResponse, "X-Request-Id", exchange.id)
+        addHeader(mhdResponse, "X-Request-Id", exchange.id)
         if exchange.dispatchNanos > 0 {
             // Time spent handling the request (body already received), for clients and benchmarks.
-            let micros = (monotonicNanos() - exchange.dispatchNanos) / 1000
-            _ = MHD_add_response_header(mhdResponse, "Server-Timing", "app;dur=" + millisecondsText(micros))
+            addHeader(mhdResponse, "Server-Timing", serverTimingText(micros: (monotonicNanos() - exchange.dispatchNanos) / 1000))
         }
         let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
         MHD_destroy_response(mhdResponse)
@@ -209,24 +202,27 @@ extension Server {
         return result
     }
 
+    /// `withCString` lends a native string's own bytes; passing a String where C wants a pointer would
+    /// copy it into a fresh array every time.
+    private func addHeader(_ response: OpaquePointer, _ name: String, _ value: String) {
+        name.withCString { name in value.withCString { value in _ = MHD_add_response_header(response, name, value) } }
+    }
+
     private func lookup(_ connection: OpaquePointer, _ kind: MHD_ValueKind, _ key: String) -> String? {
-        MHD_lookup_connection_value(connection, kind, key).map { String(cString: $0) }
+        key.withCString { MHD_lookup_connection_value(connection, kind, $0) }.map { String(cString: $0) }
     }
 
     func finish(_ exchange: Exchange, completedNormally: Bool) {
         inFlight.subtract(1, ordering: .releasing)
         let nanos = monotonicNanos() - exchange.startNanos
-        metrics.record(path: routePaths.contains(exchange.path) ? exchange.path : "other", method: exchange.method,
+        let isRoute = exchange.pathIsRoute ?? routePaths.contains(exchange.path)
+        metrics.record(path: isRoute ? exchange.path : "other", method: exchange.method,
                        status: exchange.status, seconds: Double(nanos) / 1e9)
         guard logger.logLevel <= .info else { return }
-        // One line per request: id, method, path, status, bytes, microseconds (built with few allocations:
-        // it runs for every request).
-        let micros = nanos / 1000
-        var line = exchange.id
-        line.reserveCapacity(line.utf8.count + exchange.path.utf8.count + 48)
-        line += " "; line += exchange.method; line += " "; line += exchange.path
-        line += " "; line += String(exchange.status); line += " "; line += String(exchange.bytesSent)
-        line += "B "; line += String(micros); line += completedNormally ? "us" : "us (aborted)"
-        logger.info("\(line)", source: "http")   // an explicit source spares swift-log parsing #fileID per line
+        let line = accessLogText(id: exchange.id, method: exchange.method, path: exchange.path, status: exchange.status,
+                                 bytes: exchange.bytesSent, micros: nanos / 1000, aborted: !completedNormally)
+        // The message from the string itself (interpolation would copy it); an explicit source spares
+        // swift-log parsing #fileID for every line.
+        accessLoggers.current.logger.info(Logger.Message(stringLiteral: line), source: "http")
     }
 }

@@ -9,9 +9,18 @@ public final class RequestMetrics: Sendable {
     /// Upper bounds of the latency buckets, seconds.
     static let buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
-    struct Key: Hashable { var path: String; var method: String; var status: Int }
-    struct Latency { var counts = [Int](repeating: 0, count: RequestMetrics.buckets.count); var sum = 0.0; var count = 0 }
-    struct State { var requests: [Key: Int] = [:]; var latencies: [String: Latency] = [:] }
+    /// Counts for one path. A class so one dictionary lookup per request finds everything to update.
+    final class PathCounts: @unchecked Sendable {   // touched only under its shard's lock
+        var bucketCounts = [Int](repeating: 0, count: RequestMetrics.buckets.count)
+        var sum = 0.0
+        var count = 0
+        /// (method index × 1000 + status, requests); a handful of entries, scanned linearly.
+        var byMethodAndStatus: [(key: Int, count: Int)] = []
+    }
+    typealias State = [String: PathCounts]
+
+    /// Method labels; any other method counts as `OTHER`, so a stranger cannot grow the label set.
+    static let methods = ["GET", "POST", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH", "OTHER"]
 
     /// One shard per recording thread, so the server's threads never contend for a lock (they would on
     /// every request); the exposition merges them.
@@ -25,25 +34,53 @@ public final class RequestMetrics: Sendable {
     /// - Parameter path: a route's path, or `other` (the server maps unknown paths, keeping labels bounded).
     func record(path: String, method: String, status: Int, seconds: Double) {
         let bucket = Self.buckets.firstIndex { seconds <= $0 }
-        shard.state.withLock { s in
-            s.requests[Key(path: path, method: method, status: status), default: 0] += 1
-            // Mutated in place: a copy of the entry would copy its bucket array on every request.
-            s.latencies[path, default: Latency()].sum += seconds
-            s.latencies[path, default: Latency()].count += 1
-            if let bucket { s.latencies[path, default: Latency()].counts[bucket] += 1 }
+        let key = Self.methodIndex(method) * 1000 + min(max(status, 0), 999)
+        shard.state.withLock { paths in
+            let counts: PathCounts
+            if let known = paths[path] { counts = known } else { counts = PathCounts(); paths[path] = counts }
+            counts.sum += seconds
+            counts.count += 1
+            if let bucket { counts.bucketCounts[bucket] += 1 }
+            if let i = counts.byMethodAndStatus.firstIndex(where: { $0.key == key }) {
+                counts.byMethodAndStatus[i].count += 1
+            } else {
+                counts.byMethodAndStatus.append((key, 1))
+            }
+        }
+    }
+
+    static func methodIndex(_ method: String) -> Int {
+        switch method {
+        case "GET": 0
+        case "POST": 1
+        case "HEAD": 2
+        case "OPTIONS": 3
+        case "PUT": 4
+        case "DELETE": 5
+        case "PATCH": 6
+        default: 7
         }
     }
 
     /// The metrics in Prometheus text exposition format (version 0.0.4).
     public func exposition() -> String {
-        var s = State()
+        struct Key: Hashable { var path: String; var method: String; var status: Int }
+        var requests: [Key: Int] = [:]
+        var latencies: [String: (counts: [Int], sum: Double, count: Int)] = [:]
         for shard in shards.values {
-            let part = shard.state.withLock { $0 }
-            s.requests.merge(part.requests, uniquingKeysWith: +)
-            s.latencies.merge(part.latencies) { a, b in
-                Latency(counts: zip(a.counts, b.counts).map { $0 + $1 }, sum: a.sum + b.sum, count: a.count + b.count)
+            shard.state.withLock { paths in
+                for (path, counts) in paths {
+                    for (key, count) in counts.byMethodAndStatus {
+                        requests[Key(path: path, method: Self.methods[key / 1000], status: key % 1000), default: 0] += count
+                    }
+                    let merged = latencies[path].map { old in
+                        (zip(old.counts, counts.bucketCounts).map { $0 + $1 }, old.sum + counts.sum, old.count + counts.count)
+                    }
+                    latencies[path] = merged ?? (counts.bucketCounts, counts.sum, counts.count)
+                }
             }
         }
+        let s = (requests: requests, latencies: latencies)
         var out = "# HELP rotary_http_requests_total Requests answered, by route, method and status.\n"
         out += "# TYPE rotary_http_requests_total counter\n"
         for (key, count) in s.requests.sorted(by: { ($0.key.path, $0.key.method, $0.key.status) < ($1.key.path, $1.key.method, $1.key.status) }) {

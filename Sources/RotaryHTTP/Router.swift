@@ -26,7 +26,11 @@ public struct Route: Sendable {
 
 /// The route table: exact paths, one handler per (method, path). Runs without a socket.
 public struct Router: Sendable {
-    private var routesByPath: [String: [Route]] = [:]
+    /// Every route, those of one path next to each other.
+    public private(set) var table: [Route] = []
+    /// Where each path's routes sit in `table`. Plain integers: looking a request up copies (and so
+    /// reference-counts) nothing that both server threads share.
+    private var spans: [String: Range<Int>] = [:]
     private let logger: Logger
     public let policy: AccessPolicy
 
@@ -37,45 +41,63 @@ public struct Router: Sendable {
     }
 
     public mutating func add(_ route: Route) {
-        precondition(!(routesByPath[route.path] ?? []).contains { $0.method == route.method },
+        precondition(!table.contains { $0.path == route.path && $0.method == route.method },
                      "duplicate route \(route.method) \(route.path)")
-        routesByPath[route.path, default: []].append(route)
+        table.append(route)
+        table.sort { ($0.path, $0.method) < ($1.path, $1.method) }
+        spans = [:]
+        for (i, route) in table.enumerated() {
+            spans[route.path] = (spans[route.path]?.lowerBound ?? i)..<(i + 1)
+        }
     }
 
     /// Every registered route, sorted by path then method.
-    public var routes: [Route] {
-        routesByPath.values.flatMap { $0 }.sorted { ($0.path, $0.method) < ($1.path, $1.method) }
+    public var routes: [Route] { table }
+
+    /// How a request is answered: by a route of `table`, by a CORS preflight, or by an error.
+    public enum Resolution {
+        case route(Int)
+        case preflight(Response)
+        case failure(HTTPError)
     }
 
     /// The route for a request, or the 404/405/415 error that answers it instead.
     public func resolve(_ request: Request) -> Result<Route, HTTPError> {
-        guard let candidates = routesByPath[request.path] else {
+        switch resolution(request) {
+        case .route(let i): .success(table[i])
+        case .preflight(let response): .success(Route("OPTIONS", "*", handler: .inline { _ in response }))
+        case .failure(let error): .failure(error)
+        }
+    }
+
+    /// `resolve` by index into `table` (the server's hot path).
+    public func resolution(_ request: Request) -> Resolution {
+        guard let span = spans[request.path] else {
             return .failure(.notFound(path: request.path))
         }
         if request.method == "OPTIONS", let origin = policy.corsOrigin {
-            return .success(preflight(methods: candidates.map(\.method).sorted(), origin: origin))
+            return .preflight(preflight(methods: table[span].map(\.method).sorted(), origin: origin))
         }
         if let refusal = policy.check(request) { return .failure(refusal) }
         let method = request.method == "HEAD" ? "GET" : request.method
-        guard let route = candidates.first(where: { $0.method == method }) else {
-            let allowed = candidates.map(\.method).sorted()
+        guard let index = span.first(where: { table[$0].method == method }) else {
+            let allowed = table[span].map(\.method).sorted()
             return .failure(.methodNotAllowed(method: request.method, path: request.path, allowed: allowed))
         }
-        if let consumes = route.consumes, !consumes.contains(request.mediaType ?? "") {
+        if let consumes = table[index].consumes, !consumes.contains(request.mediaType ?? "") {
             return .failure(.unsupportedMediaType(request.mediaType, expected: consumes))
         }
-        return .success(route)
+        return .route(index)
     }
 
     /// A CORS preflight answer for a path with these methods.
-    private func preflight(methods: [String], origin: String) -> Route {
-        let response = Response(status: 204, headers: [
+    private func preflight(methods: [String], origin: String) -> Response {
+        Response(status: 204, headers: [
             ("Access-Control-Allow-Origin", origin), ("Vary", "Origin"),
             ("Access-Control-Allow-Methods", (methods + ["OPTIONS"]).joined(separator: ", ")),
             ("Access-Control-Allow-Headers", "Content-Type, Authorization, Accept, X-Request-Id"),
             ("Access-Control-Max-Age", "600"),
         ])
-        return Route("OPTIONS", "*", handler: .inline { _ in response })
     }
 
     /// Headers every response gets under the policy (the CORS origin when one is configured).

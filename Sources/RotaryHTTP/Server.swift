@@ -12,6 +12,9 @@ public final class Server: @unchecked Sendable {
     public let configuration: ServerConfiguration
     public let router: Router
     let logger: Logger
+    /// The access log, one logger per server thread: a swift-log `Logger` keeps its handler in a shared
+    /// box, whose reference count both threads would otherwise bounce between the cores on every line.
+    let accessLoggers: PerThread<AccessLogger>
     /// Requests by route and status, latency histograms.
     public let metrics: RequestMetrics
     /// Paths with their own metrics label; others count as `other`.
@@ -40,6 +43,7 @@ public final class Server: @unchecked Sendable {
         self.configuration = configuration
         self.router = router
         self.logger = logger
+        accessLoggers = PerThread { AccessLogger(copying: logger) }
         self.metrics = metrics
         routePaths = Set(router.routes.map(\.path))
         self.requestIDPrefix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
@@ -150,7 +154,7 @@ public final class Server: @unchecked Sendable {
             return header
         }
         let n = requestCounter.wrappingAdd(1, ordering: .relaxed).newValue
-        return "\(requestIDPrefix)-\(n)"
+        return requestIDText(prefix: requestIDPrefix, number: n)
     }
 }
 
@@ -159,4 +163,14 @@ func monotonicNanos() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// A thread's own copy of the server's logger (see `Server.accessLoggers`).
+final class AccessLogger: Sendable {
+    let logger: Logger
+    init(copying shared: Logger) {
+        var own = shared
+        own.logLevel = shared.logLevel   // a write gives the copy storage of its own
+        logger = own
+    }
 }

@@ -1,24 +1,29 @@
 import Foundation
 import RotaryHTTP
-import RotaryJSON
 
 /// `GET /health` and `GET /openapi.yaml`: cheap, answered inline.
 enum HealthRoutes {
     static func routes() -> [Route] {
-        var writer = JSONWriter()
-        writer.raw("{")
-        writer.key("status"); writer.string("ok"); writer.comma()
-        writer.key("version"); writer.string(rotaryVersion)
-        writer.raw("}")
-        let healthBody = writer.bytes
         let spec = OpenAPIDocument.bytes
         return [
-            Route("GET", "/health", handler: .inline { _ in .json(healthBody) }),
+            // Built per request from literals, capturing nothing: a body or closure context shared by both
+            // server threads would have its reference count bounced between the cores on every call.
+            Route("GET", "/health", handler: .inline { _ in .json(healthBody()) }),
             Route("GET", "/openapi.yaml", handler: .inline { _ in
                 Response(status: 200, headers: [("Content-Type", "application/yaml")], body: spec)
             }),
         ]
     }
+}
+
+/// `{"status":"ok","version":"<rotaryVersion>"}`.
+func healthBody() -> [UInt8] {
+    var body: [UInt8] = []
+    body.reserveCapacity(48)
+    body += #"{"status":"ok","version":""#.utf8
+    body += rotaryVersion.utf8
+    body += #""}"#.utf8
+    return body
 }
 
 /// The OpenAPI description shipped in the package resources (the top-level `openapi.yaml`).

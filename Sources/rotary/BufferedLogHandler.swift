@@ -7,37 +7,68 @@ import Synchronization
 /// A swift-log handler that appends lines to a shared buffer and writes it to stderr in batches
 /// (every 100 ms, when 64 KiB have gathered, or at once for warnings and worse). A line per request
 /// then costs a memcpy instead of a write system call and a strftime.
+///
+/// swift-log copies the handler out of its logger for every line. The handler is kept within the three
+/// words an existential stores inline, and refers to shared things without retaining them: otherwise each
+/// copy would retain a box or the sink that both server threads share, bouncing that reference count
+/// between the cores on every request.
 struct BufferedLogHandler: LogHandler {
     var logLevel: Logger.Level
-    var metadata: Logger.Metadata = [:]
-    let label: String
-    private let sink: LogSink
+    /// nil while empty (copying nil retains nothing).
+    private var storedMetadata: Logger.Metadata?
+    var metadata: Logger.Metadata {
+        get { storedMetadata ?? [:] }
+        set { storedMetadata = newValue.isEmpty ? nil : newValue }
+    }
+    /// The label, kept alive by `LogSink.shared` for the life of the process.
+    private unowned(unsafe) let source: LogSink.Source
+    var label: String { source.label }
 
     init(label: String, level: Logger.Level, sink: LogSink) {
-        self.label = label
+        self.source = sink.source(label: label)
         self.logLevel = level
-        self.sink = sink
     }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
+        get { storedMetadata?[key] }
         set { metadata[key] = newValue }
     }
 
     func log(event: LogEvent) {
         var suffix = ""
-        if !metadata.isEmpty || !(event.metadata?.isEmpty ?? true) {
+        if storedMetadata != nil || !(event.metadata?.isEmpty ?? true) {
             let merged = metadata.merging(event.metadata ?? [:]) { $1 }
             suffix = " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
-        sink.append(level: event.level.rawValue, label: label, message: event.message.description, suffix: suffix,
-                    urgent: event.level >= .warning)
+        source.sink.append(level: event.level.rawValue, label: source.label, message: event.message.description,
+                           suffix: suffix, urgent: event.level >= .warning)
     }
 }
 
 /// The buffers behind every `BufferedLogHandler`: one per thread (so request threads never contend
 /// for a lock), written out in batches by a timer.
 final class LogSink: @unchecked Sendable {   // mutable state is per thread or behind a buffer's own lock
+    /// The process's sink (handlers refer to it without retaining it).
+    static let shared = LogSink()
+
+    /// A label and its sink: what a handler needs, in one word.
+    final class Source: Sendable {
+        let label: String
+        unowned(unsafe) let sink: LogSink
+        init(label: String, sink: LogSink) { self.label = label; self.sink = sink }
+    }
+    /// Every source made, kept for the life of the sink (handlers hold them unretained).
+    private let sources = Mutex<[String: Source]>([:])
+
+    func source(label: String) -> Source {
+        sources.withLock { sources in
+            if let known = sources[label] { return known }
+            let made = Source(label: label, sink: self)
+            sources[label] = made
+            return made
+        }
+    }
+
     /// One thread's pending lines.
     final class ThreadBuffer: @unchecked Sendable {
         let pending = Mutex<[UInt8]>([])
@@ -49,7 +80,7 @@ final class LogSink: @unchecked Sendable {   // mutable state is per thread or b
     private let timer: DispatchSourceTimer
     private let flushLock = Mutex(())
 
-    init() {
+    private init() {
         timer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
         timer.schedule(deadline: .now() + .milliseconds(100), repeating: .milliseconds(100))
         timer.setEventHandler { [weak self] in self?.flush() }
@@ -68,10 +99,17 @@ final class LogSink: @unchecked Sendable {   // mutable state is per thread or b
             buffer.second = now
             buffer.stamp = Self.timestamp(now)
         }
+        var message = message, level = level, label = label, suffix = suffix
         let full = buffer.pending.withLock { pending -> Bool in
-            pending += buffer.stamp
-            pending.append(0x20); pending += level.utf8; pending.append(0x20); pending += label.utf8
-            pending.append(0x3A); pending.append(0x20); pending += message.utf8; pending += suffix.utf8
+            // Contiguous UTF-8 copied with memcpy (generic appends of String views cost retains per piece).
+            buffer.stamp.withUnsafeBufferPointer { pending.append(contentsOf: $0) }
+            pending.append(0x20)
+            level.withUTF8 { pending.append(contentsOf: $0) }
+            pending.append(0x20)
+            label.withUTF8 { pending.append(contentsOf: $0) }
+            pending.append(0x3A); pending.append(0x20)
+            message.withUTF8 { pending.append(contentsOf: $0) }
+            suffix.withUTF8 { pending.append(contentsOf: $0) }
             pending.append(0x0A)
             return pending.count >= 64 << 10
         }
@@ -81,15 +119,16 @@ final class LogSink: @unchecked Sendable {   // mutable state is per thread or b
     func flush() {
         flushLock.withLock { _ in
             for buffer in buffers.values {
-                let pending = buffer.pending.withLock { p -> [UInt8] in
-                    defer { p.removeAll(keepingCapacity: true) }
-                    return p
-                }
-                var offset = 0
-                while offset < pending.count {
-                    let written = pending[offset...].withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-                    if written <= 0 { break }
-                    offset += written
+                // Written under the buffer's lock, then emptied in place: the buffer keeps its capacity
+                // (taking a copy out first would make every flush allocate a fresh 64 KiB).
+                buffer.pending.withLock { pending in
+                    var offset = 0
+                    while offset < pending.count {
+                        let written = pending[offset...].withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+                        if written <= 0 { break }
+                        offset += written
+                    }
+                    pending.removeAll(keepingCapacity: true)
                 }
             }
         }

@@ -72,7 +72,7 @@ struct Serve: ParsableCommand {
         guard let level = Logger.Level(rawValue: levelName) else {
             throw ValidationError("log level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let sink = LogSink()
+        let sink = LogSink.shared
         LoggingSystem.bootstrap { label in BufferedLogHandler(label: label, level: level, sink: sink) }
         defer { sink.flush() }
         let logger = Logger(label: "rotary")

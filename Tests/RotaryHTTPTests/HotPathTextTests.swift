@@ -1,0 +1,42 @@
+import Testing
+@testable import RotaryHTTP
+
+/// The per-request text the server builds by hand (log line, request id, Server-Timing), and the bounded
+/// metric labels, against what plain string formatting gives.
+@Suite struct HotPathTextTests {
+    @Test(arguments: [UInt64(0), 7, 999, 1000, 1234, 60_000_123, UInt64.max])
+    func serverTimingIsMillisecondsWithThreeDecimals(micros: UInt64) {
+        let fraction = String(micros % 1000)
+        let expected = "app;dur=\(micros / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+        #expect(serverTimingText(micros: micros) == expected)
+    }
+
+    @Test func requestIDIsPrefixDashNumber() {
+        #expect(requestIDText(prefix: "5f3a9c01", number: 0) == "5f3a9c01-0")
+        #expect(requestIDText(prefix: "5f3a9c01", number: 18_446_744_073_709_551_615) == "5f3a9c01-18446744073709551615")
+    }
+
+    @Test func accessLogLineHasEveryField() {
+        let line = accessLogText(id: "abc-12", method: "POST", path: "/attention/decay", status: 413, bytes: 1_048_576,
+                                 micros: 25, aborted: false)
+        #expect(line == "abc-12 POST /attention/decay 413 1048576B 25us")
+        let aborted = accessLogText(id: "client-chosen-id-ü", method: "GET", path: "/", status: 200, bytes: 0,
+                                    micros: 0, aborted: true)
+        #expect(aborted == "client-chosen-id-ü GET / 200 0B 0us (aborted)")
+    }
+
+    @Test func metricsKeepMethodLabelsBounded() {
+        let metrics = RequestMetrics()
+        metrics.record(path: "/health", method: "GET", status: 200, seconds: 0.0001)
+        metrics.record(path: "/health", method: "GET", status: 200, seconds: 0.002)
+        metrics.record(path: "/health", method: "BREW", status: 405, seconds: 0.0001)
+        metrics.record(path: "other", method: "X-ANYTHING", status: 404, seconds: 0.0001)
+        let text = metrics.exposition()
+        #expect(text.contains(#"rotary_http_requests_total{path="/health",method="GET",status="200"} 2"#))
+        #expect(text.contains(#"rotary_http_requests_total{path="/health",method="OTHER",status="405"} 1"#))
+        #expect(text.contains(#"rotary_http_requests_total{path="other",method="OTHER",status="404"} 1"#))
+        #expect(!text.contains("BREW") && !text.contains("X-ANYTHING"))
+        #expect(text.contains(#"rotary_http_request_duration_seconds_count{path="/health"} 3"#))
+        #expect(text.contains(#"rotary_http_request_duration_seconds_bucket{path="/health",le="0.0005"} 2"#))
+    }
+}

@@ -45,10 +45,10 @@ test: deps python-deps
 	python3 scripts/openai_check.py .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
 	# schemathesis: the live server against openapi.yaml, every check, 50 examples per operation, seeded.
 	CONTRACT_EXAMPLES=50 CONTRACT_SEED=1 bash scripts/contract_check.sh .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
-	# libFuzzer on the JSON parser and the GGUF reader: a short seeded while here, longer with make fuzz.
+	# libFuzzer on the JSON parser, the request decoding and the GGUF reader: a short seeded while here, longer with make fuzz.
 	FUZZ_SECONDS=15 FUZZ_SEED=1 bash scripts/fuzz.sh
 
-# libFuzzer harnesses (JSON request parser, GGUF reader) under AddressSanitizer, FUZZ_SECONDS each (default 300).
+# libFuzzer harnesses (JSON parser, /rotate and /attention request decoding, GGUF reader) under AddressSanitizer, FUZZ_SECONDS each (default 300).
 fuzz: deps python-deps
 	bash scripts/fuzz.sh
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# libFuzzer (swiftc -sanitize=fuzzer,address) over the JSON request parser and the GGUF reader.
+# libFuzzer (swiftc -sanitize=fuzzer,address) over the JSON parser, the typed request decoding of /rotate and
+# /attention (then the numerics they feed), and the GGUF reader.
 # FUZZ_SECONDS per harness (default 300 for `make fuzz`; .ci/run uses a short seeded while via make test).
 # Each harness is compiled together with the module sources it exercises; findings land in .build-fuzz/.
 set -euo pipefail
@@ -12,11 +13,23 @@ python3 scripts/fuzz/make_seeds.py "$OUT"
 
 build() {   # name, sources...
   local name=$1; shift
+  rm -f "$OUT/$name"   # a stale binary must not pass for a fresh build
   swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name "$name" "$@" -o "$OUT/$name" 2>&1 \
     | grep -v "Cannot export local symbol" || true
   [ -x "$OUT/$name" ] || { echo "building $name failed" >&2; exit 1; }
 }
 build JSONParserFuzz Sources/RotaryJSON/*.swift scripts/fuzz/JSONParserFuzz.swift
+# The decoding harness is one module made of sources from several: empty stand-ins for those modules
+# satisfy the files' imports.
+mkdir -p "$OUT/stubs"
+: > "$OUT/stubs/empty.swift"
+for module in RotaryHTTP RotaryJSON RotaryNumerics; do
+  swiftc -emit-module -parse-as-library -module-name "$module" "$OUT/stubs/empty.swift" -o "$OUT/stubs/$module.swiftmodule"
+done
+build RequestDecodingFuzz -I "$OUT/stubs" -I Sources/CMicroHTTPD -I Sources/COpenBLAS $(pkg-config --cflags-only-I libmicrohttpd) \
+  Sources/RotaryJSON/*.swift Sources/RotaryHTTP/{HTTPError,Request,Response,ResponseStream}.swift Sources/RotaryNumerics/*.swift \
+  Sources/RotaryService/{ObjectReader,FloatTensor,RoPEDecoding,RotateRequest,AttentionRequest,NPY,JSONBody,ServiceConfiguration}.swift \
+  scripts/fuzz/RequestDecodingFuzz.swift -lmicrohttpd -lopenblas
 build GGUFFuzz Sources/RotaryModel/ByteReader.swift Sources/RotaryModel/GGUFFile.swift Sources/RotaryModel/GGUFValue.swift \
   scripts/fuzz/GGUFFuzz.swift
 
@@ -30,4 +43,5 @@ run() {   # name, seed corpus, max input length
   grep -E "stat::number_of_executed_units|Done" "$OUT/$1.log" | tail -2
 }
 run JSONParserFuzz "$OUT/seeds-json" 4096
+run RequestDecodingFuzz "$OUT/seeds-request" 4096
 run GGUFFuzz "$OUT/seeds-gguf" 4096

@@ -1,4 +1,5 @@
-"""Seed corpora for scripts/fuzz.sh: request bodies from the README's shapes, and a small GGUF file with
+"""Seed corpora for scripts/fuzz.sh: request bodies from the README's shapes; the same, behind the
+request-decoding harness's selector byte (0 .npy, 1 /rotate, 2 /attention); and a small GGUF file with
 every metadata value kind and one tensor of each supported type (written by the `gguf` package)."""
 import os, sys
 import numpy as np
@@ -6,7 +7,9 @@ import gguf
 
 out = sys.argv[1]
 json_dir, gguf_dir = os.path.join(out, "seeds-json"), os.path.join(out, "seeds-gguf")
+request_dir = os.path.join(out, "seeds-request")
 os.makedirs(json_dir, exist_ok=True)
+os.makedirs(request_dir, exist_ok=True)
 os.makedirs(gguf_dir, exist_ok=True)
 bodies = [
     '{"vectors": [[1, 0, 0, 1], [1, 0, 0, 1]]}',
@@ -17,6 +20,29 @@ bodies = [
 ]
 for i, body in enumerate(bodies):
     open(os.path.join(json_dir, f"seed{i}.json"), "w").write(body)
+
+requests = [
+    (1, '{"vectors": [[1, 0, 0, 1], [1, 0, 0, 1]]}'),
+    (1, '{"vectors": [[[0.5, -0.25, 1, 2]], [[1, 2, 3, 4]]], "positions": [7], "inverse": true}'),
+    (1, '{"vectors": [[0.5, -0.25, 1.0, 2.0]], "positions": [100000], "rope": {"rope_type": "llama3", "factor": 8, '
+        '"low_freq_factor": 1, "high_freq_factor": 4, "original_max_position_embeddings": 8192}}'),
+    (1, '{"vectors": [[1, 2, 3, 4, 5, 6]], "rope": {"rope_type": "yarn", "factor": 4, "rotary_dim": 4, '
+        '"original_max_position_embeddings": 64, "layout": "interleaved"}, "return": ["cos", "sin"]}'),
+    (1, '{"vectors": [[1, 2, 3, 4]], "rope": {"rope_type": "longrope", "short_factor": [1, 1], "long_factor": [2, 3], '
+        '"original_max_position_embeddings": 4, "max_position_embeddings": 16}, "positions": [9]}'),
+    (1, '{"vectors": [[1, 2, 3, 4]], "rope": {"rope_type": "xpos", "scale_base": 64}, "role": "key"}'),
+    (2, '{"queries": [[1, 0, 0, 1], [0, 1, 1, 0]], "keys": [[1, 0, 0, 1], [0, 1, 1, 0]], "values": [[1, 2], [3, 4]], '
+        '"causal": true, "return": ["scores", "weights", "output"]}'),
+    (2, '{"queries": [[[0.5, 1, -1, 0]], [[1, 0, 0, 1]]], "keys": [[[1, 0, 0, 1], [0, 1, 1, 0]]], '
+        '"positions_q": [100], "positions_k": [98, 99], "position_encoding": {"type": "sinusoidal"}}'),
+    (2, '{"queries": [[1, 2]], "keys": [[3, 4]], "position_encoding": {"type": "none"}, "scale": 0.5}'),
+]
+for i, (selector, body) in enumerate(requests):
+    open(os.path.join(request_dir, f"seed{i}"), "wb").write(bytes([selector]) + body.encode())
+npy = np.arange(8, dtype="<f4").reshape(2, 4)
+with open(os.path.join(request_dir, "seed-npy"), "wb") as f:
+    f.write(bytes([0]))
+    np.save(f, npy)
 
 path = os.path.join(gguf_dir, "seed.gguf")
 writer = gguf.GGUFWriter(path, "llama")

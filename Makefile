@@ -5,7 +5,7 @@ PORT ?= 8080
 APT_PACKAGES := libmicrohttpd-dev libopenblas-dev pkg-config curl python3-pip
 BENCH_APT_PACKAGES := wrk
 PYTHON_TEST_MODULES := openapi_spec_validator:openapi-spec-validator numpy:numpy gguf:gguf openai:openai \
-	schemathesis:schemathesis==4.32.5
+	schemathesis:schemathesis==4.32.5 prometheus_client:prometheus-client==0.21.1
 
 .PHONY: deps python-deps build release run test fuzz bench soak crosscheck model clean
 

@@ -22,5 +22,7 @@ done
 # The file in the repository, not the copy the server serves: the test is that the server matches the file.
 python3 -m schemathesis.cli run openapi.yaml --url "http://127.0.0.1:$port" --checks all --max-examples "$examples" --seed "$seed" \
   --request-timeout 30 --no-color
-# The server survived all of it.
+# The server survived all of it, and its metrics (after all that traffic, odd methods included) parse with
+# the Prometheus reference parser.
 curl -fsS "http://127.0.0.1:$port/health" >/dev/null
+python3 scripts/metrics_check.py "http://127.0.0.1:$port"

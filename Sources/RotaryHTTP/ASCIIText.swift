@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Text the server writes for every request (log lines, header values), each built in one allocation:
 /// at 100k requests per second, interpolation's intermediate strings are a measurable cost.
 
@@ -64,5 +68,17 @@ func accessLogText(id: String, method: String, path: String, status: Int, bytes:
         i = writeDecimal(micros, into: buffer, at: i + 2)
         i = write(aborted ? "us (aborted)" : "us", into: buffer, at: i)
         return i
+    }
+}
+
+/// A header name lower-cased (names are case-insensitive), in the one allocation of the String.
+func lowercasedASCII(_ text: UnsafePointer<CChar>) -> String {
+    let count = strlen(text)
+    return String(unsafeUninitializedCapacity: count) { buffer in
+        for i in 0..<count {
+            let byte = UInt8(bitPattern: text[i])
+            buffer[i] = byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
+        }
+        return count
     }
 }

@@ -52,17 +52,6 @@ private let collectPairs: MHD_KeyValueIterator = { cls, kind, key, value in
     return .YES
 }
 
-private func lowercasedASCII(_ text: UnsafePointer<CChar>) -> String {
-    let count = strlen(text)
-    return String(unsafeUninitializedCapacity: count) { buffer in
-        for i in 0..<count {
-            let byte = UInt8(bitPattern: text[i])
-            buffer[i] = byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
-        }
-        return count
-    }
-}
-
 extension Server {
     func handleAccess(
         _ connection: OpaquePointer, _ url: UnsafePointer<CChar>, _ method: UnsafePointer<CChar>,
@@ -78,8 +67,8 @@ extension Server {
             requestContext.pointee = Unmanaged.passRetained(exchange).toOpaque()
             inFlight.add(1, ordering: .relaxed)
             started.add(1, ordering: .relaxed)
-            if let length = lookup(connection, .HEADER_KIND, "Content-Length").flatMap({ Int($0) }),
-               length > configuration.maxBodyBytes {
+            exchange.declaredLength = lookup(connection, .HEADER_KIND, "Content-Length").flatMap { Int($0) }
+            if let length = exchange.declaredLength, length > configuration.maxBodyBytes {
                 exchange.answered = true
                 return queue(bodyTooLarge.response, exchange, connection)
             }
@@ -99,7 +88,7 @@ extension Server {
                 exchange.body = []
                 return .YES
             }
-            if exchange.body.isEmpty, let length = lookup(connection, .HEADER_KIND, "Content-Length").flatMap({ Int($0) }) {
+            if exchange.body.isEmpty, let length = exchange.declaredLength {
                 exchange.body.reserveCapacity(length)
             }
             uploadData.map { data in
@@ -136,7 +125,7 @@ extension Server {
             return queue(response, exchange, connection)
         case .route(let index):
             exchange.pathIsRoute = true
-            switch router.table[index].handler {
+            switch router.routes[index].handler {
             case .inline(let body):
                 return queue(router.runInline(body, request), exchange, connection)
             case .worker(let body):
@@ -215,14 +204,15 @@ extension Server {
     func finish(_ exchange: Exchange, completedNormally: Bool) {
         inFlight.subtract(1, ordering: .releasing)
         let nanos = monotonicNanos() - exchange.startNanos
-        let isRoute = exchange.pathIsRoute ?? routePaths.contains(exchange.path)
+        let isRoute = exchange.pathIsRoute ?? router.hasRoutes(for: exchange.path)
         metrics.record(path: isRoute ? exchange.path : "other", method: exchange.method,
                        status: exchange.status, seconds: Double(nanos) / 1e9)
-        guard logger.logLevel <= .info else { return }
+        let accessLogger = accessLoggers.current.logger
+        guard accessLogger.logLevel <= .info else { return }
         let line = accessLogText(id: exchange.id, method: exchange.method, path: exchange.path, status: exchange.status,
                                  bytes: exchange.bytesSent, micros: nanos / 1000, aborted: !completedNormally)
         // The message from the string itself (interpolation would copy it); an explicit source spares
         // swift-log parsing #fileID for every line.
-        accessLoggers.current.logger.info(Logger.Message(stringLiteral: line), source: "http")
+        accessLogger.info(Logger.Message(stringLiteral: line), source: "http")
     }
 }

@@ -18,6 +18,8 @@ final class Exchange: @unchecked Sendable {
     /// When the complete request went to the router (0 if it never did).
     var dispatchNanos: UInt64 = 0
     var bytesSent = 0
+    /// The request's `Content-Length`, if it gave one.
+    var declaredLength: Int?
     /// Whether the path is a route (metrics label it by path, else `other`); nil until the router saw it.
     var pathIsRoute: Bool?
     /// A worker was started for this request (only then can a response be waiting in the hand-over).

@@ -80,15 +80,14 @@ public final class RequestMetrics: Sendable {
                 }
             }
         }
-        let s = (requests: requests, latencies: latencies)
         var out = "# HELP rotary_http_requests_total Requests answered, by route, method and status.\n"
         out += "# TYPE rotary_http_requests_total counter\n"
-        for (key, count) in s.requests.sorted(by: { ($0.key.path, $0.key.method, $0.key.status) < ($1.key.path, $1.key.method, $1.key.status) }) {
+        for (key, count) in requests.sorted(by: { ($0.key.path, $0.key.method, $0.key.status) < ($1.key.path, $1.key.method, $1.key.status) }) {
             out += "rotary_http_requests_total{path=\"\(key.path)\",method=\"\(key.method)\",status=\"\(key.status)\"} \(count)\n"
         }
         out += "# HELP rotary_http_request_duration_seconds Time from a request's first byte to its completion.\n"
         out += "# TYPE rotary_http_request_duration_seconds histogram\n"
-        for (path, latency) in s.latencies.sorted(by: { $0.key < $1.key }) {
+        for (path, latency) in latencies.sorted(by: { $0.key < $1.key }) {
             var cumulative = 0
             for (bound, count) in zip(Self.buckets, latency.counts) {
                 cumulative += count

@@ -26,9 +26,9 @@ public struct Route: Sendable {
 
 /// The route table: exact paths, one handler per (method, path). Runs without a socket.
 public struct Router: Sendable {
-    /// Every route, those of one path next to each other.
-    public private(set) var table: [Route] = []
-    /// Where each path's routes sit in `table`. Plain integers: looking a request up copies (and so
+    /// Every registered route, sorted by path then method (so those of one path sit next to each other).
+    public private(set) var routes: [Route] = []
+    /// Where each path's routes sit in `routes`. Plain integers: looking a request up copies (and so
     /// reference-counts) nothing that both server threads share.
     private var spans: [String: Range<Int>] = [:]
     private let logger: Logger
@@ -41,50 +41,42 @@ public struct Router: Sendable {
     }
 
     public mutating func add(_ route: Route) {
-        precondition(!table.contains { $0.path == route.path && $0.method == route.method },
+        precondition(!routes.contains { $0.path == route.path && $0.method == route.method },
                      "duplicate route \(route.method) \(route.path)")
-        table.append(route)
-        table.sort { ($0.path, $0.method) < ($1.path, $1.method) }
+        routes.append(route)
+        routes.sort { ($0.path, $0.method) < ($1.path, $1.method) }
         spans = [:]
-        for (i, route) in table.enumerated() {
+        for (i, route) in routes.enumerated() {
             spans[route.path] = (spans[route.path]?.lowerBound ?? i)..<(i + 1)
         }
     }
 
-    /// Every registered route, sorted by path then method.
-    public var routes: [Route] { table }
+    /// Whether any route has this path (metrics label other paths `other`, keeping labels bounded).
+    public func hasRoutes(for path: String) -> Bool { spans[path] != nil }
 
-    /// How a request is answered: by a route of `table`, by a CORS preflight, or by an error.
+    /// How a request is answered: by a route of `routes`, by a CORS preflight, or by an error.
     public enum Resolution {
         case route(Int)
         case preflight(Response)
         case failure(HTTPError)
     }
 
-    /// The route for a request, or the 404/405/415 error that answers it instead.
-    public func resolve(_ request: Request) -> Result<Route, HTTPError> {
-        switch resolution(request) {
-        case .route(let i): .success(table[i])
-        case .preflight(let response): .success(Route("OPTIONS", "*", handler: .inline { _ in response }))
-        case .failure(let error): .failure(error)
-        }
-    }
-
-    /// `resolve` by index into `table` (the server's hot path).
+    /// The route for a request (an index into `routes`), a CORS preflight answer, or the 404/405/415 error
+    /// that answers it instead. Indices, not `Route` copies: the server's hot path copies nothing shared.
     public func resolution(_ request: Request) -> Resolution {
         guard let span = spans[request.path] else {
             return .failure(.notFound(path: request.path))
         }
         if request.method == "OPTIONS", let origin = policy.corsOrigin {
-            return .preflight(preflight(methods: table[span].map(\.method).sorted(), origin: origin))
+            return .preflight(preflight(methods: routes[span].map(\.method).sorted(), origin: origin))
         }
         if let refusal = policy.check(request) { return .failure(refusal) }
         let method = request.method == "HEAD" ? "GET" : request.method
-        guard let index = span.first(where: { table[$0].method == method }) else {
-            let allowed = table[span].map(\.method).sorted()
+        guard let index = span.first(where: { routes[$0].method == method }) else {
+            let allowed = routes[span].map(\.method).sorted()
             return .failure(.methodNotAllowed(method: request.method, path: request.path, allowed: allowed))
         }
-        if let consumes = table[index].consumes, !consumes.contains(request.mediaType ?? "") {
+        if let consumes = routes[index].consumes, !consumes.contains(request.mediaType ?? "") {
             return .failure(.unsupportedMediaType(request.mediaType, expected: consumes))
         }
         return .route(index)
@@ -119,10 +111,11 @@ public struct Router: Sendable {
     /// Answers a request completely, in process: what the server would send, minus transport headers.
     public func respond(to request: Request) async -> Response {
         var response: Response
-        switch resolve(request) {
+        switch resolution(request) {
         case .failure(let error): response = error.response
-        case .success(let route):
-            switch route.handler {
+        case .preflight(let preflight): response = preflight
+        case .route(let index):
+            switch routes[index].handler {
             case .inline(let body): response = runInline(body, request)
             case .worker(let body): response = await runWorker(body, request)
             }

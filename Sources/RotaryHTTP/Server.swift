@@ -17,8 +17,6 @@ public final class Server: @unchecked Sendable {
     let accessLoggers: PerThread<AccessLogger>
     /// Requests by route and status, latency histograms.
     public let metrics: RequestMetrics
-    /// Paths with their own metrics label; others count as `other`.
-    let routePaths: Set<String>
 
     private let state = Mutex<LifecycleState>(LifecycleState())
     /// Requests between their first access-handler call and their completion callback.
@@ -45,7 +43,6 @@ public final class Server: @unchecked Sendable {
         self.logger = logger
         accessLoggers = PerThread { AccessLogger(copying: logger) }
         self.metrics = metrics
-        routePaths = Set(router.routes.map(\.path))
         self.requestIDPrefix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
     }
 

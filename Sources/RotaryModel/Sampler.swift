@@ -96,11 +96,4 @@ public struct Sampler: Sendable {
             return log(total) + Double(top)
         }
     }
-
-    /// log softmax of `[vocab]` logits, in Double.
-    public static func logSoftmax(_ logits: ArraySlice<Float>) -> [Double] {
-        let top = Double(logits.max() ?? 0)
-        let logSum = log(logits.reduce(0.0) { $0 + exp(Double($1) - top) }) + top
-        return logits.map { Double($0) - logSum }
-    }
 }

@@ -97,21 +97,14 @@ enum CompletionsRoutes {
 
     /// Each prompt's text (nil for token ids), its tokens, and whether BOS was added to them.
     static func decodePrompts(_ value: JSONValue, model: LlamaModel) throws(HTTPError) -> [(text: String?, tokens: [Int], addedBOS: Bool)] {
-        func text(_ s: String) -> (String?, [Int], Bool) {
-            let tokens = model.tokenizer.encode(s)
-            return (s, tokens, tokens.first == model.tokenizer.bosID && model.tokenizer.addBOS)
+        func one(_ item: JSONValue, field: String) throws(HTTPError) -> (String?, [Int], Bool) {
+            let (text, tokens) = try Prompt.tokens(item, field: field, model: model)
+            return (text, tokens, text != nil && tokens.first == model.tokenizer.bosID && model.tokenizer.addBOS)
         }
         switch value {
-        case .string(let s): return [text(s)]
-        case .numbers(let ids): return [(nil, try Prompt.ids(ids, field: "prompt", model: model), false)]
+        case .string, .numbers: return [try one(value, field: "prompt")]
         case .array(let items) where !items.isEmpty:
-            return try items.enumerated().map { (i, item) throws(HTTPError) -> (String?, [Int], Bool) in
-                switch item {
-                case .string(let s): return text(s)
-                case .numbers(let ids): return (nil, try Prompt.ids(ids, field: "prompt[\(i)]", model: model), false)
-                default: throw .badRequest("prompt[\(i)] must be a string or an array of token ids", param: "prompt[\(i)]")
-                }
-            }
+            return try items.enumerated().map { (i, item) throws(HTTPError) in try one(item, field: "prompt[\(i)]") }
         default:
             throw .badRequest("prompt must be a string, a list of strings, a list of token ids or a list of token-id lists", param: "prompt")
         }
@@ -173,7 +166,7 @@ enum CompletionsRoutes {
             writer.raw(",\"logprobs\":null,\"finish_reason\":")
             if let finish { writer.string(finish) } else { writer.null() }
             writer.raw("}]}")
-            out += Array("data: ".utf8) + writer.bytes + Array("\n\n".utf8)
+            out += GenerateRoutes.serverSentEvent(writer.bytes)
         }
         for (index, choice) in choices.enumerated() {
             var emitted = ""
@@ -185,7 +178,7 @@ enum CompletionsRoutes {
             }
             chunk(index, "", choice.outcome.finishReason == .length ? "length" : "stop")
         }
-        out += Array("data: [DONE]\n\n".utf8)
+        out += GenerateRoutes.endOfEvents
         return Response(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")], body: out)
     }
 }

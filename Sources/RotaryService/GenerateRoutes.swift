@@ -73,16 +73,16 @@ enum GenerateRoutes {
                 if outcome.text.hasPrefix(released), outcome.text.count > released.count {
                     var writer = JSONWriter()
                     writer.raw("{"); writer.key("text"); writer.string(String(outcome.text.dropFirst(released.count))); writer.raw("}")
-                    stream.write(Array("data: ".utf8) + writer.bytes + Array("\n\n".utf8))
+                    stream.write(serverSentEvent(writer.bytes))
                 }
                 var last = JSONWriter()
                 last.raw("{"); last.key("finish_reason"); last.string(outcome.finishReason.rawValue); last.comma()
                 writeUsage(outcome, promptCount: outcome.promptTokenCount, &last); last.raw("}")
-                stream.write(Array("data: ".utf8) + last.bytes + Array("\n\ndata: [DONE]\n\n".utf8))
+                stream.write(serverSentEvent(last.bytes) + endOfEvents)
             } catch let error as HTTPError {
-                stream.write(Array("data: ".utf8) + error.body + Array("\n\n".utf8))
+                stream.write(serverSentEvent(error.body))
             } catch {
-                stream.write(Array("data: ".utf8) + HTTPError.internalError().body + Array("\n\n".utf8))
+                stream.write(serverSentEvent(HTTPError.internalError().body))
             }
             stream.finish()
         }
@@ -119,8 +119,16 @@ enum GenerateRoutes {
         var writer = JSONWriter()
         writer.raw("{"); writer.key("text"); writer.string(text); writer.comma()
         writer.key("token"); writeToken(token, tokenizer, &writer); writer.raw("}")
-        return Array("data: ".utf8) + writer.bytes + Array("\n\n".utf8)
+        return serverSentEvent(writer.bytes)
     }
+
+    /// One Server-Sent Event carrying a JSON payload.
+    static func serverSentEvent(_ json: [UInt8]) -> [UInt8] {
+        Array("data: ".utf8) + json + Array("\n\n".utf8)
+    }
+
+    /// The event that ends every stream (OpenAI's convention).
+    static let endOfEvents = Array("data: [DONE]\n\n".utf8)
 
     static func writeUsage(_ outcome: GenerationOutcome, promptCount: Int, _ writer: inout JSONWriter) {
         writer.key("usage")

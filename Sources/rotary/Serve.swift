@@ -6,41 +6,45 @@ import RotaryHTTP
 import RotaryModel
 import RotaryService
 
+/// The defaults the help text states: read from the configurations themselves, so they cannot drift.
+private let serverDefaults = ServerConfiguration()
+private let serviceDefaults = ServiceConfiguration()
+
 /// `rotary serve`: every setting is a flag, else a `ROTARY_*` environment variable, else its default.
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve the HTTP API.")
 
-    @Option(help: "Address to bind (IPv4/IPv6 literal or localhost). Env ROTARY_HOST. Default: 127.0.0.1.")
+    @Option(help: "Address to bind (IPv4/IPv6 literal or localhost). Env ROTARY_HOST. Default: \(serverDefaults.host).")
     var host: String?
-    @Option(help: "TCP port; 0 picks a free one. Env ROTARY_PORT. Default: 8080.")
+    @Option(help: "TCP port; 0 picks a free one. Env ROTARY_PORT. Default: \(serverDefaults.port).")
     var port: Int?
-    @Option(help: "HTTP worker threads (libmicrohttpd pool). Env ROTARY_THREADS. Default: 2.")
+    @Option(help: "HTTP worker threads (libmicrohttpd pool). Env ROTARY_THREADS. Default: \(serverDefaults.threads).")
     var threads: Int?
-    @Option(help: "Largest request body in bytes (413 beyond). Env ROTARY_MAX_BODY_BYTES. Default: 8388608.")
+    @Option(help: "Largest request body in bytes (413 beyond). Env ROTARY_MAX_BODY_BYTES. Default: \(serverDefaults.maxBodyBytes).")
     var maxBodyBytes: Int?
-    @Option(help: "Most open connections. Env ROTARY_CONNECTION_LIMIT. Default: 1024.")
+    @Option(help: "Most open connections. Env ROTARY_CONNECTION_LIMIT. Default: \(serverDefaults.connectionLimit).")
     var connectionLimit: Int?
-    @Option(help: "Most open connections per client IP (0 = none). Env ROTARY_PER_IP_CONNECTION_LIMIT. Default: 256.")
+    @Option(help: "Most open connections per client IP (0 = none). Env ROTARY_PER_IP_CONNECTION_LIMIT. Default: \(serverDefaults.perIPConnectionLimit).")
     var perIpConnectionLimit: Int?
-    @Option(help: "Seconds an idle connection stays open. Env ROTARY_IDLE_TIMEOUT. Default: 30.")
+    @Option(help: "Seconds an idle connection stays open. Env ROTARY_IDLE_TIMEOUT. Default: \(serverDefaults.idleTimeoutSeconds).")
     var idleTimeout: Int?
-    @Option(help: "Bytes of header/buffer memory per connection (431 beyond). Env ROTARY_CONNECTION_MEMORY_LIMIT. Default: 32768.")
+    @Option(help: "Bytes of header/buffer memory per connection (431 beyond). Env ROTARY_CONNECTION_MEMORY_LIMIT. Default: \(serverDefaults.connectionMemoryLimit).")
     var connectionMemoryLimit: Int?
-    @Option(help: "Seconds a graceful stop waits for requests in flight. Env ROTARY_DRAIN_TIMEOUT. Default: 10.")
+    @Option(help: "Seconds a graceful stop waits for requests in flight. Env ROTARY_DRAIN_TIMEOUT. Default: \(serverDefaults.drainTimeoutSeconds).")
     var drainTimeout: Double?
-    @Option(help: "Most float elements per request (413 beyond). Env ROTARY_MAX_ELEMENTS. Default: 16777216.")
+    @Option(help: "Most float elements per request (413 beyond). Env ROTARY_MAX_ELEMENTS. Default: \(serviceDefaults.maxElements).")
     var maxElements: Int?
-    @Option(help: "Most attention scores (heads × seq_q × seq_k) per request (413 beyond). Env ROTARY_MAX_SCORE_ELEMENTS. Default: 16777216.")
+    @Option(help: "Most attention scores (heads × seq_q × seq_k) per request (413 beyond). Env ROTARY_MAX_SCORE_ELEMENTS. Default: \(serviceDefaults.maxScoreElements).")
     var maxScoreElements: Int?
-    @Option(help: "Most (distance × pair) terms per /attention/decay request. Env ROTARY_MAX_DECAY_TERMS. Default: 33554432.")
+    @Option(help: "Most (distance × pair) terms per /attention/decay request. Env ROTARY_MAX_DECAY_TERMS. Default: \(serviceDefaults.maxDecayTerms).")
     var maxDecayTerms: Int?
-    @Option(help: "Largest token position accepted. Env ROTARY_MAX_POSITION. Default: 16777215.")
+    @Option(help: "Largest token position accepted. Env ROTARY_MAX_POSITION. Default: \(serviceDefaults.maxPosition).")
     var maxPosition: Int?
-    @Option(help: "Deepest JSON nesting accepted. Env ROTARY_MAX_JSON_DEPTH. Default: 32.")
+    @Option(help: "Deepest JSON nesting accepted. Env ROTARY_MAX_JSON_DEPTH. Default: \(serviceDefaults.maxJSONDepth).")
     var maxJsonDepth: Int?
     @Option(help: "A Llama-family GGUF model to serve (/generate, /v1/completions, text modes). Env ROTARY_MODEL. Default: the embedded model shipped in the package.")
     var model: String?
-    @Option(help: "Model requests that may wait while one runs (429 beyond). Env ROTARY_MODEL_QUEUE_SIZE. Default: 16.")
+    @Option(help: "Model requests that may wait while one runs (429 beyond). Env ROTARY_MODEL_QUEUE_SIZE. Default: \(serviceDefaults.modelQueueSize).")
     var modelQueueSize: Int?
     @Option(help: "Require 'Authorization: Bearer KEY' on every route but /health. Env ROTARY_API_KEY. Default: none (open).")
     var apiKey: String?

@@ -37,10 +37,7 @@ public final class ModelOwner: Sendable {
     /// Runs `body` when its turn comes; a job whose client has gone by then is dropped unrun.
     func run<T: Sendable>(isConnected: @escaping @Sendable () -> Bool = { true },
                           _ body: @escaping @Sendable (LlamaModel) -> T) async throws(HTTPError) -> T {
-        guard let model else {
-            throw HTTPError(status: 503, type: "model_not_loaded",
-                            message: "no model is loaded: start the server with --model PATH.gguf (or ship the embedded model)")
-        }
+        let model = try requireModel()
         guard admitted.add(1, ordering: .acquiringAndReleasing).newValue <= queueLimit + 1 else {
             admitted.subtract(1, ordering: .relaxed)
             throw queueFullError

@@ -5,10 +5,16 @@ import Glibc
 /// Text the server writes for every request (log lines, header values), each built in one allocation:
 /// at 100k requests per second, interpolation's intermediate strings are a measurable cost.
 
-/// Writes the decimal digits of `value` at `buffer[index...]`; returns the index after them.
-private func writeDecimal(_ value: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>, at index: Int) -> Int {
+/// How many decimal digits `value` has.
+private func decimalDigits(_ value: UInt64) -> Int {
     var digits = 1, rest = value / 10
     while rest > 0 { digits += 1; rest /= 10 }
+    return digits
+}
+
+/// Writes the decimal digits of `value` at `buffer[index...]`; returns the index after them.
+private func writeDecimal(_ value: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>, at index: Int) -> Int {
+    let digits = decimalDigits(value)
     var v = value
     for i in stride(from: index + digits - 1, through: index, by: -1) {
         buffer[i] = UInt8(ascii: "0") + UInt8(v % 10)
@@ -18,16 +24,22 @@ private func writeDecimal(_ value: UInt64, into buffer: UnsafeMutableBufferPoint
 }
 
 private func write(_ text: String, into buffer: UnsafeMutableBufferPointer<UInt8>, at index: Int) -> Int {
-    var text = text
-    return text.withUTF8 { bytes in   // one memcpy (iterating the UTF-8 view goes byte by byte)
+    // One memcpy from the string's own storage (iterating the UTF-8 view goes byte by byte, and a
+    // mutable copy for `withUTF8` would retain it).
+    let copy = { (bytes: UnsafeBufferPointer<UInt8>) -> Int in
         _ = UnsafeMutableBufferPointer(rebasing: buffer[index..<index + bytes.count]).update(fromContentsOf: bytes)
         return index + bytes.count
     }
+    if let end = text.utf8.withContiguousStorageIfAvailable(copy) { return end }
+    return ContiguousArray(text.utf8).withUnsafeBufferPointer(copy)
 }
+
+// The capacities below are exact: a String of at most 15 UTF-8 bytes is stored inline, without an
+// allocation, but only when the capacity asked for is that small too.
 
 /// `app;dur=1.234` for 1234 microseconds (a `Server-Timing` value, in milliseconds).
 func serverTimingText(micros: UInt64) -> String {
-    String(unsafeUninitializedCapacity: 32) { buffer in
+    String(unsafeUninitializedCapacity: 12 + decimalDigits(micros / 1000)) { buffer in
         let fraction = micros % 1000
         var i = write("app;dur=", into: buffer, at: 0)
         i = writeDecimal(micros / 1000, into: buffer, at: i)
@@ -41,7 +53,7 @@ func serverTimingText(micros: UInt64) -> String {
 
 /// `<prefix>-<number>`, a generated request id.
 func requestIDText(prefix: String, number: UInt64) -> String {
-    String(unsafeUninitializedCapacity: prefix.utf8.count + 21) { buffer in
+    String(unsafeUninitializedCapacity: prefix.utf8.count + 1 + decimalDigits(number)) { buffer in
         var i = write(prefix, into: buffer, at: 0)
         buffer[i] = UInt8(ascii: "-")
         i = writeDecimal(number, into: buffer, at: i + 1)

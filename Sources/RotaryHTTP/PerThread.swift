@@ -20,12 +20,22 @@ public final class PerThread<Value: AnyObject & Sendable>: Sendable {
     deinit { pthread_key_delete(key) }
 
     /// The calling thread's value.
-    public var current: Value {
-        if let raw = pthread_getspecific(key) { return Unmanaged<Value>.fromOpaque(raw).takeUnretainedValue() }
+    public var current: Value { withCurrent { $0 } }
+
+    /// Runs `body` with the calling thread's value, lent without a retain (`all` keeps it alive): the
+    /// form for per-request paths.
+    @inline(__always)
+    public func withCurrent<Result>(_ body: (Value) throws -> Result) rethrows -> Result {
+        let raw = pthread_getspecific(key) ?? makeCurrent()
+        return try Unmanaged<Value>.fromOpaque(raw)._withUnsafeGuaranteedRef(body)
+    }
+
+    private func makeCurrent() -> UnsafeMutableRawPointer {
         let value = make()
         all.withLock { $0.append(value) }
-        pthread_setspecific(key, Unmanaged.passUnretained(value).toOpaque())
-        return value
+        let raw = Unmanaged.passUnretained(value).toOpaque()
+        pthread_setspecific(key, raw)
+        return raw
     }
 
     /// Every thread's value made so far.

@@ -17,7 +17,14 @@ public final class RequestMetrics: Sendable {
         /// (method index × 1000 + status, requests); a handful of entries, scanned linearly.
         var byMethodAndStatus: [(key: Int, count: Int)] = []
     }
-    typealias State = [String: PathCounts]
+    struct State {
+        var paths: [String: PathCounts] = [:]
+        /// The path recorded last and its counts: a run of requests to one route skips hashing the path.
+        var lastPath = ""
+        var lastCounts: PathCounts?
+        /// This shard's own copy of `buckets` (reading the shared array would retain it from both threads).
+        let bounds = RequestMetrics.buckets.map { $0 }
+    }
 
     /// Method labels; any other method counts as `OTHER`, so a stranger cannot grow the label set.
     static let methods = ["GET", "POST", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH", "OTHER"]
@@ -29,15 +36,19 @@ public final class RequestMetrics: Sendable {
 
     public init() {}
 
-    private var shard: Shard { shards.current }
-
     /// - Parameter path: a route's path, or `other` (the server maps unknown paths, keeping labels bounded).
     func record(path: String, method: String, status: Int, seconds: Double) {
-        let bucket = Self.buckets.firstIndex { seconds <= $0 }
         let key = Self.methodIndex(method) * 1000 + min(max(status, 0), 999)
-        shard.state.withLock { paths in
+        shards.withCurrent { shard in shard.state.withLock { state in
             let counts: PathCounts
-            if let known = paths[path] { counts = known } else { counts = PathCounts(); paths[path] = counts }
+            if let last = state.lastCounts, state.lastPath == path {
+                counts = last
+            } else {
+                if let known = state.paths[path] { counts = known } else { counts = PathCounts(); state.paths[path] = counts }
+                state.lastPath = path
+                state.lastCounts = counts
+            }
+            let bucket = state.bounds.firstIndex { seconds <= $0 }
             counts.sum += seconds
             counts.count += 1
             if let bucket { counts.bucketCounts[bucket] += 1 }
@@ -46,7 +57,7 @@ public final class RequestMetrics: Sendable {
             } else {
                 counts.byMethodAndStatus.append((key, 1))
             }
-        }
+        } }
     }
 
     static func methodIndex(_ method: String) -> Int {
@@ -68,8 +79,8 @@ public final class RequestMetrics: Sendable {
         var requests: [Key: Int] = [:]
         var latencies: [String: (counts: [Int], sum: Double, count: Int)] = [:]
         for shard in shards.values {
-            shard.state.withLock { paths in
-                for (path, counts) in paths {
+            shard.state.withLock { state in
+                for (path, counts) in state.paths {
                     for (key, count) in counts.byMethodAndStatus {
                         requests[Key(path: path, method: Self.methods[key / 1000], status: key % 1000), default: 0] += count
                     }

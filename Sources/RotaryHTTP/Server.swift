@@ -12,18 +12,13 @@ public final class Server: @unchecked Sendable {
     public let configuration: ServerConfiguration
     public let router: Router
     let logger: Logger
-    /// The access log, one logger per server thread: a swift-log `Logger` keeps its handler in a shared
-    /// box, whose reference count both threads would otherwise bounce between the cores on every line.
-    let accessLoggers: PerThread<AccessLogger>
+    /// What each server thread keeps for itself (access logger, request counts, request ids): anything
+    /// both threads wrote on every request would bounce its cache line between the cores.
+    let threadStates: PerThread<ServerThreadState>
     /// Requests by route and status, latency histograms.
     public let metrics: RequestMetrics
 
     private let state = Mutex<LifecycleState>(LifecycleState())
-    /// Requests between their first access-handler call and their completion callback.
-    let inFlight = Atomic<Int>(0)
-    /// Requests whose headers have arrived since start (never decreases).
-    let started = Atomic<Int>(0)
-    private let requestCounter = Atomic<UInt64>(0)
     private let requestIDPrefix: String
     /// Exchanges whose connection is suspended while a worker runs (for a forced stop).
     let suspendedExchanges = Mutex<[ObjectIdentifier: Exchange]>([:])
@@ -41,9 +36,13 @@ public final class Server: @unchecked Sendable {
         self.configuration = configuration
         self.router = router
         self.logger = logger
-        accessLoggers = PerThread { AccessLogger(copying: logger) }
+        let numbers = RequestNumbers()
+        threadStates = PerThread { ServerThreadState(copying: logger, numbers: numbers) }
         self.metrics = metrics
-        self.requestIDPrefix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        // Six hex digits: with a dash and up to eight digits of request number an id stays within 15
+        // bytes, which a String stores inline (no allocation per request).
+        let random = String(UInt32.random(in: 0..<(1 << 24)), radix: 16)
+        self.requestIDPrefix = String(repeating: "0", count: 6 - random.count) + random
     }
 
     deinit { stop() }
@@ -56,11 +55,20 @@ public final class Server: @unchecked Sendable {
         state.withLock { s in s.daemon.map { Int(rotary_mhd_current_connections($0)) } ?? 0 }
     }
 
-    /// Requests currently being handled.
-    public var requestsInFlight: Int { inFlight.load(ordering: .relaxed) }
+    /// Requests between their first access-handler call and their completion callback.
+    public var requestsInFlight: Int {
+        let states = threadStates.values
+        // Finished counts first: every request counted finished then is also counted started, so the
+        // difference never goes below zero.
+        let finished = states.reduce(0) { $0 + $1.finished.load(ordering: .acquiring) }
+        let started = states.reduce(0) { $0 + $1.started.load(ordering: .acquiring) }
+        return started - finished
+    }
 
     /// Requests whose headers have arrived since the server started, finished or not.
-    public var requestsStarted: Int { started.load(ordering: .relaxed) }
+    public var requestsStarted: Int {
+        threadStates.values.reduce(0) { $0 + $1.started.load(ordering: .acquiring) }
+    }
 
     public func start() throws(ServerError) {
         try configuration.validate()
@@ -132,7 +140,7 @@ public final class Server: @unchecked Sendable {
             }
         }
         for stream in streams.withLock({ Array($0.values) }) { stream.abort() }
-        if !stragglers.isEmpty || inFlight.load(ordering: .acquiring) > 0 { waitForRequestsInFlight(seconds: 1) }   // let the 503s go out
+        if !stragglers.isEmpty || requestsInFlight > 0 { waitForRequestsInFlight(seconds: 1) }   // let the 503s go out
         MHD_stop_daemon(daemon)
         retained?.release()
         logger.info("stopped")
@@ -140,18 +148,17 @@ public final class Server: @unchecked Sendable {
 
     private func waitForRequestsInFlight(seconds: Double) {
         let deadline = monotonicNanos() + UInt64(seconds * 1e9)
-        while inFlight.load(ordering: .acquiring) > 0 && monotonicNanos() < deadline {
+        while requestsInFlight > 0 && monotonicNanos() < deadline {
             usleep(2_000)
         }
     }
 
-    func nextRequestID(from header: String?) -> String {
+    func nextRequestID(from header: String?, on thread: ServerThreadState) -> String {
         if let header, (1...128).contains(header.utf8.count),
            header.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
             return header
         }
-        let n = requestCounter.wrappingAdd(1, ordering: .relaxed).newValue
-        return requestIDText(prefix: requestIDPrefix, number: n)
+        return requestIDText(prefix: requestIDPrefix, number: thread.nextRequestNumber())
     }
 }
 
@@ -162,12 +169,43 @@ func monotonicNanos() -> UInt64 {
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
-/// A thread's own copy of the server's logger (see `Server.accessLoggers`).
-final class AccessLogger: Sendable {
-    let logger: Logger
-    init(copying shared: Logger) {
+/// One server thread's own state. Only its thread writes it; anyone may read the counts.
+final class ServerThreadState: @unchecked Sendable {   // the id block is touched by the owning thread only
+    /// A copy of the server's logger with storage of its own: a swift-log `Logger` keeps its handler in a
+    /// box, whose reference count both threads would otherwise bounce between the cores on every line.
+    let accessLogger: Logger
+    /// Requests this thread saw start, and saw complete.
+    let started = Atomic<Int>(0)
+    let finished = Atomic<Int>(0)
+    private let numbers: RequestNumbers
+    private var nextNumber: UInt64 = 0
+    private var blockEnd: UInt64 = 0
+    /// Request numbers are taken from the server's counter this many at a time.
+    static let numberBlock: UInt64 = 4096
+
+    init(copying shared: Logger, numbers: RequestNumbers) {
         var own = shared
         own.logLevel = shared.logLevel   // a write gives the copy storage of its own
-        logger = own
+        accessLogger = own
+        self.numbers = numbers
     }
+
+    /// Counts are written by this thread only, so a plain store suffices (no locked read-modify-write).
+    func countStarted() { started.store(started.load(ordering: .relaxed) + 1, ordering: .releasing) }
+    func countFinished() { finished.store(finished.load(ordering: .relaxed) + 1, ordering: .releasing) }
+
+    /// A request number unique within the server (numbers rise per thread, not across threads).
+    func nextRequestNumber() -> UInt64 {
+        if nextNumber == blockEnd {
+            nextNumber = numbers.counter.wrappingAdd(Self.numberBlock, ordering: .relaxed).oldValue + 1
+            blockEnd = nextNumber + Self.numberBlock
+        }
+        defer { nextNumber += 1 }
+        return nextNumber
+    }
+}
+
+/// The server's request-number counter, from which each thread takes blocks.
+final class RequestNumbers: Sendable {
+    let counter = Atomic<UInt64>(0)
 }

@@ -20,12 +20,12 @@ struct BufferedLogHandler: LogHandler {
         get { storedMetadata ?? [:] }
         set { storedMetadata = newValue.isEmpty ? nil : newValue }
     }
-    /// The label, kept alive by `LogSink.shared` for the life of the process.
-    private unowned(unsafe) let source: LogSink.Source
-    var label: String { source.label }
+    /// The label, kept alive by `LogSink.shared` for the life of the process; lent, never retained.
+    private let source: Unmanaged<LogSink.Source>
+    var label: String { source._withUnsafeGuaranteedRef { $0.label } }
 
     init(label: String, level: Logger.Level, sink: LogSink) {
-        self.source = sink.source(label: label)
+        self.source = Unmanaged.passUnretained(sink.source(label: label))
         self.logLevel = level
     }
 
@@ -40,8 +40,12 @@ struct BufferedLogHandler: LogHandler {
             let merged = metadata.merging(event.metadata ?? [:]) { $1 }
             suffix = " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
-        source.sink.append(level: event.level.rawValue, label: source.label, message: event.message.description,
-                           suffix: suffix, urgent: event.level >= .warning)
+        source._withUnsafeGuaranteedRef { source in
+            source.sink._withUnsafeGuaranteedRef { sink in
+                sink.append(level: event.level.rawValue, label: source.label, message: event.message.description,
+                            suffix: suffix, urgent: event.level >= .warning)
+            }
+        }
     }
 }
 
@@ -54,8 +58,8 @@ final class LogSink: @unchecked Sendable {   // mutable state is per thread or b
     /// A label and its sink: what a handler needs, in one word.
     final class Source: Sendable {
         let label: String
-        unowned(unsafe) let sink: LogSink
-        init(label: String, sink: LogSink) { self.label = label; self.sink = sink }
+        let sink: Unmanaged<LogSink>
+        init(label: String, sink: LogSink) { self.label = label; self.sink = Unmanaged.passUnretained(sink) }
     }
     /// Every source made, kept for the life of the sink (handlers hold them unretained).
     private let sources = Mutex<[String: Source]>([:])
@@ -72,8 +76,11 @@ final class LogSink: @unchecked Sendable {   // mutable state is per thread or b
     /// One thread's pending lines.
     final class ThreadBuffer: @unchecked Sendable {
         let pending = Mutex<[UInt8]>([])
-        var second = 0          // owner thread only
-        var stamp: [UInt8] = [] // owner thread only
+        // Owner thread only: `<timestamp> <level> <label>: ` of the last line, and what it was made from.
+        var prefix: [UInt8] = []
+        var prefixSecond = -1
+        var prefixLevel = ""
+        var prefixLabel = ""
     }
 
     private let buffers = PerThread { ThreadBuffer() }
@@ -83,37 +90,39 @@ final class LogSink: @unchecked Sendable {   // mutable state is per thread or b
     private init() {
         timer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
         timer.schedule(deadline: .now() + .milliseconds(100), repeating: .milliseconds(100))
-        timer.setEventHandler { [weak self] in self?.flush() }
+        // A strong capture: the sink lives as long as the process anyway, and a weak reference would give
+        // it a side table, which turns every retain of it into the slow path.
+        timer.setEventHandler { [self] in flush() }
         timer.resume()
     }
 
-    deinit { timer.cancel() }
-
-    private var currentBuffer: ThreadBuffer { buffers.current }
-
     /// Appends `<timestamp> <level> <label>: <message><suffix>\n` to this thread's buffer.
     func append(level: String, label: String, message: String, suffix: String, urgent: Bool) {
-        let buffer = currentBuffer
-        let now = time(nil)
-        if now != buffer.second || buffer.stamp.isEmpty {
-            buffer.second = now
-            buffer.stamp = Self.timestamp(now)
-        }
-        var message = message, level = level, label = label, suffix = suffix
-        let full = buffer.pending.withLock { pending -> Bool in
-            // Contiguous UTF-8 copied with memcpy (generic appends of String views cost retains per piece).
-            buffer.stamp.withUnsafeBufferPointer { pending.append(contentsOf: $0) }
-            pending.append(0x20)
-            level.withUTF8 { pending.append(contentsOf: $0) }
-            pending.append(0x20)
-            label.withUTF8 { pending.append(contentsOf: $0) }
-            pending.append(0x3A); pending.append(0x20)
-            message.withUTF8 { pending.append(contentsOf: $0) }
-            suffix.withUTF8 { pending.append(contentsOf: $0) }
-            pending.append(0x0A)
-            return pending.count >= 64 << 10
+        let full = buffers.withCurrent { buffer in
+            let now = time(nil)
+            // Lines of one second, level and label share their prefix: made once, then copied.
+            if now != buffer.prefixSecond || level != buffer.prefixLevel || label != buffer.prefixLabel {
+                buffer.prefix = Self.timestamp(now) + Array(" \(level) \(label): ".utf8)
+                buffer.prefixSecond = now
+                buffer.prefixLevel = level
+                buffer.prefixLabel = label
+            }
+            return buffer.pending.withLock { pending -> Bool in
+                buffer.prefix.withUnsafeBufferPointer { pending.append(contentsOf: $0) }
+                Self.append(message, to: &pending)
+                if !suffix.isEmpty { Self.append(suffix, to: &pending) }
+                pending.append(0x0A)
+                return pending.count >= 64 << 10
+            }
         }
         if full || urgent { flush() }
+    }
+
+    /// A string's UTF-8 copied with one memcpy (generic appends of a String view go piece by piece).
+    private static func append(_ text: String, to bytes: inout [UInt8]) {
+        if text.utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
+            bytes.append(contentsOf: Array(text.utf8))
+        }
     }
 
     func flush() {

@@ -43,6 +43,15 @@ let streamFreeCallback: MHD_ContentReaderFreeCallback = { cls in
     context.server.streams.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(context.stream)) }
 }
 
+/// The request method: the standard ones as literals (no allocation, no UTF-8 validation), others copied.
+private func methodName(_ method: UnsafePointer<CChar>) -> String {
+    if strcmp(method, "GET") == 0 { return "GET" }
+    if strcmp(method, "POST") == 0 { return "POST" }
+    if strcmp(method, "HEAD") == 0 { return "HEAD" }
+    if strcmp(method, "OPTIONS") == 0 { return "OPTIONS" }
+    return String(cString: method)
+}
+
 private let collectPairs: MHD_KeyValueIterator = { cls, kind, key, value in
     guard let cls, let key else { return .YES }
     let pairs = cls.assumingMemoryBound(to: [(name: String, value: String)].self)
@@ -61,14 +70,23 @@ extension Server {
         guard let raw = requestContext.pointee else {
             // First call: headers only. Answering now would make libmicrohttpd close the connection,
             // so only an oversized Content-Length is answered here (closing is then what we want).
-            let exchange = Exchange(connection: connection, method: String(cString: method),
+            let exchange = Exchange(connection: connection, method: methodName(method),
                                     path: String(cString: url), startNanos: monotonicNanos())
+            // Every header in one pass over libmicrohttpd's list; the two needed now are picked from it.
+            var headers: [(name: String, value: String)] = []
+            headers.reserveCapacity(8)   // one allocation for a typical request's headers
+            withUnsafeMutablePointer(to: &headers) { _ = MHD_get_connection_values(connection, .HEADER_KIND, collectPairs, $0) }
+            var clientID: String?
+            for header in headers {
+                if header.name == "x-request-id", clientID == nil { clientID = header.value }
+                if header.name == "content-length", exchange.declaredLength == nil { exchange.declaredLength = Int(header.value) }
+            }
+            exchange.headers = headers
             threadStates.withCurrent { thread in
-                exchange.id = nextRequestID(from: lookup(connection, .HEADER_KIND, "X-Request-Id"), on: thread)
+                exchange.id = nextRequestID(from: clientID, on: thread)
                 thread.countStarted()
             }
             requestContext.pointee = Unmanaged.passRetained(exchange).toOpaque()
-            exchange.declaredLength = lookup(connection, .HEADER_KIND, "Content-Length").flatMap { Int($0) }
             if let length = exchange.declaredLength, length > configuration.maxBodyBytes {
                 exchange.answered = true
                 return queue(bodyTooLarge.response, exchange, connection)
@@ -113,11 +131,11 @@ extension Server {
         // costs a measurable share of a /health request on this VM).
         exchange.dispatchNanos = (exchange.declaredLength ?? 0) == 0 && exchange.body.isEmpty
             ? exchange.startNanos : monotonicNanos()
-        var headers: [(name: String, value: String)] = []
         var query: [(name: String, value: String)] = []
-        withUnsafeMutablePointer(to: &headers) { _ = MHD_get_connection_values(connection, .HEADER_KIND, collectPairs, $0) }
         withUnsafeMutablePointer(to: &query) { _ = MHD_get_connection_values(connection, .GET_ARGUMENT_KIND, collectPairs, $0) }
-        var request = Request(method: exchange.method, path: exchange.path, query: query, lowercasedHeaders: headers, id: exchange.id)
+        var request = Request(method: exchange.method, path: exchange.path, query: query,
+                              lowercasedHeaders: exchange.headers, id: exchange.id)
+        exchange.headers = []
         request.body = exchange.body
         exchange.body = []
         switch router.resolution(request) {
@@ -179,6 +197,7 @@ extension Server {
             }
         }
         guard let mhdResponse else { return .NO }
+        if let contentType = response.contentType { addHeader(mhdResponse, "Content-Type", contentType) }
         for header in response.headers { addHeader(mhdResponse, header.name, header.value) }
         if router.policy.corsOrigin != nil && response.header("Access-Control-Allow-Origin") == nil {
             for header in router.responseHeaders { addHeader(mhdResponse, header.name, header.value) }
@@ -201,10 +220,6 @@ extension Server {
         name.withCString { name in value.withCString { value in _ = MHD_add_response_header(response, name, value) } }
     }
 
-    private func lookup(_ connection: OpaquePointer, _ kind: MHD_ValueKind, _ key: String) -> String? {
-        key.withCString { MHD_lookup_connection_value(connection, kind, $0) }.map { String(cString: $0) }
-    }
-
     func finish(_ exchange: Exchange, completedNormally: Bool) {
         threadStates.withCurrent { thread in
             finish(exchange, completedNormally: completedNormally, on: thread)
@@ -217,12 +232,10 @@ extension Server {
         let isRoute = exchange.pathIsRoute ?? router.hasRoutes(for: exchange.path)
         metrics.record(path: isRoute ? exchange.path : "other", method: exchange.method,
                        status: exchange.status, seconds: Double(nanos) / 1e9)
-        let accessLogger = thread.accessLogger
-        guard accessLogger.logLevel <= .info else { return }
-        let line = accessLogText(id: exchange.id, method: exchange.method, path: exchange.path, status: exchange.status,
-                                 bytes: exchange.bytesSent, micros: nanos / 1000, aborted: !completedNormally)
-        // The message from the string itself (interpolation would copy it); an explicit source spares
-        // swift-log parsing #fileID for every line.
-        accessLogger.info(Logger.Message(stringLiteral: line), source: "http")
+        // The message from the string itself (interpolation would copy it), built only when the level lets
+        // it through (an autoclosure); an explicit source spares swift-log parsing #fileID for every line.
+        thread.accessLogger.info(Logger.Message(stringLiteral: accessLogText(
+            id: exchange.id, method: exchange.method, path: exchange.path, status: exchange.status,
+            bytes: exchange.bytesSent, micros: nanos / 1000, aborted: !completedNormally)), source: "http")
     }
 }

@@ -3,27 +3,30 @@ import Synchronization
 /// The state of one request on one connection, from its first access-handler call to the
 /// request-completed callback (which releases it, also when the client aborts).
 final class Exchange: @unchecked Sendable {
-    // Touched only by the libmicrohttpd thread that owns the connection.
+    // Touched only by the libmicrohttpd thread that owns the connection, one call at a time: the runtime
+    // exclusivity checks on these properties (a measurable share of a /health request) are switched off.
     let startNanos: UInt64
     /// libmicrohttpd's connection; valid until the request-completed callback.
     nonisolated(unsafe) let connection: OpaquePointer?
     let method: String
     let path: String
-    var id: String = ""
-    var body: [UInt8] = []
-    var bodyLimitExceeded = false
+    @exclusivity(unchecked) var id: String = ""
+    /// The request's headers, names lower-cased (collected at the first call, handed to the `Request`).
+    @exclusivity(unchecked) var headers: [(name: String, value: String)] = []
+    @exclusivity(unchecked) var body: [UInt8] = []
+    @exclusivity(unchecked) var bodyLimitExceeded = false
     /// A response was already queued (e.g. an early 413); later calls only drain the body.
-    var answered = false
-    var status = 0
+    @exclusivity(unchecked) var answered = false
+    @exclusivity(unchecked) var status = 0
     /// When the complete request went to the router (0 if it never did).
-    var dispatchNanos: UInt64 = 0
-    var bytesSent = 0
+    @exclusivity(unchecked) var dispatchNanos: UInt64 = 0
+    @exclusivity(unchecked) var bytesSent = 0
     /// The request's `Content-Length`, if it gave one.
-    var declaredLength: Int?
+    @exclusivity(unchecked) var declaredLength: Int?
     /// Whether the path is a route (metrics label it by path, else `other`); nil until the router saw it.
-    var pathIsRoute: Bool?
+    @exclusivity(unchecked) var pathIsRoute: Bool?
     /// A worker was started for this request (only then can a response be waiting in the hand-over).
-    var handedToWorker = false
+    @exclusivity(unchecked) var handedToWorker = false
 
     /// The hand-over between a worker task and the connection's thread.
     private let handover = Mutex<Handover>(Handover())

@@ -61,7 +61,7 @@ public struct HTTPError: Error, Sendable, Equatable {
     }
 
     public var response: Response {
-        Response(status: status, headers: [("Content-Type", "application/json")] + headers, body: body)
+        Response(status: status, contentType: "application/json", headers: headers, body: body)
     }
 
     static func quoted(_ text: String) -> String {

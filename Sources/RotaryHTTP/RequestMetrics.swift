@@ -9,21 +9,41 @@ public final class RequestMetrics: Sendable {
     /// Upper bounds of the latency buckets, seconds.
     static let buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
-    /// Counts for one path. A class so one dictionary lookup per request finds everything to update.
-    final class PathCounts: @unchecked Sendable {   // touched only under its shard's lock
+    /// Counts for one path.
+    struct PathCounts {
         var bucketCounts = [Int](repeating: 0, count: RequestMetrics.buckets.count)
         var sum = 0.0
         var count = 0
         /// (method index × 1000 + status, requests); a handful of entries, scanned linearly.
         var byMethodAndStatus: [(key: Int, count: Int)] = []
     }
+
+    /// One shard's counts. Values (not objects) mutated in place under the shard's lock, so the hot path
+    /// pays for no runtime exclusivity checks.
     struct State {
-        var paths: [String: PathCounts] = [:]
-        /// The path recorded last and its counts: a run of requests to one route skips hashing the path.
-        var lastPath = ""
-        var lastCounts: PathCounts?
+        var paths: [String] = []
+        var counts: [PathCounts] = []
+        /// Index of each path in `paths`/`counts`.
+        var indexOfPath: [String: Int] = [:]
+        /// The index recorded last: a run of requests to one route skips hashing the path.
+        var lastIndex = -1
         /// This shard's own copy of `buckets` (reading the shared array would retain it from both threads).
         let bounds = RequestMetrics.buckets.map { $0 }
+
+        mutating func index(of path: String) -> Int {
+            if lastIndex >= 0 && paths[lastIndex] == path { return lastIndex }
+            let index: Int
+            if let known = indexOfPath[path] {
+                index = known
+            } else {
+                index = paths.count
+                paths.append(path)
+                counts.append(PathCounts())
+                indexOfPath[path] = index
+            }
+            lastIndex = index
+            return index
+        }
     }
 
     /// Method labels; any other method counts as `OTHER`, so a stranger cannot grow the label set.
@@ -40,22 +60,15 @@ public final class RequestMetrics: Sendable {
     func record(path: String, method: String, status: Int, seconds: Double) {
         let key = Self.methodIndex(method) * 1000 + min(max(status, 0), 999)
         shards.withCurrent { shard in shard.state.withLock { state in
-            let counts: PathCounts
-            if let last = state.lastCounts, state.lastPath == path {
-                counts = last
-            } else {
-                if let known = state.paths[path] { counts = known } else { counts = PathCounts(); state.paths[path] = counts }
-                state.lastPath = path
-                state.lastCounts = counts
-            }
+            let index = state.index(of: path)
             let bucket = state.bounds.firstIndex { seconds <= $0 }
-            counts.sum += seconds
-            counts.count += 1
-            if let bucket { counts.bucketCounts[bucket] += 1 }
-            if let i = counts.byMethodAndStatus.firstIndex(where: { $0.key == key }) {
-                counts.byMethodAndStatus[i].count += 1
+            state.counts[index].sum += seconds
+            state.counts[index].count += 1
+            if let bucket { state.counts[index].bucketCounts[bucket] += 1 }
+            if let i = state.counts[index].byMethodAndStatus.firstIndex(where: { $0.key == key }) {
+                state.counts[index].byMethodAndStatus[i].count += 1
             } else {
-                counts.byMethodAndStatus.append((key, 1))
+                state.counts[index].byMethodAndStatus.append((key, 1))
             }
         } }
     }
@@ -80,7 +93,7 @@ public final class RequestMetrics: Sendable {
         var latencies: [String: (counts: [Int], sum: Double, count: Int)] = [:]
         for shard in shards.values {
             shard.state.withLock { state in
-                for (path, counts) in state.paths {
+                for (path, counts) in zip(state.paths, state.counts) {
                     for (key, count) in counts.byMethodAndStatus {
                         requests[Key(path: path, method: Self.methods[key / 1000], status: key % 1000), default: 0] += count
                     }

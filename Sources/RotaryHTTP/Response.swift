@@ -1,14 +1,18 @@
 /// An HTTP response value; the server turns it into a libmicrohttpd response.
 public struct Response: Sendable {
     public var status: Int
+    /// The `Content-Type`, kept apart from `headers` so the common response needs no header list
+    /// (an allocation per request saved on the hot path).
+    public var contentType: String?
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
     /// When set, the body is produced over time instead (`body` is ignored).
     public var stream: ResponseStream?
 
-    public init(status: Int = 200, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
-                stream: ResponseStream? = nil) {
+    public init(status: Int = 200, contentType: String? = nil, headers: [(name: String, value: String)] = [],
+                body: [UInt8] = [], stream: ResponseStream? = nil) {
         self.status = status
+        self.contentType = contentType
         self.headers = headers
         self.body = body
         self.stream = stream
@@ -16,18 +20,17 @@ public struct Response: Sendable {
 
     /// A response whose body is already-encoded JSON.
     public static func json(_ body: [UInt8], status: Int = 200) -> Response {
-        // A fresh list of literals: a shared static list would have its reference count bounced between
-        // the server's threads on every response, which costs more than the allocation.
-        Response(status: status, headers: [("Content-Type", "application/json")], body: body)
+        Response(status: status, contentType: "application/json", body: body)
     }
 
     public static func text(_ body: String, contentType: String, status: Int = 200) -> Response {
-        Response(status: status, headers: [("Content-Type", contentType)], body: Array(body.utf8))
+        Response(status: status, contentType: contentType, body: Array(body.utf8))
     }
 
-    /// The first header with this name (case-insensitive).
+    /// The first header with this name (case-insensitive), `Content-Type` included.
     public func header(_ name: String) -> String? {
         let wanted = name.lowercased()
+        if wanted == "content-type", let contentType { return contentType }
         return headers.first { $0.name.lowercased() == wanted }?.value
     }
 }

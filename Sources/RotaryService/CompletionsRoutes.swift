@@ -179,6 +179,6 @@ enum CompletionsRoutes {
             chunk(index, "", choice.outcome.finishReason == .length ? "length" : "stop")
         }
         out += GenerateRoutes.endOfEvents
-        return Response(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")], body: out)
+        return Response(status: 200, contentType: "text/event-stream", headers: [("Cache-Control", "no-cache")], body: out)
     }
 }

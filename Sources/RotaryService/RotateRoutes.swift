@@ -37,10 +37,9 @@ enum RotateRoutes {
         let table = cache.table(for: config, positions: decoded.positions, role: decoded.role, inverse: decoded.inverse)
         config.apply(table, to: &decoded.tensor.values, heads: decoded.tensor.heads)
         if request.header("accept")?.contains(NPY.mediaType) == true {
-            return Response(status: 200, headers: [
-                ("Content-Type", NPY.mediaType),
-                ("X-Attention-Scaling", String(table.frequencies.attentionScaling)),
-            ], body: NPY.encode(decoded.tensor))
+            return Response(status: 200, contentType: NPY.mediaType,
+                            headers: [("X-Attention-Scaling", String(table.frequencies.attentionScaling))],
+                            body: NPY.encode(decoded.tensor))
         }
         return .json(encode(decoded, table: table))
     }

@@ -40,10 +40,12 @@ struct BufferedLogHandler: LogHandler {
             let merged = metadata.merging(event.metadata ?? [:]) { $1 }
             suffix = " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
+        // The event's parts taken out first: a closure capturing the event would copy it (retaining each field).
+        let level = event.level, message = event.message.description
         source._withUnsafeGuaranteedRef { source in
             source.sink._withUnsafeGuaranteedRef { sink in
-                sink.append(level: event.level.rawValue, label: source.label, message: event.message.description,
-                            suffix: suffix, urgent: event.level >= .warning)
+                sink.append(level: level.rawValue, label: source.label, message: message, suffix: suffix,
+                            urgent: level >= .warning)
             }
         }
     }

@@ -190,6 +190,11 @@ extension Server {
             mhdResponse = MHD_create_response_from_callback(UInt64.max, 4096, streamReaderCallback,
                                                             Unmanaged.passRetained(StreamContext(stream, self)).toOpaque(),
                                                             streamFreeCallback)
+        } else if let staticBody = response.staticBody {
+            // Constant memory: libmicrohttpd may send it from where it lies.
+            mhdResponse = MHD_create_response_from_buffer(staticBody.utf8CodeUnitCount,
+                                                          UnsafeMutableRawPointer(mutating: staticBody.utf8Start),
+                                                          .RESPMEM_PERSISTENT)
         } else {
             mhdResponse = response.body.withUnsafeBytes { bytes in
                 MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress),
@@ -210,7 +215,7 @@ extension Server {
         let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
         MHD_destroy_response(mhdResponse)
         exchange.status = response.status
-        exchange.bytesSent = response.body.count
+        exchange.bytesSent = response.staticBody?.utf8CodeUnitCount ?? response.body.count
         return result
     }
 

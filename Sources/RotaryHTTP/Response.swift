@@ -6,6 +6,9 @@ public struct Response: Sendable {
     public var contentType: String?
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// A body fixed at compile time, sent from where it lies (no allocation or copy): when set, `body` is
+    /// ignored. For constant answers on the hottest paths (`/health`).
+    public var staticBody: StaticString?
     /// When set, the body is produced over time instead (`body` is ignored).
     public var stream: ResponseStream?
 
@@ -16,6 +19,19 @@ public struct Response: Sendable {
         self.headers = headers
         self.body = body
         self.stream = stream
+    }
+
+    /// A JSON response whose body is a compile-time constant.
+    public static func json(_ body: StaticString, status: Int = 200) -> Response {
+        var response = Response(status: status, contentType: "application/json")
+        response.staticBody = body
+        return response
+    }
+
+    /// The body's bytes, whichever form holds them.
+    public var bodyBytes: [UInt8] {
+        guard let staticBody else { return body }
+        return Array(UnsafeBufferPointer(start: staticBody.utf8Start, count: staticBody.utf8CodeUnitCount))
     }
 
     /// A response whose body is already-encoded JSON.

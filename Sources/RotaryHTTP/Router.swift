@@ -28,9 +28,10 @@ public struct Route: Sendable {
 public struct Router: Sendable {
     /// Every registered route, sorted by path then method (so those of one path sit next to each other).
     public private(set) var routes: [Route] = []
-    /// Where each path's routes sit in `routes`. Plain integers: looking a request up copies (and so
-    /// reference-counts) nothing that both server threads share.
-    private var spans: [String: Range<Int>] = [:]
+    /// Where each path's routes sit in `routes`, with the path's length. Found by a scan that compares only
+    /// paths of the request's length: for a table this small, cheaper than hashing the path, and it copies
+    /// (so reference-counts) nothing that both server threads share.
+    private var spans: [(length: Int, path: String, routes: Range<Int>)] = []
     private let logger: Logger
     public let policy: AccessPolicy
 
@@ -45,14 +46,27 @@ public struct Router: Sendable {
                      "duplicate route \(route.method) \(route.path)")
         routes.append(route)
         routes.sort { ($0.path, $0.method) < ($1.path, $1.method) }
-        spans = [:]
+        spans = []
         for (i, route) in routes.enumerated() {
-            spans[route.path] = (spans[route.path]?.lowerBound ?? i)..<(i + 1)
+            if let last = spans.indices.last, spans[last].path == route.path {
+                spans[last].routes = spans[last].routes.lowerBound..<(i + 1)
+            } else {
+                spans.append((route.path.utf8.count, route.path, i..<(i + 1)))
+            }
         }
     }
 
+    /// The indices in `routes` of this path's routes.
+    private func routeIndices(of path: String) -> Range<Int>? {
+        let length = path.utf8.count
+        for i in spans.indices where spans[i].length == length && spans[i].path == path {
+            return spans[i].routes
+        }
+        return nil
+    }
+
     /// Whether any route has this path (metrics label other paths `other`, keeping labels bounded).
-    public func hasRoutes(for path: String) -> Bool { spans[path] != nil }
+    public func hasRoutes(for path: String) -> Bool { routeIndices(of: path) != nil }
 
     /// How a request is answered: by a route of `routes`, by a CORS preflight, or by an error.
     public enum Resolution {
@@ -64,7 +78,7 @@ public struct Router: Sendable {
     /// The route for a request (an index into `routes`), a CORS preflight answer, or the 404/405/415 error
     /// that answers it instead. Indices, not `Route` copies: the server's hot path copies nothing shared.
     public func resolution(_ request: Request) -> Resolution {
-        guard let span = spans[request.path] else {
+        guard let span = routeIndices(of: request.path) else {
             return .failure(.notFound(path: request.path))
         }
         if request.method == "OPTIONS", let origin = policy.corsOrigin {
@@ -124,6 +138,10 @@ public struct Router: Sendable {
         if let stream = response.stream {
             response.body = await stream.collected()
             response.stream = nil
+        }
+        if response.staticBody != nil {
+            response.body = response.bodyBytes
+            response.staticBody = nil
         }
         return response
     }

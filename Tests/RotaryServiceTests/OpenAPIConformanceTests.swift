@@ -33,6 +33,13 @@ import RotaryTestSupport
         #expect(reply.body == [UInt8](file))
     }
 
+    /// The health body is a compile-time constant that repeats the version: it must say `rotaryVersion`.
+    @Test func healthReportsTheVersion() async throws {
+        let reply = await Service.router().respond(to: Request(method: "GET", path: "/health"))
+        #expect(reply.status == 200 && reply.header("Content-Type") == "application/json")
+        #expect(String(decoding: reply.body, as: UTF8.self) == #"{"status":"ok","version":"\#(rotaryVersion)"}"#)
+    }
+
     @Test func documentedRoutesAreExactlyTheRegisteredOnes() {
         let documented = Set(operations.map { "\($0.method) \($0.path)" })
         let registered = Set(Service.router(owner: tinyModelOwner()).routes.map { "\($0.method) \($0.path)" })

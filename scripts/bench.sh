@@ -47,6 +47,10 @@ for i in $(seq "$RUNS"); do
   done
 done
 C_HEALTH=$(median "${c_rps[@]}"); R_HEALTH=$(median "${r_rps[@]}"); Q_HEALTH=$(median "${q_rps[@]}")
+# Each round's Rotary run against the C run just before it: the machine's speed drifts between rounds
+# (the same server measures ±15% minutes apart), and a pair shares its round's conditions.
+PAIRED=""
+for i in "${!c_rps[@]}"; do PAIRED+="$(python3 -c "print(f'{${r_rps[$i]} / ${c_rps[$i]}:.3f}')") "; done
 
 # 2. POST /rotate of a 64x128 matrix, JSON and .npy, 2 connections (one per core): rps and server-side time.
 rotate_run() {  # $1 label, $2 body file, $3 content type, $4 accept
@@ -126,11 +130,12 @@ TORCH_GBS=$(echo "$NUMPY" | grep name=torch_rope | field gbps || true)
 
 python3 - "$C_HEALTH" "$R_HEALTH/$Q_HEALTH" "$JSON_LINE" "$NPY_LINE" "$JSON_REQUEST_BYTES" "$JSON_RESPONSE_BYTES" "$INPROC" \
   "$COPY_GBS" "$ROPE_GBS" "$STREAM_GBS/$STREAM_AFTER_GBS" "$NUMPY_GBS" "${TORCH_GBS:-}" "$RUNS" "$DURATION" "$ATTENTION" \
-  "$MODEL_ROTARY" "$MODEL_LLAMA" "$MODEL_BASE" "$TRAIN" "$TORCH_TRAIN" "$GEN_HTTP" "$GEN_LOCAL" <<'PY'
+  "$MODEL_ROTARY" "$MODEL_LLAMA" "$MODEL_BASE" "$TRAIN" "$TORCH_TRAIN" "$GEN_HTTP" "$GEN_LOCAL" "$PAIRED" <<'PY'
 import re, subprocess, sys, datetime
 (c_health, r_health, json_line, npy_line, req_bytes, resp_bytes, inproc, copy_gbs, rope_gbs, stream_gbs,
  numpy_gbs, torch_gbs, runs, duration, attention, model_rotary, model_llama, model_base, train, torch_train,
- gen_http, gen_local) = sys.argv[1:]
+ gen_http, gen_local, paired) = sys.argv[1:]
+paired = sorted(float(x) for x in paired.split())
 def torch_summary(text, rotary_rate):
     if "name=torch_train" not in text:
         return "PyTorch " + text + " on this machine, so not measured in this run"
@@ -166,6 +171,9 @@ HTTP runs: `wrk -t2 -c64 -d{duration}` after a 2 s warm-up, {runs} runs per serv
 | `../shared/bench/http/mhd_echo.c` (raw libmicrohttpd, 2 threads, no logging) | {c_health:,.0f} | 1.00 |
 | Rotary (`rotary serve`, defaults: 2 threads, one log line per request) | {r_health:,.0f} | **{r_health / c_health:.2f}×** (target ≥ 0.9×) |
 | Rotary with `--log-level warning` (no per-request line) | {q_health:,.0f} | {q_health / c_health:.2f}× |
+
+Round by round (each Rotary run against the C run just before it, sorted): {", ".join(f"{x:.2f}" for x in paired)}×;
+median {paired[len(paired) // 2]:.2f}×. This machine's speed drifts between rounds, so the pairs show the spread.
 
 ## RoPE kernel: 32 heads × 8192 × 128 float32 (128 MiB), cached cos/sin tables, in place, 2 threads
 

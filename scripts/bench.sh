@@ -130,12 +130,13 @@ TORCH_GBS=$(echo "$NUMPY" | grep name=torch_rope | field gbps || true)
 
 python3 - "$C_HEALTH" "$R_HEALTH/$Q_HEALTH" "$JSON_LINE" "$NPY_LINE" "$JSON_REQUEST_BYTES" "$JSON_RESPONSE_BYTES" "$INPROC" \
   "$COPY_GBS" "$ROPE_GBS" "$STREAM_GBS/$STREAM_AFTER_GBS" "$NUMPY_GBS" "${TORCH_GBS:-}" "$RUNS" "$DURATION" "$ATTENTION" \
-  "$MODEL_ROTARY" "$MODEL_LLAMA" "$MODEL_BASE" "$TRAIN" "$TORCH_TRAIN" "$GEN_HTTP" "$GEN_LOCAL" "$PAIRED" <<'PY'
+  "$MODEL_ROTARY" "$MODEL_LLAMA" "$MODEL_BASE" "$TRAIN" "$TORCH_TRAIN" "$GEN_HTTP" "$GEN_LOCAL" "$PAIRED" "${c_rps[*]}|${r_rps[*]}" <<'PY'
 import re, subprocess, sys, datetime
 (c_health, r_health, json_line, npy_line, req_bytes, resp_bytes, inproc, copy_gbs, rope_gbs, stream_gbs,
  numpy_gbs, torch_gbs, runs, duration, attention, model_rotary, model_llama, model_base, train, torch_train,
- gen_http, gen_local, paired) = sys.argv[1:]
+ gen_http, gen_local, paired, health_runs) = sys.argv[1:]
 paired = sorted(float(x) for x in paired.split())
+c_runs, r_runs = ([float(x) for x in part.split()] for part in health_runs.split("|"))
 def torch_summary(text, rotary_rate):
     if "name=torch_train" not in text:
         return "PyTorch " + text + " on this machine, so not measured in this run"
@@ -173,7 +174,9 @@ HTTP runs: `wrk -t2 -c64 -d{duration}` after a 2 s warm-up, {runs} runs per serv
 | Rotary with `--log-level warning` (no per-request line) | {q_health:,.0f} | {q_health / c_health:.2f}× |
 
 Round by round (each Rotary run against the C run just before it, sorted): {", ".join(f"{x:.2f}" for x in paired)}×;
-median {paired[len(paired) // 2]:.2f}×. This machine's speed drifts between rounds, so the pairs show the spread.
+median {paired[len(paired) // 2]:.2f}×. This machine's speed drifts between rounds (in this run the C server measured
+{min(c_runs):,.0f} to {max(c_runs):,.0f} requests/s, Rotary {min(r_runs):,.0f} to {max(r_runs):,.0f}), so the two medians can come
+from different conditions; the paired median is the steadier comparison.
 
 ## RoPE kernel: 32 heads × 8192 × 128 float32 (128 MiB), cached cos/sin tables, in place, 2 threads
 

@@ -1,7 +1,8 @@
 """make test: the `openai` package against a live Rotary serving the tiny fixture model.
 Checks that client.completions.create(echo=True, logprobs=1, max_tokens=1) parses and that its
 prompt-token log-probabilities equal /generate's echo log-probabilities, for a string prompt, a list
-of prompts and token-id prompts. Usage: openai_check.py ROTARY_BINARY MODEL.gguf"""
+of prompts and token-id prompts; and that a streamed completion (stream=True) arrives as chunks the client
+parses, whose texts join to the non-streamed text. Usage: openai_check.py ROTARY_BINARY MODEL.gguf"""
 import json
 import socket
 import subprocess
@@ -65,7 +66,15 @@ try:
     result = client.completions.create(model="tiny", prompt=[ids, ids[:3]], echo=True, logprobs=1, max_tokens=1, temperature=0)
     for prompt, choice in zip([ids, ids[:3]], sorted(result.choices, key=lambda c: c.index)):
         check(prompt, choice, f"token-id list prompt of {len(prompt)}")
-    print(f"{6 - failures} passed, {failures} failed")
+    # Streaming: the client's own Server-Sent Events parser, chunk by chunk.
+    whole = client.completions.create(model="tiny", prompt=text, max_tokens=12, temperature=0)
+    chunks = list(client.completions.create(model="tiny", prompt=text, max_tokens=12, temperature=0, stream=True))
+    joined = "".join(chunk.choices[0].text for chunk in chunks)
+    streamed_ok = (len(chunks) > 2 and joined == whole.choices[0].text
+                   and chunks[-1].choices[0].finish_reason == whole.choices[0].finish_reason)
+    print(("ok  " if streamed_ok else "FAIL"), f"stream=True: {len(chunks)} chunks join to {joined!r}")
+    failures += 0 if streamed_ok else 1
+    print(f"{7 - failures} passed, {failures} failed")
     sys.exit(1 if failures else 0)
 finally:
     server.terminate()

@@ -55,13 +55,19 @@ public struct Request: Sendable {
         return type.trimmingCharacters(in: " \t").lowercased()
     }
 
-    /// Whether the `Accept` header names this media type (exactly or through `type/*`).
+    /// Whether the `Accept` header names this media type itself, with a nonzero quality. Wildcards
+    /// (`*/*`, `image/*`) do not count: routes with a choice of representations send their default then.
     public func accepts(_ mediaType: String) -> Bool {
         guard let accept = header("accept") else { return false }
-        let family = mediaType.split(separator: "/").first.map { "\($0)/*" } ?? ""
+        let wanted = mediaType.lowercased()
         for part in accept.split(separator: ",") {
-            let type = (part.split(separator: ";").first ?? "").trimmingCharacters(in: " \t").lowercased()
-            if type == mediaType || type == family { return true }
+            let fields = part.split(separator: ";")
+            guard (fields.first ?? "").trimmingCharacters(in: " \t").lowercased() == wanted else { continue }
+            let quality = fields.dropFirst().lazy
+                .map { $0.trimmingCharacters(in: " \t").lowercased() }
+                .first { $0.hasPrefix("q=") }
+                .flatMap { Double($0.dropFirst(2)) } ?? 1
+            return quality > 0
         }
         return false
     }

@@ -85,6 +85,6 @@ enum AttentionRoutes {
     }
 
     static func wantsSVG(_ request: Request) -> Bool {
-        request.header("accept")?.lowercased().contains(svgType) == true
+        request.accepts(svgType)
     }
 }

@@ -57,7 +57,7 @@ enum CompletionsRoutes {
         if let bias = reader.value("logit_bias"), bias != .object([]) { throw .badRequest("logit_bias is not supported", param: "logit_bias") }
         if let suffix = reader.value("suffix"), suffix != .string("") { throw .badRequest("suffix is not supported", param: "suffix") }
         try reader.finish()
-        var choices: [Choice] = []
+        var jobs: [GenerationJob] = []
         for (index, prompt) in prompts.enumerated() {
             do {
                 try GenerateRequest.checkContext(prompt.tokens.count, maxTokens, context: context)
@@ -70,17 +70,25 @@ enum CompletionsRoutes {
             job.stop = stop
             job.alternatives = logprobs ?? 0
             job.echo = echo
-            let prepared = job
+            jobs.append(job)
+        }
+        let id = "cmpl-\(UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff)"
+        let created = Int(time(nil))
+        if stream {
+            guard owner.hasRoom else { throw owner.queueFullError }
+            let echoed = echo ? prompts.map { echoedText($0.text, tokens: $0.tokens, addedBOS: $0.addedBOS, tokenizer: model.tokenizer) } : []
+            return streamed(jobs, echoed: echoed, chunk: ChunkHeader(id: id, created: created, model: owner.name), owner: owner,
+                            model: model, isConnected: request.isConnected)
+        }
+        var choices: [Choice] = []
+        for (prompt, job) in zip(prompts, jobs) {
             let connected = request.isConnected
             let outcome = try await owner.run(isConnected: connected) { model in
-                TextGenerator(model: model).run(prepared) { _, _ in connected() }
+                TextGenerator(model: model).run(job) { _, _ in connected() }
             }
             owner.count(outcome)
             choices.append(Choice(promptText: prompt.text, promptTokens: prompt.tokens, addedBOS: prompt.addedBOS, outcome: outcome))
         }
-        let id = "cmpl-\(UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff)"
-        let created = Int(time(nil))
-        if stream { return streamed(choices, id: id, created: created, owner: owner, model: model) }
         var writer = JSONWriter(reservingCapacity: 4096)
         writer.raw("{"); writer.key("id"); writer.string(id)
         writer.raw(",\"object\":\"text_completion\",\"created\":\(created),"); writer.key("model"); writer.string(owner.name)
@@ -110,15 +118,21 @@ enum CompletionsRoutes {
         }
     }
 
+    /// The prompt as `echo` shows it: its own text, or its tokens decoded (without the space prefix the
+    /// tokenizer adds).
+    static func echoedText(_ text: String?, tokens: [Int], addedBOS: Bool, tokenizer: SentencePieceTokenizer) -> String {
+        if let text { return text }
+        var decoded = tokenizer.decode(tokens)
+        if !addedBOS, tokenizer.addSpacePrefix, decoded.hasPrefix(" ") { decoded.removeFirst() }
+        return decoded
+    }
+
     static func writeChoice(_ choice: Choice, index: Int, echo: Bool, logprobs: Bool, model: LlamaModel, _ writer: inout JSONWriter) {
         let tokenizer = model.tokenizer
         let outcome = choice.outcome
         // The prompt's own tokens: without the BOS this server added.
         let own = echo ? Array(outcome.promptScores.dropFirst(choice.addedBOS ? 1 : 0)) : []
-        var promptText = choice.promptText ?? tokenizer.decode(choice.promptTokens)
-        if choice.promptText == nil, choice.addedBOS == false, tokenizer.addSpacePrefix, promptText.hasPrefix(" ") {
-            promptText.removeFirst()
-        }
+        let promptText = echoedText(choice.promptText, tokens: choice.promptTokens, addedBOS: choice.addedBOS, tokenizer: tokenizer)
         writer.raw("{\"index\":\(index),"); writer.key("text"); writer.string((echo ? promptText : "") + outcome.text)
         writer.comma(); writer.key("logprobs")
         if logprobs {
@@ -155,30 +169,60 @@ enum CompletionsRoutes {
         writer.raw("}")
     }
 
-    /// OpenAI's streaming shape: one chunk per token, a last chunk with `finish_reason`, then `[DONE]`.
-    static func streamed(_ choices: [Choice], id: String, created: Int, owner: ModelOwner, model: LlamaModel) -> Response {
-        var out: [UInt8] = []
-        func chunk(_ index: Int, _ text: String, _ finish: String?) {
-            var writer = JSONWriter()
-            writer.raw("{"); writer.key("id"); writer.string(id)
-            writer.raw(",\"object\":\"text_completion\",\"created\":\(created),"); writer.key("model"); writer.string(owner.name)
-            writer.raw(",\"choices\":[{\"index\":\(index),"); writer.key("text"); writer.string(text)
-            writer.raw(",\"logprobs\":null,\"finish_reason\":")
-            if let finish { writer.string(finish) } else { writer.null() }
-            writer.raw("}]}")
-            out += GenerateRoutes.serverSentEvent(writer.bytes)
-        }
-        for (index, choice) in choices.enumerated() {
-            var emitted = ""
-            for token in choice.outcome.generated {
-                var piece = model.tokenizer.decodePiece(token.id)
-                if !choice.outcome.text.hasPrefix(emitted + piece) { piece = String(choice.outcome.text.dropFirst(emitted.count)) }
-                emitted += piece
-                chunk(index, piece, nil)
+    /// What every streamed chunk repeats.
+    struct ChunkHeader { var id: String; var created: Int; var model: String }
+
+    /// OpenAI's streaming shape, sent as the tokens come: per prompt in order, the echoed prompt (when
+    /// asked), chunks of generated text (text that could begin a stop sequence is held back until it
+    /// cannot), a chunk with `finish_reason`; then `[DONE]`. The texts of one prompt's chunks concatenate to
+    /// its non-streamed `text`. A queue-full answer (429) comes before the stream; a later error arrives as
+    /// an event.
+    static func streamed(_ jobs: [GenerationJob], echoed: [String], chunk header: ChunkHeader, owner: ModelOwner,
+                         model: LlamaModel, isConnected connected: @escaping @Sendable () -> Bool) -> Response {
+        let stream = ResponseStream()
+        let tokenizer = model.tokenizer
+        Task {
+            do {
+                for (index, job) in jobs.enumerated() {
+                    if index < echoed.count, !echoed[index].isEmpty {
+                        stream.write(chunk(header, index: index, text: echoed[index], finish: nil))
+                    }
+                    let release = GenerateRoutes.TextRelease(holdBack: max(0, (job.stop.map(\.count).max() ?? 0) - 1))
+                    let outcome = try await owner.run(isConnected: { !stream.isCancelled && connected() }) { model in
+                        TextGenerator(model: model).run(job) { token, _ in
+                            let text = release.add(tokenizer.pieceBytes(token.id))
+                            if !text.isEmpty { stream.write(chunk(header, index: index, text: text, finish: nil)) }
+                            return !stream.isCancelled
+                        }
+                    }
+                    owner.count(outcome)
+                    // What was held back and survived the stop sequences.
+                    let released = release.released
+                    if outcome.text.hasPrefix(released), outcome.text.count > released.count {
+                        stream.write(chunk(header, index: index, text: String(outcome.text.dropFirst(released.count)), finish: nil))
+                    }
+                    stream.write(chunk(header, index: index, text: "", finish: outcome.finishReason == .length ? "length" : "stop"))
+                }
+                stream.write(GenerateRoutes.endOfEvents)
+            } catch let error as HTTPError {
+                stream.write(GenerateRoutes.serverSentEvent(error.body))
+            } catch {
+                stream.write(GenerateRoutes.serverSentEvent(HTTPError.internalError().body))
             }
-            chunk(index, "", choice.outcome.finishReason == .length ? "length" : "stop")
+            stream.finish()
         }
-        out += GenerateRoutes.endOfEvents
-        return Response(status: 200, contentType: "text/event-stream", headers: [("Cache-Control", "no-cache")], body: out)
+        return Response(status: 200, contentType: "text/event-stream", headers: [("Cache-Control", "no-cache")], stream: stream)
+    }
+
+    /// One `text_completion` chunk as a Server-Sent Event.
+    static func chunk(_ header: ChunkHeader, index: Int, text: String, finish: String?) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.raw("{"); writer.key("id"); writer.string(header.id)
+        writer.raw(",\"object\":\"text_completion\",\"created\":\(header.created),"); writer.key("model"); writer.string(header.model)
+        writer.raw(",\"choices\":[{\"index\":\(index),"); writer.key("text"); writer.string(text)
+        writer.raw(",\"logprobs\":null,\"finish_reason\":")
+        if let finish { writer.string(finish) } else { writer.null() }
+        writer.raw("}]}")
+        return GenerateRoutes.serverSentEvent(writer.bytes)
     }
 }

@@ -36,7 +36,7 @@ enum RotateRoutes {
         let config = decoded.configuration
         let table = cache.table(for: config, positions: decoded.positions, role: decoded.role, inverse: decoded.inverse)
         config.apply(table, to: &decoded.tensor.values, heads: decoded.tensor.heads)
-        if request.header("accept")?.contains(NPY.mediaType) == true {
+        if request.accepts(NPY.mediaType) {
             return Response(status: 200, contentType: NPY.mediaType,
                             headers: [("X-Attention-Scaling", String(table.frequencies.attentionScaling))],
                             body: NPY.encode(decoded.tensor))

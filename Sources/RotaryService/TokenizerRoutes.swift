@@ -3,11 +3,13 @@ import RotaryJSON
 import RotaryModel
 
 /// vLLM-shaped tokenizer endpoints (`/tokenize`, `/detokenize`, `/tokenizer_info`) and model
-/// information (`/v1/models`, `/v1/model`). Cheap: answered without queueing for the model.
+/// information (`/v1/models`, `/v1/model`), answered without queueing for the model. `/tokenize` and
+/// `/detokenize` run on a worker: their work grows with the body (up to max_body_bytes of text), and the
+/// server's own threads must stay free for everything else.
 enum TokenizerRoutes {
     static func routes(owner: ModelOwner, configuration: ServiceConfiguration) -> [Route] {
         [
-            Route("POST", "/tokenize", consumes: ["application/json"], handler: .inline { request in
+            Route("POST", "/tokenize", consumes: ["application/json"], handler: .worker { request in
                 let model = try owner.requireModel()
                 var reader = try ObjectReader(try parseJSON(request.body, limits: configuration), path: "")
                 guard let prompt = try reader.string("prompt") else { throw HTTPError.badRequest("prompt is required (a string)", param: "prompt") }
@@ -23,7 +25,7 @@ enum TokenizerRoutes {
                 writer.raw("],\"count\":\(ids.count),\"max_model_len\":\(model.configuration.contextLength)}")
                 return .json(writer.bytes)
             }),
-            Route("POST", "/detokenize", consumes: ["application/json"], handler: .inline { request in
+            Route("POST", "/detokenize", consumes: ["application/json"], handler: .worker { request in
                 let model = try owner.requireModel()
                 var reader = try ObjectReader(try parseJSON(request.body, limits: configuration), path: "")
                 guard let numbers = try reader.doubles("tokens") else { throw HTTPError.badRequest("tokens is required (token ids)", param: "tokens") }

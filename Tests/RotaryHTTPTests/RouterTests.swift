@@ -62,10 +62,15 @@ import Testing
     }
 
     @Test func acceptAndMediaTypeParsing() {
-        let request = Request(method: "POST", path: "/", headers: [("Accept", "text/html, image/*;q=0.8"), ("Content-Type", " Application/JSON ; charset=utf-8")])
+        let request = Request(method: "POST", path: "/", headers: [("Accept", "text/html, Image/SVG+XML; q=0.5, application/x-npy;q=0"),
+                                                                  ("Content-Type", " Application/JSON ; charset=utf-8")])
         #expect(request.accepts("image/svg+xml"))
         #expect(!request.accepts("application/json"))
+        #expect(!request.accepts("application/x-npy"), "q=0 means not acceptable")
         #expect(request.mediaType == "application/json")
+        // A wildcard picks no particular representation: the route's default answers.
+        let wildcard = Request(method: "POST", path: "/", headers: [("Accept", "*/*, image/*")])
+        #expect(!wildcard.accepts("image/svg+xml"))
     }
 
     @Test func configurationValidation() {

@@ -183,6 +183,35 @@ import RotaryTestSupport
         #expect((listed.object["usage"] as! [String: Int])["completion_tokens"] == 4)
     }
 
+    /// Streamed completions: per prompt, the chunks' texts concatenate to the non-streamed choice's text
+    /// (echo and stop sequences included), each prompt ends with a `finish_reason` chunk, then `[DONE]`.
+    @Test(arguments: [(false, [String](), false), (true, [], false), (true, [], true), (false, ["e "], false)])
+    func streamedCompletionsConcatenateToTheText(echo: Bool, stop: [String], tokenIDs: Bool) async throws {
+        let prompt: Any = tokenIDs ? [Self.model.tokenizer.encode("Once upon", addSpecial: false)] : ["The quick", "a"]
+        let body: [String: Any] = ["prompt": prompt, "max_tokens": 30, "temperature": 0, "stop": stop, "echo": echo]
+        let whole = try await post("/v1/completions", body)
+        let expected = (whole.object["choices"] as! [[String: Any]]).map { ($0["text"] as! String, $0["finish_reason"] as! String) }
+        var streaming = body
+        streaming["stream"] = true
+        let reply = try await post("/v1/completions", streaming)
+        #expect(reply.header("content-type") == "text/event-stream")
+        let events = String(decoding: reply.body, as: UTF8.self).components(separatedBy: "\n\n").filter { $0.hasPrefix("data: ") }
+        #expect(events.last == "data: [DONE]")
+        var texts = [String](repeating: "", count: expected.count)
+        var finishes = [String?](repeating: nil, count: expected.count)
+        for event in events.dropLast() {
+            let object = try JSONSerialization.jsonObject(with: Data(event.dropFirst(6).utf8)) as! [String: Any]
+            #expect(object["object"] as? String == "text_completion")
+            let choice = (object["choices"] as! [[String: Any]])[0]
+            let index = choice["index"] as! Int
+            #expect(finishes[index] == nil, "text after the finish chunk of prompt \(index)")
+            texts[index] += choice["text"] as! String
+            finishes[index] = choice["finish_reason"] as? String
+        }
+        #expect(texts == expected.map(\.0))
+        #expect(finishes == expected.map(\.1))
+    }
+
     @Test func tokenizeAndDetokenizeRoundTrip() async throws {
         let tokens = try await post("/tokenize", ["prompt": "Hello world"])
         #expect(tokens.object["tokens"] as? [Int] == [1, 388, 391])

@@ -16,6 +16,17 @@ import RotaryTestSupport
         return await Service.router(owner: Self.owner).respond(to: request)
     }
 
+    /// The JSON events of `body` posted with `stream: true`, checked to be Server-Sent Events ending in `[DONE]`.
+    func streamedEvents(_ path: String, _ body: [String: Any]) async throws -> [[String: Any]] {
+        var streaming = body
+        streaming["stream"] = true
+        let reply = try await post(path, streaming)
+        #expect(reply.header("content-type") == "text/event-stream")
+        let events = String(decoding: reply.body, as: UTF8.self).components(separatedBy: "\n\n").filter { $0.hasPrefix("data: ") }
+        #expect(events.last == "data: [DONE]")
+        return try events.dropLast().map { try JSONSerialization.jsonObject(with: Data($0.dropFirst(6).utf8)) as! [String: Any] }
+    }
+
     func logprobs(_ tokens: Any?) -> [Double?] {
         (tokens as! [[String: Any]]).map { ($0["logprob"] as? NSNumber)?.doubleValue }
     }
@@ -92,15 +103,8 @@ import RotaryTestSupport
     func streamedEventsConcatenateToTheText(stop: [String]) async throws {
         let body: [String: Any] = ["prompt": "The quick", "max_tokens": 40, "temperature": 0, "stop": stop]
         let whole = try await post("/generate", body).object["text"] as! String
-        var streaming = body
-        streaming["stream"] = true
-        let reply = try await post("/generate", streaming)
-        #expect(reply.header("content-type") == "text/event-stream")
-        let events = String(decoding: reply.body, as: UTF8.self).components(separatedBy: "\n\n").filter { $0.hasPrefix("data: ") }
-        #expect(events.last == "data: [DONE]")
         var text = ""
-        for event in events.dropLast() {
-            let object = try JSONSerialization.jsonObject(with: Data(event.dropFirst(6).utf8)) as! [String: Any]
+        for object in try await streamedEvents("/generate", body) {
             if let piece = object["text"] as? String { text += piece } else { #expect(object["usage"] != nil) }
         }
         #expect(text == whole)
@@ -191,16 +195,9 @@ import RotaryTestSupport
         let body: [String: Any] = ["prompt": prompt, "max_tokens": 30, "temperature": 0, "stop": stop, "echo": echo]
         let whole = try await post("/v1/completions", body)
         let expected = (whole.object["choices"] as! [[String: Any]]).map { ($0["text"] as! String, $0["finish_reason"] as! String) }
-        var streaming = body
-        streaming["stream"] = true
-        let reply = try await post("/v1/completions", streaming)
-        #expect(reply.header("content-type") == "text/event-stream")
-        let events = String(decoding: reply.body, as: UTF8.self).components(separatedBy: "\n\n").filter { $0.hasPrefix("data: ") }
-        #expect(events.last == "data: [DONE]")
         var texts = [String](repeating: "", count: expected.count)
         var finishes = [String?](repeating: nil, count: expected.count)
-        for event in events.dropLast() {
-            let object = try JSONSerialization.jsonObject(with: Data(event.dropFirst(6).utf8)) as! [String: Any]
+        for object in try await streamedEvents("/v1/completions", body) {
             #expect(object["object"] as? String == "text_completion")
             let choice = (object["choices"] as! [[String: Any]])[0]
             let index = choice["index"] as! Int

@@ -65,7 +65,9 @@ let package = Package(
             ]
         ),
         .target(name: "RotaryTestSupport", dependencies: ["RotaryHTTP"], path: "Tests/RotaryTestSupport"),
-        .testTarget(name: "RotaryHTTPTests", dependencies: ["RotaryHTTP", "RotaryTestSupport"]),
+        .testTarget(name: "RotaryHTTPTests", dependencies: [
+            "RotaryHTTP", "RotaryTestSupport", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "RotaryJSONTests", dependencies: ["RotaryJSON"]),
         .testTarget(name: "RotaryModelTests", dependencies: ["RotaryModel", "RotaryNumerics", "RotaryTestSupport"]),
         .testTarget(name: "RotaryTrainingTests", dependencies: ["RotaryTraining", "RotaryModel", "RotaryNumerics", "RotaryTestSupport"]),

@@ -1,3 +1,4 @@
+import Logging
 import Testing
 @testable import RotaryHTTP
 
@@ -14,6 +15,18 @@ import Testing
     @Test func requestIDIsPrefixDashNumber() {
         #expect(requestIDText(prefix: "5f3a9c01", number: 0) == "5f3a9c01-0")
         #expect(requestIDText(prefix: "5f3a9c01", number: 18_446_744_073_709_551_615) == "5f3a9c01-18446744073709551615")
+    }
+
+    /// Threads take request numbers in blocks from one counter: numbers never repeat across threads.
+    @Test func requestNumbersAreUniqueAcrossThreads() {
+        let numbers = RequestNumbers()
+        let logger = Logger(label: "test")
+        let threads = [ServerThreadState(copying: logger, numbers: numbers), ServerThreadState(copying: logger, numbers: numbers)]
+        var seen = Set<UInt64>()
+        let draws = 3 * Int(ServerThreadState.numberBlock) + 17
+        for i in 0..<2 * draws { seen.insert(threads[i % 2].nextRequestNumber()) }
+        #expect(seen.count == 2 * draws)
+        #expect(!seen.contains(0))
     }
 
     @Test func accessLogLineHasEveryField() {

@@ -43,6 +43,8 @@ test: deps python-deps
 	# ThreadSanitizer over the server and the model owner.
 	swift test --sanitize=thread --scratch-path .build-tsan --filter "RotaryHTTPTests|ModelServingTests|ModelDisconnectTests|MetricsTests|StreamingTests"
 	python3 scripts/openai_check.py .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
+	# The default log reads in order: start lines, one line per request, then the drain and stop lines.
+	bash scripts/log_check.sh .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
 	# schemathesis: the live server against openapi.yaml, every check, 50 examples per operation, seeded.
 	CONTRACT_EXAMPLES=50 CONTRACT_SEED=1 bash scripts/contract_check.sh .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
 	# libFuzzer on the JSON parser, the request decoding and the GGUF reader: a short seeded while here, longer with make fuzz.

@@ -241,6 +241,6 @@ extension Server {
         // it through (an autoclosure); an explicit source spares swift-log parsing #fileID for every line.
         thread.accessLogger.info(Logger.Message(stringLiteral: accessLogText(
             id: exchange.id, method: exchange.method, path: exchange.path, status: exchange.status,
-            bytes: exchange.bytesSent, micros: nanos / 1000, aborted: !completedNormally)), source: "http")
+            bytes: exchange.bytesSent, micros: nanos / 1000, aborted: !completedNormally)), source: Self.accessLogSource)
     }
 }

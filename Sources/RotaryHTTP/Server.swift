@@ -9,6 +9,9 @@ import Synchronization
 /// Lifecycle: `start()` binds and serves; `stop()` stops accepting, lets requests in flight finish
 /// within the drain timeout, then closes every connection.
 public final class Server: @unchecked Sendable {
+    /// The swift-log `source` of the access log's lines (one per request), so handlers can tell them apart.
+    public static let accessLogSource = "http"
+
     public let configuration: ServerConfiguration
     public let router: Router
     let logger: Logger

@@ -5,8 +5,8 @@ import RotaryHTTP
 import Synchronization
 
 /// A swift-log handler that appends lines to a shared buffer and writes it to stderr in batches
-/// (every 100 ms, when 64 KiB have gathered, or at once for warnings and worse). A line per request
-/// then costs a memcpy instead of a write system call and a strftime.
+/// (every 100 ms, or when 64 KiB have gathered); lines other than the per-request ones go out at once.
+/// A line per request then costs a memcpy instead of a write system call and a strftime.
 ///
 /// swift-log copies the handler out of its logger for every line. The handler is kept within the three
 /// words an existential stores inline, and refers to shared things without retaining them: otherwise each
@@ -42,10 +42,12 @@ struct BufferedLogHandler: LogHandler {
         }
         // The event's parts taken out first: a closure capturing the event would copy it (retaining each field).
         let level = event.level, message = event.message.description
+        // Request lines are batched; anything else (warnings, start and stop, model loading) is rare and
+        // goes out at once, after every line already pending, so the log reads in order.
+        let batched = level < .warning && event.source == Server.accessLogSource
         source._withUnsafeGuaranteedRef { source in
             source.sink._withUnsafeGuaranteedRef { sink in
-                sink.append(level: level.rawValue, label: source.label, message: message, suffix: suffix,
-                            urgent: level >= .warning)
+                sink.append(level: level.rawValue, label: source.label, message: message, suffix: suffix, urgent: !batched)
             }
         }
     }
@@ -99,7 +101,10 @@ final class LogSink: @unchecked Sendable {   // mutable state is per thread or b
     }
 
     /// Appends `<timestamp> <level> <label>: <message><suffix>\n` to this thread's buffer.
+    /// - Parameter urgent: write the line now, after every line any thread has pending (a line waits in its
+    ///   thread's buffer otherwise, and buffers are written one thread after another).
     func append(level: String, label: String, message: String, suffix: String, urgent: Bool) {
+        if urgent { flush() }
         let full = buffers.withCurrent { buffer in
             let now = time(nil)
             // Lines of one second, level and label share their prefix: made once, then copied.

@@ -101,30 +101,39 @@ struct Serve: ParsableCommand {
         let metrics = RequestMetrics()
         let router = Service.router(configuration: service, owner: owner, policy: policy, metrics: metrics, logger: logger)
         let httpServer = Server(configuration: server, router: router, metrics: metrics, logger: logger)
+        // Caught before the server answers anything: a stop sent the moment it is up must not be lost.
+        let termination = TerminationSignal()
         do {
             try httpServer.start()
         } catch {
             throw ValidationError(error.description)
         }
-        waitForTerminationSignal()
+        termination.wait()
         logger.info("signal received: draining requests in flight (up to \(server.drainTimeoutSeconds) s)")
         httpServer.stop()
     }
 }
 
-/// Blocks until SIGINT or SIGTERM.
-func waitForTerminationSignal() {
-    let done = DispatchSemaphore(value: 0)
-    var sources: [DispatchSourceSignal] = []
-    for signalNumber in [SIGINT, SIGTERM] {
-        signal(signalNumber, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-        source.setEventHandler { done.signal() }
-        source.resume()
-        sources.append(source)
+/// SIGINT and SIGTERM, caught from the moment this is made.
+final class TerminationSignal {
+    private let done = DispatchSemaphore(value: 0)
+    private var sources: [DispatchSourceSignal] = []
+
+    init() {
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)   // the dispatch source takes delivery instead of the default action
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { [done] in done.signal() }
+            source.resume()
+            sources.append(source)
+        }
     }
-    done.wait()
-    sources.forEach { $0.cancel() }
+
+    /// Blocks until one of the signals arrives (or has arrived since `init`).
+    func wait() {
+        done.wait()
+        sources.forEach { $0.cancel() }
+    }
 }
 
 /// flag ?? environment ?? default; an unparsable environment value is an error, not a silent default.

@@ -3,6 +3,7 @@
 # Settings: RUNS (timed wrk runs per server, default 5), DURATION (per run, default 10s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 SHARED=${ROTARY_SHARED:-../shared}
 OUT=.build-bench
 RUNS=${RUNS:-5}
@@ -21,7 +22,6 @@ python3 scripts/bench/make_bodies.py "$OUT"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
-wait_up() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1/health" && return 0; sleep 0.1; done; echo "server on $1 did not start" >&2; exit 1; }
 median() { python3 "$SHARED/bench/stats.py" "$@" | cut -d' ' -f1; }
 field() { grep -o "$1=[0-9.-]*" | cut -d= -f2; }
 

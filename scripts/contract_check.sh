@@ -10,14 +10,12 @@ cd "$(dirname "$0")/.."   # schemathesis.toml is read from the working directory
 examples=${CONTRACT_EXAMPLES:-50}
 seed=${CONTRACT_SEED:-1}
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+source scripts/lib.sh
+port=$(free_port)
 "$binary" serve --port "$port" --model "$model" --log-level warning &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-  curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+wait_up "$port"
 
 # The file in the repository, not the copy the server serves: the test is that the server matches the file.
 python3 -m schemathesis.cli run openapi.yaml --url "http://127.0.0.1:$port" --checks all --max-examples "$examples" --seed "$seed" \

@@ -7,10 +7,11 @@ set -euo pipefail
 binary=$1 model=$2
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+source "$(dirname "$0")/lib.sh"
+port=$(free_port)
 "$binary" serve --port "$port" --model "$model" 2>"$log" &
 server=$!
-for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && break; sleep 0.1; done
+wait_up "$port"
 # Forty requests over eight parallel connections, so both server threads log some; SIGTERM right after.
 seq 40 | xargs -P 8 -I{} curl -fsS -o /dev/null -H 'X-Request-Id: check-{}' "http://127.0.0.1:$port/health"
 kill -TERM "$server"

@@ -5,6 +5,7 @@
 # their baseline. Writes its section of BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 DURATION=${DURATION:-60s}
 PORT=${SOAK_PORT:-18191}
 OUT=.build-bench
@@ -12,7 +13,7 @@ mkdir -p "$OUT"
 .build/release/rotary serve --port "$PORT" --log-level warning 2>"$OUT/soak-serve.log" &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/health" && break; sleep 0.1; done
+wait_up "$PORT"
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$server/status"; }
 open_fds() { ls "/proc/$server/fd" | wc -l; }

@@ -75,10 +75,9 @@ enum CompletionsRoutes {
         let id = "cmpl-\(UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff)"
         let created = Int(time(nil))
         if stream {
-            guard owner.hasRoom else { throw owner.queueFullError }
             let echoed = echo ? prompts.map { echoedText($0.text, tokens: $0.tokens, addedBOS: $0.addedBOS, tokenizer: model.tokenizer) } : []
-            return streamed(jobs, echoed: echoed, chunk: ChunkHeader(id: id, created: created, model: owner.name), owner: owner,
-                            model: model, isConnected: request.isConnected)
+            return try streamed(jobs, echoed: echoed, chunk: ChunkHeader(id: id, created: created, model: owner.name), owner: owner,
+                                model: model, isConnected: request.isConnected)
         }
         var choices: [Choice] = []
         for (prompt, job) in zip(prompts, jobs) {
@@ -165,7 +164,7 @@ enum CompletionsRoutes {
         } else {
             writer.null()
         }
-        writer.comma(); writer.key("finish_reason"); writer.string(outcome.finishReason == .length ? "length" : "stop")
+        writer.comma(); writer.key("finish_reason"); writer.string(finishReason(outcome))
         writer.raw("}")
     }
 
@@ -178,40 +177,26 @@ enum CompletionsRoutes {
     /// its non-streamed `text`. A queue-full answer (429) comes before the stream; a later error arrives as
     /// an event.
     static func streamed(_ jobs: [GenerationJob], echoed: [String], chunk header: ChunkHeader, owner: ModelOwner,
-                         model: LlamaModel, isConnected connected: @escaping @Sendable () -> Bool) -> Response {
-        let stream = ResponseStream()
+                         model: LlamaModel, isConnected connected: @escaping @Sendable () -> Bool) throws(HTTPError) -> Response {
         let tokenizer = model.tokenizer
-        Task {
-            do {
-                for (index, job) in jobs.enumerated() {
-                    if index < echoed.count, !echoed[index].isEmpty {
-                        stream.write(chunk(header, index: index, text: echoed[index], finish: nil))
-                    }
-                    let release = GenerateRoutes.TextRelease(holdBack: max(0, (job.stop.map(\.count).max() ?? 0) - 1))
-                    let outcome = try await owner.run(isConnected: { !stream.isCancelled && connected() }) { model in
-                        TextGenerator(model: model).run(job) { token, _ in
-                            let text = release.add(tokenizer.pieceBytes(token.id))
-                            if !text.isEmpty { stream.write(chunk(header, index: index, text: text, finish: nil)) }
-                            return !stream.isCancelled
-                        }
-                    }
-                    owner.count(outcome)
-                    // What was held back and survived the stop sequences.
-                    let released = release.released
-                    if outcome.text.hasPrefix(released), outcome.text.count > released.count {
-                        stream.write(chunk(header, index: index, text: String(outcome.text.dropFirst(released.count)), finish: nil))
-                    }
-                    stream.write(chunk(header, index: index, text: "", finish: outcome.finishReason == .length ? "length" : "stop"))
+        return try GenerateRoutes.eventStream(owner: owner) { stream throws(HTTPError) in
+            for (index, job) in jobs.enumerated() {
+                if index < echoed.count, !echoed[index].isEmpty {
+                    stream.write(chunk(header, index: index, text: echoed[index], finish: nil))
                 }
-                stream.write(GenerateRoutes.endOfEvents)
-            } catch let error as HTTPError {
-                stream.write(GenerateRoutes.serverSentEvent(error.body))
-            } catch {
-                stream.write(GenerateRoutes.serverSentEvent(HTTPError.internalError().body))
+                let outcome = try await GenerateRoutes.releasingGeneration(job, owner: owner, tokenizer: tokenizer, stream: stream,
+                                                                           isConnected: connected) { text, _ in
+                    if !text.isEmpty { stream.write(chunk(header, index: index, text: text, finish: nil)) }
+                }
+                stream.write(chunk(header, index: index, text: "", finish: finishReason(outcome)))
             }
-            stream.finish()
+            stream.write(GenerateRoutes.endOfEvents)
         }
-        return Response(status: 200, contentType: "text/event-stream", headers: [("Cache-Control", "no-cache")], stream: stream)
+    }
+
+    /// OpenAI's `finish_reason`: `length` when max_tokens ended it, else `stop`.
+    static func finishReason(_ outcome: GenerationOutcome) -> String {
+        outcome.finishReason == .length ? "length" : "stop"
     }
 
     /// One `text_completion` chunk as a Server-Sent Event.

@@ -54,39 +54,61 @@ enum GenerateRoutes {
     /// that could begin a stop sequence is held back until it cannot), a last event with `finish_reason`
     /// and `usage`, then `[DONE]`. Queue and model errors arrive before the stream starts.
     static func stream(_ job: GenerationJob, request: Request, owner: ModelOwner, model: LlamaModel) throws(HTTPError) -> Response {
-        guard owner.hasRoom else { throw owner.queueFullError }
-        let stream = ResponseStream()
-        let connected = request.isConnected
         let tokenizer = model.tokenizer
-        let release = TextRelease(holdBack: max(0, (job.stop.map(\.count).max() ?? 0) - 1))
-        Task {
-            do {
-                let outcome = try await owner.run(isConnected: { !stream.isCancelled && connected() }) { model in
-                    TextGenerator(model: model).run(job) { token, _ in
-                        stream.write(event(release.add(tokenizer.pieceBytes(token.id)), token, tokenizer))
-                        return !stream.isCancelled
-                    }
-                }
-                owner.count(outcome)
-                // What was held back and survived the stop sequences goes out with no token.
-                let released = release.released
-                if outcome.text.hasPrefix(released), outcome.text.count > released.count {
+        return try eventStream(owner: owner) { stream throws(HTTPError) in
+            let outcome = try await releasingGeneration(job, owner: owner, tokenizer: tokenizer, stream: stream,
+                                                        isConnected: request.isConnected) { text, token in
+                if let token {
+                    stream.write(event(text, token, tokenizer))
+                } else {
                     var writer = JSONWriter()
-                    writer.raw("{"); writer.key("text"); writer.string(String(outcome.text.dropFirst(released.count))); writer.raw("}")
+                    writer.raw("{"); writer.key("text"); writer.string(text); writer.raw("}")
                     stream.write(serverSentEvent(writer.bytes))
                 }
-                var last = JSONWriter()
-                last.raw("{"); last.key("finish_reason"); last.string(outcome.finishReason.rawValue); last.comma()
-                writeUsage(outcome, promptCount: outcome.promptTokenCount, &last); last.raw("}")
-                stream.write(serverSentEvent(last.bytes) + endOfEvents)
-            } catch let error as HTTPError {
-                stream.write(serverSentEvent(error.body))
+            }
+            var last = JSONWriter()
+            last.raw("{"); last.key("finish_reason"); last.string(outcome.finishReason.rawValue); last.comma()
+            writeUsage(outcome, promptCount: outcome.promptTokenCount, &last); last.raw("}")
+            stream.write(serverSentEvent(last.bytes) + endOfEvents)
+        }
+    }
+
+    /// A Server-Sent Events response whose events `produce` writes from a task. A full model queue is
+    /// refused (429) before the stream starts; an error thrown later goes out as the last event.
+    static func eventStream(owner: ModelOwner,
+                            _ produce: @escaping @Sendable (ResponseStream) async throws(HTTPError) -> Void) throws(HTTPError) -> Response {
+        guard owner.hasRoom else { throw owner.queueFullError }
+        let stream = ResponseStream()
+        Task {
+            do throws(HTTPError) {
+                try await produce(stream)
             } catch {
-                stream.write(serverSentEvent(HTTPError.internalError().body))
+                stream.write(serverSentEvent(error.body))
             }
             stream.finish()
         }
         return Response(status: 200, contentType: "text/event-stream", headers: [("Cache-Control", "no-cache")], stream: stream)
+    }
+
+    /// Runs `job` for a stream: `emit` gets each token's released text with the token as it comes (text
+    /// that could begin a stop sequence waits until it cannot), then, with no token, the held-back rest
+    /// that survived the stop sequences. Stops when the client or the stream goes away.
+    static func releasingGeneration(_ job: GenerationJob, owner: ModelOwner, tokenizer: SentencePieceTokenizer,
+                                    stream: ResponseStream, isConnected connected: @escaping @Sendable () -> Bool,
+                                    emit: @escaping @Sendable (String, ScoredToken?) -> Void) async throws(HTTPError) -> GenerationOutcome {
+        let release = TextRelease(holdBack: max(0, (job.stop.map(\.count).max() ?? 0) - 1))
+        let outcome = try await owner.run(isConnected: { !stream.isCancelled && connected() }) { model in
+            TextGenerator(model: model).run(job) { token, _ in
+                emit(release.add(tokenizer.pieceBytes(token.id)), token)
+                return !stream.isCancelled
+            }
+        }
+        owner.count(outcome)
+        let released = release.released
+        if outcome.text.hasPrefix(released), outcome.text.count > released.count {
+            emit(String(outcome.text.dropFirst(released.count)), nil)
+        }
+        return outcome
     }
 
     /// The text a stream may send so far: all generated bytes as UTF-8, less the last `holdBack`

@@ -167,6 +167,22 @@ import RotaryTestSupport
         #expect(owner.load == 0)
     }
 
+    /// A streamed request meeting a full queue gets a plain 429, not a stream that fails later.
+    @Test(arguments: ["/generate", "/v1/completions"])
+    func streamedRequestsAreRefusedBeforeTheStreamWhenTheQueueIsFull(path: String) async throws {
+        let owner = tinyModelOwner(queueLimit: 0)
+        let gate = DispatchSemaphore(value: 0)
+        async let busy: Int = owner.run { _ in gate.wait(); return 1 }
+        try await Task.sleep(for: .milliseconds(50))
+        let body = [UInt8](try JSONSerialization.data(withJSONObject: ["prompt": "Hello", "max_tokens": 2, "stream": true]))
+        let request = Request(method: "POST", path: path, headers: [("Content-Type", "application/json")], body: body)
+        let reply = await Service.router(owner: owner).respond(to: request)
+        gate.signal()
+        #expect(try await busy == 1)
+        #expect(reply.status == 429, "\(path)")
+        #expect(reply.header("Content-Type") == "application/json" && reply.error["type"] as? String == "queue_full")
+    }
+
     @Test func completionsEchoHoldsThePromptsOwnTokens() async throws {
         let reply = try await post("/v1/completions", ["prompt": "Hello world", "max_tokens": 1, "echo": true, "logprobs": 1, "temperature": 0])
         let choice = (reply.object["choices"] as! [[String: Any]])[0]

@@ -40,8 +40,8 @@ test: deps python-deps
 	# AddressSanitizer over every test (leak reports off: LeakSanitizer cannot follow pointers that Swift
 	# stores in enum payloads' spare bits, so it reports live model metadata as leaked).
 	ASAN_OPTIONS=detect_leaks=0 swift test --sanitize=address --scratch-path .build-asan
-	# ThreadSanitizer over the server and the model owner.
-	swift test --sanitize=thread --scratch-path .build-tsan --filter "RotaryHTTPTests|ModelServingTests|ModelDisconnectTests|MetricsTests|StreamingTests"
+	# ThreadSanitizer over the server, the model owner and the worker team.
+	swift test --sanitize=thread --scratch-path .build-tsan --filter "RotaryHTTPTests|ModelServingTests|ModelDisconnectTests|MetricsTests|StreamingTests|WorkerTeamTests"
 	python3 scripts/openai_check.py .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
 	# The default log reads in order: start lines, one line per request, then the drain and stop lines.
 	bash scripts/log_check.sh .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf

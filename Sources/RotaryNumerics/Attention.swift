@@ -103,13 +103,8 @@ public enum Attention {
         let keysSorted = zip(positionsK, positionsK.dropFirst()).allSatisfy { $0 <= $1 }
         // Tasks are (head, block of query rows): every head's rows can go to a different core, and a
         // block's scores stay in cache for its softmax and its second product.
-        let blocks = shape.queryHeads >= Parallel.processorCount ? 1 : min(lq, Parallel.processorCount)
-        let addresses = (q: Int(bitPattern: queries), k: Int(bitPattern: keys), v: Int(bitPattern: values),
-                         w: Int(bitPattern: weights), s: Int(bitPattern: scores), o: Int(bitPattern: output))
+        let blocks = shape.queryHeads >= Parallel.threadCount ? 1 : min(lq, Parallel.threadCount)
         Parallel.forEachRange(shape.queryHeads * blocks, costPerItem: lq * lk * d / blocks) { tasks in
-            let queries = UnsafePointer<Float>(bitPattern: addresses.q)!, keys = UnsafePointer<Float>(bitPattern: addresses.k)!
-            let values = UnsafePointer<Float>(bitPattern: addresses.v), weights = UnsafeMutablePointer<Float>(bitPattern: addresses.w)!
-            let scores = UnsafeMutablePointer<Float>(bitPattern: addresses.s), output = UnsafeMutablePointer<Float>(bitPattern: addresses.o)
             var scratch: [Float] = []
             for task in tasks {
                 let h = task / blocks, block = task % blocks

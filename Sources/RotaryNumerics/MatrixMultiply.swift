@@ -77,10 +77,7 @@ public enum MatrixMultiply {
     public static func linear(_ x: UnsafePointer<Float>, count: Int, _ w: UnsafePointer<Float>, outputs: Int, inputs: Int,
                               _ y: UnsafeMutablePointer<Float>) {
         if count == 1 { return matrixVector(w, x, y, rows: outputs, columns: inputs) }
-        let (xa, wa, ya) = (Int(bitPattern: x), Int(bitPattern: w), Int(bitPattern: y))
         Parallel.forEachRange(outputs, costPerItem: count * inputs) { range in
-            let x = UnsafePointer<Float>(bitPattern: xa)!, w = UnsafePointer<Float>(bitPattern: wa)!
-            let y = UnsafeMutablePointer<Float>(bitPattern: ya)!
             timesTransposed(x, lda: inputs, w + range.lowerBound * inputs, ldb: inputs, y + range.lowerBound, ldc: outputs,
                             m: count, n: range.count, k: inputs)
         }
@@ -90,10 +87,7 @@ public enum MatrixMultiply {
     /// - Parameters: w `[rows][columns]`, x `[columns]`, y `[rows]` (overwritten)
     public static func matrixVector(_ w: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                                     rows: Int, columns: Int) {
-        let (xa, wa, ya) = (Int(bitPattern: x), Int(bitPattern: w), Int(bitPattern: y))
         Parallel.forEachRange(rows, costPerItem: columns, minimumWork: 1 << 16) { range in
-            let x = UnsafePointer<Float>(bitPattern: xa)!, w = UnsafePointer<Float>(bitPattern: wa)!
-            let y = UnsafeMutablePointer<Float>(bitPattern: ya)!
             for r in range { y[r] = dot(w + r * columns, x, columns) }
         }
     }

@@ -24,13 +24,9 @@ public enum RoPEKernel {
         // stream through them, instead of re-reading the whole table from L3 once per head.
         let blockRows = max(1, min(rows, (32 << 10) / max(1, pairs * 8)))
         let blocks = (rows + blockRows - 1) / blockRows
-        // Addresses cross the closure as integers: the chunks are disjoint, so there is no sharing.
-        let base = Int(bitPattern: data)
-        let cosBase = Int(bitPattern: cos), sinBase = Int(bitPattern: sin)
+        // The blocks are disjoint, so the threads share nothing they write.
         Parallel.forEachRange(blocks, costPerItem: heads * blockRows * headDim, minimumWork: parallelThreshold) { range in
-            let x = UnsafeMutablePointer<Float>(bitPattern: base)!
-            let c = UnsafePointer<Float>(bitPattern: cosBase)!
-            let s = UnsafePointer<Float>(bitPattern: sinBase)!
+            let (x, c, s) = (data, cos, sin)
             for block in range {
                 let first = block * blockRows, last = min(rows, first + blockRows)
                 for head in 0..<heads {

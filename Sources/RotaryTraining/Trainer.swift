@@ -134,7 +134,7 @@ public struct Trainer {
     /// Rows split over the cores, each with its own gradient buffer, summed at the end.
     public static func parallelLossAndGradients(_ p: TrainingParameters, _ batch: TrainingBatch) -> (Double, TrainingParameters) {
         let rows = batch.inputs.count
-        let parts = min(rows, Parallel.processorCount)
+        let parts = min(rows, Parallel.threadCount)
         let results = Mutex<[LlamaTrainer.Result?]>(Array(repeating: nil, count: parts))
         let count = batch.inputs.reduce(0) { $0 + $1.count }
         Parallel.forEachRange(parts, minimumWork: 0) { range in

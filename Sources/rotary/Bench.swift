@@ -81,7 +81,7 @@ extension Bench {
             var allocatingTime = Double.infinity
             for _ in 0..<runs {
                 // The reference: OpenBLAS with its own two threads on the same two products.
-                MatrixMultiply.setBLASThreads(Parallel.processorCount)
+                MatrixMultiply.setBLASThreads(Parallel.threadCount)
                 gemmTime = min(gemmTime, bestTime(runs: 1) {
                     q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
                         scores.withUnsafeMutableBufferPointer { sp in output.withUnsafeMutableBufferPointer { op in

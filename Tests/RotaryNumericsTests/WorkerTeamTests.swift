@@ -1,0 +1,46 @@
+import Glibc
+import Synchronization
+import Testing
+@testable import RotaryNumerics
+
+/// The worker team with more helpers than this machine has cores, and more helpers than most sections
+/// have parts: the case a 64-core machine meets on every decode step.
+@Suite(.serialized) struct WorkerTeamTests {
+    /// One counter per part (Atomic is not copyable, so each lives in its own box).
+    final class Counter: Sendable { let value = Atomic<Int>(0) }
+
+    /// Every helper spinning (a large machine) and one spinning with the rest parked (this one).
+    @Test(arguments: [(8, 8), (16, 16), (16, 1)])
+    func everyPartRunsExactlyOnceAndNeverAfterItsSectionReturned(helpers: Int, spinning: Int) {
+        let team = WorkerTeam(helpers: helpers, spinningHelpers: spinning, interleave: {
+            // Widen the window between a helper seeing a section and taking a part of it.
+            if UInt64.random(in: 0..<8) == 0 { usleep(UInt32.random(in: 1...50)) }
+        })
+        let maxParts = helpers + 1
+        let counts = (0..<maxParts).map { _ in Counter() }
+        let openSection = Atomic<Int>(-1)        // the section whose `run` has not returned yet
+        let strayParts = Atomic<Int>(0)          // parts that ran while their section was not open
+        var generator = SplitMix64(seed: 42)
+        var wrongCounts = 0, sections = 0
+        let deadline = ContinuousClock.now + .seconds(30)
+        while sections < 200_000 && ContinuousClock.now < deadline {
+            let section = sections
+            let parts = 1 + Int(generator.next() % UInt64(maxParts))
+            openSection.store(section, ordering: .sequentiallyConsistent)
+            team.run(parts: parts) { part in
+                if openSection.load(ordering: .sequentiallyConsistent) != section { strayParts.add(1, ordering: .relaxed) }
+                counts[part].value.add(1, ordering: .relaxed)
+                if openSection.load(ordering: .sequentiallyConsistent) != section { strayParts.add(1, ordering: .relaxed) }
+            }
+            openSection.store(-1, ordering: .sequentiallyConsistent)
+            for part in 0..<maxParts {
+                let ran = counts[part].value.exchange(0, ordering: .relaxed)
+                if ran != (part < parts ? 1 : 0) { wrongCounts += 1 }
+            }
+            sections += 1
+        }
+        #expect(sections >= 20_000, "only \(sections) sections in the time allowed")
+        #expect(wrongCounts == 0, "\(wrongCounts) parts ran other than exactly once over \(sections) sections")
+        #expect(strayParts.load(ordering: .relaxed) == 0, "parts ran after their section's run returned")
+    }
+}

@@ -43,6 +43,8 @@ test: deps python-deps
 	# ThreadSanitizer over the server, the model owner and the worker team.
 	swift test --sanitize=thread --scratch-path .build-tsan --filter "RotaryHTTPTests|ModelServingTests|ModelDisconnectTests|MetricsTests|StreamingTests|WorkerTeamTests"
 	python3 scripts/openai_check.py .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
+	# Compute threads follow the CPUs the process may use (taskset, a lying sysconf, --compute-threads), same greedy text.
+	bash scripts/threads_check.sh .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
 	# The default log reads in order: start lines, one line per request, then the drain and stop lines.
 	bash scripts/log_check.sh .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
 	# schemathesis: the live server against openapi.yaml, every check, 50 examples per operation, seeded.

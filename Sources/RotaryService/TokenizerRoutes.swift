@@ -1,4 +1,5 @@
 import RotaryHTTP
+import RotaryNumerics
 import RotaryJSON
 import RotaryModel
 
@@ -85,6 +86,12 @@ enum TokenizerRoutes {
                 writer.key("rotary_dim"); writer.int(c.rope.rotaryDim)
                 if case .linear(let factor) = c.rope.scaling { writer.comma(); writer.key("factor"); writer.double(factor) }
                 if case .yarn(let p) = c.rope.scaling, let factor = p.factor { writer.comma(); writer.key("factor"); writer.double(factor) }
+                writer.raw("},")
+                let threads = Parallel.threads
+                writer.key("compute_threads"); writer.raw("{")
+                writer.key("count"); writer.int(threads.count); writer.comma()
+                writer.key("available_cpus"); writer.int(threads.availableCPUs); writer.comma()
+                writer.key("reason"); writer.string(threads.reason)
                 writer.raw("}}")
                 return .json(writer.bytes)
             }),

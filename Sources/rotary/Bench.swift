@@ -35,6 +35,7 @@ extension Bench {
         @Option var runs = 10
 
         func run() throws {
+            _ = try configureComputeThreads(nil)   // ROTARY_COMPUTE_THREADS, else the CPUs this process may use
             let count = heads * seq * dim
             let config = try RoPEConfiguration(headDim: dim, theta: 10_000, layout: .half)
             let table = config.table(positions: Array(0..<seq))
@@ -64,6 +65,7 @@ extension Bench {
         @Option var runs = 5
 
         func run() throws {
+            _ = try configureComputeThreads(nil)   // ROTARY_COMPUTE_THREADS, else the CPUs this process may use
             LargeBlockMemory.keepLargeBlocks()
             var generator = SplitMix64(seed: 1)
             let count = heads * seq * dim
@@ -156,6 +158,7 @@ extension Bench {
         @Option var iterations = 300
 
         func run() throws {
+            _ = try configureComputeThreads(nil)   // ROTARY_COMPUTE_THREADS, else the CPUs this process may use
             var state: UInt64 = 42
             func next() -> Float {
                 state = state &* 6364136223846793005 &+ 1442695040888963407

@@ -12,6 +12,7 @@ struct Logits: ParsableCommand {
     @Option(help: "Prompt text (BOS is added as the model says).") var prompt: String
 
     func run() throws {
+        _ = try configureComputeThreads(nil)   // ROTARY_COMPUTE_THREADS, else the CPUs this process may use
         let llama = try model.map { try LlamaModel(path: $0) } ?? EmbeddedModel.load()
         guard let llama else { throw ValidationError("no --model given and no embedded model is shipped") }
         let tokens = llama.tokenizer.encode(prompt)

@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import RotaryHTTP
 import RotaryModel
+import RotaryNumerics
 import RotaryService
 
 /// The defaults the help text states: read from the configurations themselves, so they cannot drift.
@@ -50,6 +51,8 @@ struct Serve: ParsableCommand {
     var apiKey: String?
     @Option(help: "Allow this web origin (CORS). Env ROTARY_CORS_ORIGIN. Default: none (CORS off).")
     var corsOrigin: String?
+    @Option(help: "Threads for the numerics (0 = the CPUs this process may use: its affinity mask, capped by the cgroup CPU quota). Env ROTARY_COMPUTE_THREADS. Default: 0.")
+    var computeThreads: Int?
     @Option(help: "Log level: trace, debug, info (one line per request), notice, warning, error. Env ROTARY_LOG_LEVEL. Default: info.")
     var logLevel: String?
 
@@ -76,10 +79,12 @@ struct Serve: ParsableCommand {
         guard let level = Logger.Level(rawValue: levelName) else {
             throw ValidationError("log level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        let threads = try configureComputeThreads(computeThreads)
         let sink = LogSink.shared
         LoggingSystem.bootstrap { label in BufferedLogHandler(label: label, level: level, sink: sink) }
         defer { sink.flush() }
         let logger = Logger(label: "rotary")
+        logger.info("numerics: \(threads)")
         LargeBlockMemory.keepLargeBlocks()
         var owner: ModelOwner?
         do {
@@ -134,6 +139,16 @@ final class TerminationSignal {
         done.wait()
         sources.forEach { $0.cancel() }
     }
+}
+
+/// Chooses the numerics' threads from `--compute-threads`, else `ROTARY_COMPUTE_THREADS`, else the CPUs this
+/// process may use; before any parallel work starts.
+func configureComputeThreads(_ flag: Int?) throws -> ComputeThreads {
+    let requested = try setting(flag, "ROTARY_COMPUTE_THREADS", 0)
+    guard requested >= 0 else { throw ValidationError("--compute-threads must be 0 (automatic) or a positive count") }
+    let threads = ComputeThreads.detect(setting: requested == 0 ? nil : requested)
+    Parallel.configure(threads)
+    return threads
 }
 
 /// flag ?? environment ?? default; an unparsable environment value is an error, not a silent default.

@@ -114,12 +114,23 @@ public struct SentencePieceTokenizer: Sendable {
         return ids
     }
 
-    /// The text of `ids`: `▁` back to spaces, byte tokens reassembled into UTF-8 (invalid sequences
-    /// become U+FFFD), control tokens dropped.
+    /// The text of `ids` read as the start of a sequence: `▁` back to spaces, byte tokens reassembled into
+    /// UTF-8 (invalid sequences become U+FFFD), control tokens (BOS, EOS) dropped, and — when this tokenizer
+    /// adds a space prefix — the first text's leading space dropped, since `encode` put it there (as
+    /// llama.cpp and Hugging Face decode). So `decode(encode(s, addSpecial: any)) == s`.
     public func decode(_ ids: [Int]) -> String {
-        var bytes: [UInt8] = []
-        for id in ids { bytes += pieceBytes(id) }
-        return String(decoding: bytes, as: UTF8.self)
+        String(decoding: sequenceBytes(ids).joined(), as: UTF8.self)
+    }
+
+    /// Each token's bytes with `ids` read as the start of a sequence: `pieceBytes`, except that the first
+    /// token with any bytes loses the leading space the space prefix added.
+    /// - Returns: `[ids.count]` byte strings; their concatenation is the bytes of `decode(ids)`.
+    public func sequenceBytes(_ ids: [Int]) -> [[UInt8]] {
+        var pieces = ids.map(pieceBytes)
+        if addSpacePrefix, let first = pieces.firstIndex(where: { !$0.isEmpty }), pieces[first][0] == UInt8(ascii: " ") {
+            pieces[first].removeFirst()
+        }
+        return pieces
     }
 
     /// One token's text (a lone byte token decodes to U+FFFD unless it is ASCII).

@@ -75,7 +75,7 @@ enum CompletionsRoutes {
         let id = "cmpl-\(UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff)"
         let created = Int(time(nil))
         if stream {
-            let echoed = echo ? prompts.map { echoedText($0.text, tokens: $0.tokens, addedBOS: $0.addedBOS, tokenizer: model.tokenizer) } : []
+            let echoed = echo ? prompts.map { echoedText($0.text, tokens: $0.tokens, tokenizer: model.tokenizer) } : []
             return try streamed(jobs, echoed: echoed, chunk: ChunkHeader(id: id, created: created, model: owner.name), owner: owner,
                                 model: model, isConnected: request.isConnected)
         }
@@ -117,13 +117,18 @@ enum CompletionsRoutes {
         }
     }
 
-    /// The prompt as `echo` shows it: its own text, or its tokens decoded (without the space prefix the
-    /// tokenizer adds).
-    static func echoedText(_ text: String?, tokens: [Int], addedBOS: Bool, tokenizer: SentencePieceTokenizer) -> String {
-        if let text { return text }
-        var decoded = tokenizer.decode(tokens)
-        if !addedBOS, tokenizer.addSpacePrefix, decoded.hasPrefix(" ") { decoded.removeFirst() }
-        return decoded
+    /// The prompt as `echo` shows it: its own text, or its tokens decoded as the start of a sequence
+    /// (without BOS and without the space prefix the tokenizer adds, as `/detokenize` gives them).
+    static func echoedText(_ text: String?, tokens: [Int], tokenizer: SentencePieceTokenizer) -> String {
+        text ?? tokenizer.decode(tokens)
+    }
+
+    /// The generated tokens' texts as a continuation, each with the characters its bytes complete.
+    static func generatedTexts(_ tokens: [ScoredToken], _ tokenizer: SentencePieceTokenizer) -> [String] {
+        var decoder = IncrementalUTF8()
+        var texts = tokens.map { decoder.append(tokenizer.pieceBytes($0.id)) }
+        if !texts.isEmpty { texts[texts.count - 1] += decoder.finish() }
+        return texts
     }
 
     static func writeChoice(_ choice: Choice, index: Int, echo: Bool, logprobs: Bool, model: LlamaModel, _ writer: inout JSONWriter) {
@@ -131,16 +136,16 @@ enum CompletionsRoutes {
         let outcome = choice.outcome
         // The prompt's own tokens: without the BOS this server added.
         let own = echo ? Array(outcome.promptScores.dropFirst(choice.addedBOS ? 1 : 0)) : []
-        let promptText = echoedText(choice.promptText, tokens: choice.promptTokens, addedBOS: choice.addedBOS, tokenizer: tokenizer)
+        let promptText = echoedText(choice.promptText, tokens: choice.promptTokens, tokenizer: tokenizer)
         writer.raw("{\"index\":\(index),"); writer.key("text"); writer.string((echo ? promptText : "") + outcome.text)
         writer.comma(); writer.key("logprobs")
         if logprobs {
             let scored = own + outcome.generated
-            var texts = scored.map { tokenizer.decodePiece($0.id) }
-            // The tokenizer's added space prefix is not part of the prompt's text.
-            if !own.isEmpty, choice.promptText != nil, tokenizer.addSpacePrefix, texts[0].hasPrefix(" ") { texts[0].removeFirst() }
-            var offsets: [Int] = []
-            var position = echo ? 0 : promptText.unicodeScalars.count
+            // The prompt's tokens read as the start of a sequence (the space prefix is not the prompt's
+            // text), the generated ones as its continuation: their texts concatenate to the choice's text.
+            // A character split over byte tokens is the text of the token that completes it.
+            let texts = tokenizer.sequenceTexts(own.map(\.id)) + generatedTexts(outcome.generated, tokenizer)
+            var offsets: [Int] = [], position = echo ? 0 : promptText.unicodeScalars.count
             for text in texts { offsets.append(position); position += text.unicodeScalars.count }
             writer.raw("{\"tokens\":[")
             for (i, text) in texts.enumerated() { if i > 0 { writer.comma() }; writer.string(text) }

@@ -19,9 +19,6 @@ public final class PerThread<Value: AnyObject & Sendable>: Sendable {
 
     deinit { pthread_key_delete(key) }
 
-    /// The calling thread's value.
-    public var current: Value { withCurrent { $0 } }
-
     /// Runs `body` with the calling thread's value, lent without a retain (`all` keeps it alive): the
     /// form for per-request paths.
     @inline(__always)

@@ -30,20 +30,25 @@ public enum RoPEScaling: Sendable, Hashable {
     /// `xpos`: rotation plus a per-pair exponential scale (Sun et al. 2022).
     case xpos(scaleBase: Double)
 
-    /// The `rope_type` name.
-    public var name: String {
+    /// The `rope_type` names, one per case.
+    public enum Kind: String, CaseIterable, Sendable {
+        case none = "default", linear, dynamic, yarn, llama3, longrope, xpos
+    }
+
+    public var kind: Kind {
         switch self {
-        case .none: return "default"
-        case .linear: return "linear"
-        case .dynamic: return "dynamic"
-        case .yarn: return "yarn"
-        case .llama3: return "llama3"
-        case .longrope: return "longrope"
-        case .xpos: return "xpos"
+        case .none: return .none
+        case .linear: return .linear
+        case .dynamic: return .dynamic
+        case .yarn: return .yarn
+        case .llama3: return .llama3
+        case .longrope: return .longrope
+        case .xpos: return .xpos
         }
     }
 
-    public static let names = ["default", "linear", "dynamic", "yarn", "llama3", "longrope", "xpos"]
+    /// The `rope_type` name.
+    public var name: String { kind.rawValue }
 }
 
 public struct YaRNParameters: Sendable, Hashable {

@@ -50,9 +50,9 @@ extension RoPEConfiguration {
                 Float(1) / (Float(factors[i]) * Float(basePower(theta, i)))
             }
             return RoPEFrequencies(inverseFrequencies: inverse, attentionScaling: scaling)
-        case .xpos(let scaleBase):
-            // ζ_i = (2i/d + γ) / (1 + γ) with γ = 0.4, as in rotary-embedding-torch.
-            _ = scaleBase
+        case .xpos:
+            // ζ_i = (2i/d + γ) / (1 + γ) with γ = 0.4, as in rotary-embedding-torch; scale_base divides the
+            // position when the table is built, not the frequencies.
             let decay = (0..<pairs).map { (Double(2 * $0) + 0.4 * dim) / (1.4 * dim) }
             return RoPEFrequencies(inverseFrequencies: plain.map(Float.init), attentionScaling: 1, xposDecay: decay)
         }

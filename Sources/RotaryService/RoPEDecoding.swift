@@ -20,7 +20,7 @@ enum RoPEDecoding {
                        ignoring: Set<String> = []) throws(HTTPError) -> RoPEConfiguration {
         var reader = try ObjectReader(value ?? .object([]), path: path)
         for key in ignoring { _ = reader.value(key) }
-        let type = try reader.choice("rope_type", RoPEScaling.names) ?? "default"
+        let type = try reader.choice("rope_type", RoPEScaling.Kind.allCases.map(\.rawValue)) ?? "default"
         let theta = try reader.double("rope_theta") ?? 10_000
         let layout = RoPELayout(rawValue: try reader.choice("layout", RoPELayout.allCases.map(\.rawValue)) ?? "half")!
         let maxPositions = try reader.int("max_position_embeddings", in: 1...Int(Int32.max))

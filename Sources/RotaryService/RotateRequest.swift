@@ -4,9 +4,9 @@ import RotaryNumerics
 
 /// A decoded, checked `POST /rotate`.
 struct RotateRequest {
-    /// Extras a caller may ask for in `return`.
+    /// Extras a caller may ask for in `return` (`attention_scaling` is always in the answer).
     enum Extra: String, CaseIterable {
-        case invFreq = "inv_freq", cos, sin, attentionScaling = "attention_scaling"
+        case invFreq = "inv_freq", cos, sin
     }
 
     var tensor: FloatTensor

@@ -51,8 +51,7 @@ struct Train: ParsableCommand {
         guard let out else { throw ValidationError("--out is required (or --compare DIR)") }
         var trainer = try Trainer(settings: settings(position), corpus: text, tokenizer: tokenizer(for: text))
         if let resume { try trainer.resume(from: GGUFFile(path: resume)) }
-        let (records, csv) = try loop(&trainer)
-        _ = records
+        let (_, csv) = try loop(&trainer)   // the CSV log; the records serve --compare
         // The recorded score covers the whole held-out text, not the sample the progress lines use.
         let finalLoss = trainer.validationLoss(all: true)
         let bpc = trainer.bitsPerCharacter(loss: finalLoss)

@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import Logging
 import Testing
 @testable import RotaryHTTP
@@ -18,15 +20,31 @@ import Testing
     }
 
     /// Threads take request numbers in blocks from one counter: numbers never repeat across threads.
+    /// Eight threads (more than this machine's cores), each with its own state, draw at the same time.
     @Test func requestNumbersAreUniqueAcrossThreads() {
         let numbers = RequestNumbers()
         let logger = Logger(label: "test")
-        let threads = [ServerThreadState(copying: logger, numbers: numbers), ServerThreadState(copying: logger, numbers: numbers)]
-        var seen = Set<UInt64>()
-        let draws = 3 * Int(ServerThreadState.numberBlock) + 17
-        for i in 0..<2 * draws { seen.insert(threads[i % 2].nextRequestNumber()) }
-        #expect(seen.count == 2 * draws)
-        #expect(!seen.contains(0))
+        let threadCount = 8, draws = 5 * Int(ServerThreadState.numberBlock) + 17
+        final class Drawn: @unchecked Sendable { var values: [[UInt64]]; init(_ n: Int) { values = Array(repeating: [], count: n) } }
+        let drawn = Drawn(threadCount)
+        let start = DispatchSemaphore(value: 0), done = DispatchGroup()
+        for index in 0..<threadCount {
+            let state = ServerThreadState(copying: logger, numbers: numbers)
+            done.enter()
+            Thread.detachNewThread {
+                start.wait()
+                var mine: [UInt64] = []
+                for _ in 0..<draws { mine.append(state.nextRequestNumber()) }
+                drawn.values[index] = mine   // each thread writes its own slot; read after `done`
+                done.leave()
+            }
+        }
+        for _ in 0..<threadCount { start.signal() }
+        done.wait()
+        let all = drawn.values.flatMap { $0 }
+        #expect(all.count == threadCount * draws)
+        #expect(Set(all).count == all.count, "\(all.count - Set(all).count) numbers repeated")
+        #expect(!all.contains(0))
     }
 
     @Test func accessLogLineHasEveryField() {

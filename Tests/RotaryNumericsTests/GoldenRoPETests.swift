@@ -56,7 +56,7 @@ func expanded(_ table: [Float], row: Int, pairs: Int, layout: RoPELayout) -> [Fl
     @Test func goldenFileIsPresentAndComplete() throws {
         #expect(Self.cases.count >= 17, "golden cases missing: found \(Self.cases.count)")
         let types = Set(Self.cases.map { $0.parameters["rope_type"] as! String })
-        #expect(types.isSubset(of: Set(RoPEScaling.names)), "unknown rope_type in \(types)")
+        #expect(types.isSubset(of: Set(RoPEScaling.Kind.allCases.map(\.rawValue))), "unknown rope_type in \(types)")
     }
 
     @Test(arguments: GoldenRoPETests.cases.map(\.id))

@@ -138,13 +138,21 @@ import Testing
     }
 
     @Test func tableCacheReusesAndStaysBounded() throws {
+        // A hit hands back the stored table itself (the same storage), a miss computes a new one.
+        func storage(_ table: RoPETable) -> UnsafePointer<Float>? { table.cos.withUnsafeBufferPointer { $0.baseAddress } }
         let cache = RoPETableCache(maxEntries: 2)
         let config = try Self.config(.none)
         let first = cache.table(for: config, positions: [1, 2, 3])
         let again = cache.table(for: config, positions: [1, 2, 3])
-        #expect(first.cos == again.cos && cache.count == 1)
-        _ = cache.table(for: config, positions: [4])
-        _ = cache.table(for: config, positions: [5])
+        #expect(storage(first) == storage(again) && cache.count == 1)
+        let four = cache.table(for: config, positions: [4])
+        #expect(storage(cache.table(for: config, positions: [1, 2, 3])) == storage(first))   // [4] is now the oldest
+        _ = cache.table(for: config, positions: [5])   // evicts [4]
         #expect(cache.count == 2)
+        #expect(storage(cache.table(for: config, positions: [4])) != storage(four))
+        #expect(storage(cache.table(for: config, positions: [5])) != nil)
+        // Another configuration or role is another entry.
+        let inverse = cache.table(for: config, positions: [5], inverse: true)
+        #expect(inverse.sin != cache.table(for: config, positions: [5]).sin)
     }
 }

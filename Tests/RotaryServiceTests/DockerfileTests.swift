@@ -31,7 +31,17 @@ import RotaryTestSupport
         #expect(runtime.contains("EXPOSE 8080"))
         #expect(runtime.contains("HEALTHCHECK") && runtime.contains("/health"))
         #expect(runtime.contains("0.0.0.0"))
-        #expect(runtime.contains("Rotary_RotaryService.resources") || text.contains("Rotary_RotaryService.resources"))
+    }
+
+    /// The binary finds its resources (the shipped model, openapi.yaml) beside itself: the build stage puts
+    /// both in one folder, the runtime copies that folder whole and runs the binary from it.
+    @Test func resourcesBundleSitsBesideTheBinaryInTheRuntime() throws {
+        let build = try #require(stages.first), runtime = try #require(stages.last)
+        let folder = try #require(build.firstMatch(of: /cp \.build\/release\/rotary (\S+)\//)?.1)
+        #expect(build.contains("cp -RL .build/release/Rotary_RotaryService.resources \(folder)/"))
+        let copied = try #require(runtime.firstMatch(of: /COPY --from=build (\S+)\/ (\S+)\//))
+        #expect(copied.1 == folder, "the runtime copies \(copied.1), the build stage filled \(folder)")
+        #expect(runtime.contains("ENTRYPOINT [\"\(copied.2)/rotary\""))
     }
 
     @Test func builderBuildsReleaseWithTheCLibraries() {

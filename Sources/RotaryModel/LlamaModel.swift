@@ -63,9 +63,7 @@ public final class LlamaModel: Sendable {
         var up = [Float](repeating: 0, count: n * c.feedForwardDim)     // [n][ffn]
         var projected = [Float](repeating: 0, count: n * c.dim)         // [n][dim]
         let span = start + n
-        for (t, token) in tokens.enumerated() {
-            for i in 0..<c.dim { x[t * c.dim + i] = weights.tokenEmbedding.pointer[token * c.dim + i] }
-        }
+        x.withUnsafeMutableBufferPointer { Embedding.gather(weights.tokenEmbedding.pointer, tokens: tokens, dim: c.dim, into: $0.baseAddress!) }
         addAbsolutePositions(&x, positions: positions)
         let ropeTable = c.rope.table(positions: c.positionEncoding == .rope ? positions : [])
         let layerStride = cache.capacity * cache.kvDim
@@ -87,8 +85,12 @@ public final class LlamaModel: Sendable {
                     rotate(kSlot, heads: c.kvHeads, tokens: n, table: ropeTable)
                     let layerKeys = UnsafePointer(keys.baseAddress! + l * layerStride)
                     let layerValues = UnsafePointer(values.baseAddress! + l * layerStride)
-                    attend(q, keys: layerKeys, values: layerValues, start: start, tokens: n, into: &attention,
-                           capture: capture?.layer == l ? capture?.weights : nil)
+                    q.withUnsafeBufferPointer { qp in
+                        attention.withUnsafeMutableBufferPointer { out in
+                            attend(qp.baseAddress!, keys: layerKeys, values: layerValues, start: start, tokens: n, into: out.baseAddress!,
+                                   capture: capture?.layer == l ? capture?.weights : nil)
+                        }
+                    }
                 }
             }
             linear(attention, layer.attentionOutput, into: &projected, rows: n)
@@ -96,9 +98,8 @@ public final class LlamaModel: Sendable {
             rmsNorm(x, layer.feedForwardNorm, into: &normed, rows: n)
             linear(normed, layer.gate, into: &gate, rows: n)
             linear(normed, layer.up, into: &up, rows: n)
-            for i in 0..<gate.count {
-                let g = gate[i]
-                gate[i] = g / (1 + expf(-g)) * up[i]   // SiLU(gate) · up
+            gate.withUnsafeMutableBufferPointer { g in
+                up.withUnsafeBufferPointer { SwiGLU.apply(gate: g.baseAddress!, up: $0.baseAddress!, count: g.count, into: g.baseAddress!) }
             }
             linear(gate, layer.down, into: &projected, rows: n)
             for i in 0..<(n * c.dim) { x[i] += projected[i] }
@@ -113,15 +114,13 @@ public final class LlamaModel: Sendable {
         return logits
     }
 
-    /// x / sqrt(mean(x²) + ε) · w for each row; the mean of squares is accumulated in Double as ggml does.
-    /// - Parameters: x `[rows][dim]`, output `[rows][dim]`
+    /// RMSNorm of each row. x `[rows][dim]`, output `[rows][dim]`.
     private func rmsNorm(_ x: [Float], _ weight: WeightMatrix, into output: inout [Float], rows: Int) {
-        let dim = configuration.dim
-        for r in 0..<rows {
-            var sum = 0.0
-            for i in 0..<dim { let v = x[r * dim + i]; sum += Double(v * v) }
-            let scale = 1 / (Float(sum / Double(dim)) + configuration.rmsEpsilon).squareRoot()
-            for i in 0..<dim { output[r * dim + i] = x[r * dim + i] * scale * weight.pointer[i] }
+        x.withUnsafeBufferPointer { input in
+            output.withUnsafeMutableBufferPointer { out in
+                RMSNorm.apply(input.baseAddress!, weight: weight.pointer, rows: rows, dim: configuration.dim,
+                              epsilon: configuration.rmsEpsilon, into: out.baseAddress!)
+            }
         }
     }
 
@@ -163,57 +162,20 @@ public final class LlamaModel: Sendable {
         }
     }
 
-    /// Causal grouped-query attention of the new queries over every cached position, heads over the cores.
+    /// Causal grouped-query attention of the new queries over every cached position (the shared kernel).
     /// - Parameters: q `[tokens][heads·hd]`, keys/values `[capacity][kvDim]` (positions `0..<start+tokens`
     ///   filled), output `[tokens][heads·hd]`
-    /// - Parameter capture: when given, `[heads][tokens][span]` receives the weights.
-    private func attend(_ q: [Float], keys: UnsafePointer<Float>, values: UnsafePointer<Float>, start: Int, tokens: Int,
-                        into output: inout [Float], capture: UnsafeMutablePointer<Float>? = nil) {
+    /// - Parameter capture: when given, `[heads][tokens][start+tokens]` receives the weights.
+    private func attend(_ q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, start: Int, tokens: Int,
+                        into output: UnsafeMutablePointer<Float>, capture: UnsafeMutablePointer<Float>? = nil) {
         let c = configuration
-        let (hd, qDim, kvDim, span) = (c.headDim, c.heads * c.headDim, c.kvDim, start + tokens)
-        let group = c.heads / c.kvHeads
-        let scale = 1 / Float(hd).squareRoot()
-        q.withUnsafeBufferPointer { qp in
-            output.withUnsafeMutableBufferPointer { op in
-                let (qa, ka, va, oa) = (Int(bitPattern: qp.baseAddress), Int(bitPattern: keys), Int(bitPattern: values),
-                                        Int(bitPattern: op.baseAddress))
-                let ca = Int(bitPattern: capture)
-                Parallel.forEachRange(c.heads, costPerItem: tokens * span * hd, minimumWork: 1 << 14) { heads in
-                    let q = UnsafePointer<Float>(bitPattern: qa)!, keys = UnsafePointer<Float>(bitPattern: ka)!
-                    let values = UnsafePointer<Float>(bitPattern: va)!, out = UnsafeMutablePointer<Float>(bitPattern: oa)!
-                    var scores = [Float](repeating: 0, count: tokens * span)   // [tokens][span] for one head
-                    scores.withUnsafeMutableBufferPointer { sp in
-                        let s = sp.baseAddress!
-                        for h in heads {
-                            let kv = h / group
-                            if tokens == 1 {
-                                // Decoding: dot products straight from the cache rows.
-                                for j in 0..<span { s[j] = scale * MatrixMultiply.dot(q + h * hd, keys + j * kvDim + kv * hd, hd) }
-                            } else {
-                                MatrixMultiply.timesTransposed(q + h * hd, lda: qDim, keys + kv * hd, ldb: kvDim,
-                                                               s, ldc: span, m: tokens, n: span, k: hd, alpha: scale)
-                            }
-                            for t in 0..<tokens {
-                                Softmax.normalizeRow(s + t * span, count: span, visibleCount: start + t + 1)
-                            }
-                            if let captured = UnsafeMutablePointer<Float>(bitPattern: ca) {
-                                (captured + h * tokens * span).update(from: s, count: tokens * span)
-                            }
-                            if tokens == 1 {
-                                let o = out + h * hd
-                                o.update(repeating: 0, count: hd)
-                                for j in 0..<span {
-                                    let weight = s[j], v = values + j * kvDim + kv * hd
-                                    for i in 0..<hd { o[i] += weight * v[i] }
-                                }
-                            } else {
-                                MatrixMultiply.times(s, lda: span, values + kv * hd, ldb: kvDim,
-                                                     out + h * hd, ldc: qDim, m: tokens, n: hd, k: span)
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        let (hd, qDim, kvDim) = (c.headDim, c.heads * c.headDim, c.kvDim)
+        let shape = AttentionShape(queryHeads: c.heads, keyHeads: c.kvHeads, queryLength: tokens, keyLength: start + tokens,
+                                   headDim: hd, valueDim: hd)
+        Attention.kernel(queries: q, queryRows: .tokenMajor(width: hd, rowStride: qDim),
+                         keys: keys, keyRows: .tokenMajor(width: hd, rowStride: kvDim),
+                         values: values, valueRows: .tokenMajor(width: hd, rowStride: kvDim), shape: shape,
+                         mask: .causalAfter(start: start), scale: nil, weights: capture, scores: nil,
+                         output: output, outputRows: .tokenMajor(width: hd, rowStride: qDim))
     }
 }

@@ -84,7 +84,7 @@ public enum Attention {
         return AttentionResult(scores: scores, weights: weights, output: output)
     }
 
-    /// The kernel on caller-owned buffers, with the position encoding already applied to Q and K.
+    /// `kernel` on caller-owned `[heads][seq][dim]` buffers, with the position encoding already applied.
     /// - Parameters:
     ///   - queries: `[queryHeads][queryLength][headDim]`, keys: `[keyHeads][keyLength][headDim]`
     ///   - values: `[keyHeads][keyLength][valueDim]` or nil
@@ -96,35 +96,11 @@ public enum Attention {
         positionsQ: [Int], positionsK: [Int], causal: Bool, scale: Float?,
         weights: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>?, output: UnsafeMutablePointer<Float>?
     ) {
-        precondition(shape.queryHeads % shape.keyHeads == 0, "query heads must be a multiple of key heads")
         let (lq, lk, d, dv) = (shape.queryLength, shape.keyLength, shape.headDim, shape.valueDim)
-        let group = shape.queryHeads / shape.keyHeads
-        let alpha = scale ?? 1 / Float(d).squareRoot()
-        let keysSorted = zip(positionsK, positionsK.dropFirst()).allSatisfy { $0 <= $1 }
-        // Tasks are (head, block of query rows): every head's rows can go to a different core, and a
-        // block's scores stay in cache for its softmax and its second product.
-        let blocks = shape.queryHeads >= Parallel.threadCount ? 1 : min(lq, Parallel.threadCount)
-        Parallel.forEachRange(shape.queryHeads * blocks, costPerItem: lq * lk * d / blocks) { tasks in
-            var scratch: [Float] = []
-            for task in tasks {
-                let h = task / blocks, block = task % blocks
-                let rows = (lq * block / blocks)..<(lq * (block + 1) / blocks)
-                guard !rows.isEmpty else { continue }
-                let kv = h / group
-                let first = weights + (h * lq + rows.lowerBound) * lk
-                MatrixMultiply.timesTransposed(queries + (h * lq + rows.lowerBound) * d, keys + kv * lk * d, first,
-                                               m: rows.count, n: lk, k: d, alpha: alpha)
-                scores.map { ($0 + (h * lq + rows.lowerBound) * lk).update(from: first, count: rows.count * lk) }
-                for r in rows {
-                    normalize(first + (r - rows.lowerBound) * lk, columns: lk, queryPosition: positionsQ[r],
-                              positionsK: positionsK, keysSorted: keysSorted, causal: causal, scratch: &scratch)
-                }
-                if let values, let output {
-                    MatrixMultiply.times(first, values + kv * lk * dv, output + (h * lq + rows.lowerBound) * dv,
-                                         m: rows.count, n: dv, k: lk)
-                }
-            }
-        }
+        kernel(queries: queries, queryRows: .headMajor(rows: lq, width: d), keys: keys, keyRows: .headMajor(rows: lk, width: d),
+               values: values, valueRows: .headMajor(rows: lk, width: dv), shape: shape,
+               mask: causal ? .causal(positionsQ: positionsQ, positionsK: positionsK) : .none, scale: scale,
+               weights: weights, scores: scores, output: output, outputRows: .headMajor(rows: lq, width: dv))
     }
 
     private static func withOptionalPointer<R>(_ array: inout [Float]?, _ body: (UnsafeMutablePointer<Float>?) -> R) -> R {
@@ -144,32 +120,6 @@ public enum Attention {
             let length = max(positionsQ.max() ?? 0, positionsK.max() ?? 0) + 1
             config.apply(config.table(positions: positionsQ, role: .query, sequenceLength: length), to: &q, heads: shape.queryHeads)
             config.apply(config.table(positions: positionsK, role: .key, sequenceLength: length), to: &k, heads: shape.keyHeads)
-        }
-    }
-
-    /// Masked softmax of one row of scores.
-    /// - Parameters: row `[columns]`; key j is visible when not causal or `positionsK[j] <= queryPosition`.
-    static func normalize(_ row: UnsafeMutablePointer<Float>, columns: Int, queryPosition: Int, positionsK: [Int],
-                          keysSorted: Bool, causal: Bool, scratch: inout [Float]) {
-        guard causal else { return Softmax.normalizeRow(row, count: columns, visibleCount: columns) }
-        if keysSorted {
-            // Visible keys form a prefix: binary search its end.
-            var low = 0, high = columns
-            while low < high {
-                let mid = (low + high) / 2
-                if positionsK[mid] <= queryPosition { low = mid + 1 } else { high = mid }
-            }
-            return Softmax.normalizeRow(row, count: columns, visibleCount: low)
-        }
-        // Gather the visible entries, normalise them, scatter back.
-        scratch.removeAll(keepingCapacity: true)
-        for j in 0..<columns where positionsK[j] <= queryPosition { scratch.append(row[j]) }
-        scratch.withUnsafeMutableBufferPointer { visible in
-            if let start = visible.baseAddress { Softmax.normalizeRow(start, count: visible.count, visibleCount: visible.count) }
-        }
-        var next = 0
-        for j in 0..<columns {
-            if positionsK[j] <= queryPosition { row[j] = scratch[next]; next += 1 } else { row[j] = 0 }
         }
     }
 }

@@ -47,8 +47,9 @@ struct RowPass {
     func forward() -> (saved: [Saved], final: [Float], inverseRMSFinal: [Float], normedFinal: [Float], logits: [Float]) {
         let dim = c.dim
         var x = [Float](repeating: 0, count: count * dim)
-        let embedding = weight("token_embd.weight")
-        for (t, token) in tokens.enumerated() { for i in 0..<dim { x[t * dim + i] = embedding[token * dim + i] } }
+        weight("token_embd.weight").withUnsafeBufferPointer { table in
+            x.withUnsafeMutableBufferPointer { Embedding.gather(table.baseAddress!, tokens: tokens, dim: dim, into: $0.baseAddress!) }
+        }
         switch c.positionEncoding {
         case .sinusoidal: SinusoidalEncoding.add(to: &x, heads: 1, positions: Array(0..<count), dim: dim)
         case .learned:
@@ -71,7 +72,10 @@ struct RowPass {
             let (normed2, inverse2) = rmsNorm(middle, weight(prefix + "ffn_norm.weight"))
             let gate = linear(normed2, weight(prefix + "ffn_gate.weight"), outputs: c.feedForwardDim)
             let up = linear(normed2, weight(prefix + "ffn_up.weight"), outputs: c.feedForwardDim)
-            let hidden = zip(gate, up).map { g, u in g / (1 + expf(-g)) * u }
+            var hidden = [Float](repeating: 0, count: gate.count)
+            gate.withUnsafeBufferPointer { g in up.withUnsafeBufferPointer { u in hidden.withUnsafeMutableBufferPointer { h in
+                SwiGLU.apply(gate: g.baseAddress!, up: u.baseAddress!, count: h.count, into: h.baseAddress!)
+            } } }
             let down = linear(hidden, weight(prefix + "ffn_down.weight"), outputs: dim)
             saved.append(Saved(input: x, inverseRMS1: inverse1, normed1: normed1, query: q, key: k, value: v,
                                probabilities: probabilities, attention: attention, middle: middle, inverseRMS2: inverse2,
@@ -174,17 +178,15 @@ struct RowPass {
 
     // MARK: ops
 
-    /// y = x / sqrt(mean(x²) + ε) · w per row; returns y and 1/sqrt(...) per row.
+    /// RMSNorm per row (the shared kernel); returns y `[T][dim]` and 1/√(mean(x²) + ε) per row `[T]`.
     func rmsNorm(_ x: [Float], _ w: [Float]) -> ([Float], [Float]) {
-        let dim = c.dim
         var y = [Float](repeating: 0, count: x.count), inverse = [Float](repeating: 0, count: count)
-        for t in 0..<count {
-            var sum = 0.0
-            for i in 0..<dim { let v = x[t * dim + i]; sum += Double(v * v) }
-            let r = 1 / (Float(sum / Double(dim)) + c.rmsEpsilon).squareRoot()
-            inverse[t] = r
-            for i in 0..<dim { y[t * dim + i] = x[t * dim + i] * r * w[i] }
-        }
+        x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in
+            y.withUnsafeMutableBufferPointer { yp in inverse.withUnsafeMutableBufferPointer { ip in
+                RMSNorm.apply(xp.baseAddress!, weight: wp.baseAddress!, rows: count, dim: c.dim, epsilon: c.rmsEpsilon,
+                              into: yp.baseAddress!, inverseRMS: ip.baseAddress!)
+            } }
+        } }
         return (y, inverse)
     }
 
@@ -211,7 +213,7 @@ struct RowPass {
         var y = [Float](repeating: 0, count: count * outputs)
         let inputs = w.count / outputs
         x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in y.withUnsafeMutableBufferPointer { yp in
-            MatrixMultiply.timesTransposed(xp.baseAddress!, wp.baseAddress!, yp.baseAddress!, m: count, n: outputs, k: inputs)
+            MatrixMultiply.linear(xp.baseAddress!, count: count, wp.baseAddress!, outputs: outputs, inputs: inputs, yp.baseAddress!)
         } } }
         return y
     }
@@ -240,22 +242,19 @@ struct RowPass {
         } } }
     }
 
-    /// Causal attention; query head h reads key/value head h / (heads / kvHeads).
+    /// Causal attention (the shared kernel); query head h reads key/value head h / (heads / kvHeads).
     /// - Returns: output `[T][heads·hd]` and probabilities `[heads][T][T]`.
     func attend(_ q: [Float], _ k: [Float], _ v: [Float]) -> ([Float], [Float]) {
         let (hd, qDim, kvDim, n) = (c.headDim, c.heads * c.headDim, c.kvDim, count)
-        let group = c.heads / c.kvHeads, scale = 1 / Float(hd).squareRoot()
         var output = [Float](repeating: 0, count: n * qDim), probabilities = [Float](repeating: 0, count: c.heads * n * n)
+        let shape = AttentionShape(queryHeads: c.heads, keyHeads: c.kvHeads, queryLength: n, keyLength: n, headDim: hd, valueDim: hd)
         q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
             output.withUnsafeMutableBufferPointer { op in probabilities.withUnsafeMutableBufferPointer { pp in
-                for h in 0..<c.heads {
-                    let kv = h / group, head = pp.baseAddress! + h * n * n
-                    MatrixMultiply.timesTransposed(qp.baseAddress! + h * hd, lda: qDim, kp.baseAddress! + kv * hd, ldb: kvDim,
-                                                   head, ldc: n, m: n, n: n, k: hd, alpha: scale)
-                    for t in 0..<n { Softmax.normalizeRow(head + t * n, count: n, visibleCount: t + 1) }
-                    MatrixMultiply.times(head, lda: n, vp.baseAddress! + kv * hd, ldb: kvDim, op.baseAddress! + h * hd, ldc: qDim,
-                                         m: n, n: hd, k: n)
-                }
+                Attention.kernel(queries: qp.baseAddress!, queryRows: .tokenMajor(width: hd, rowStride: qDim),
+                                 keys: kp.baseAddress!, keyRows: .tokenMajor(width: hd, rowStride: kvDim),
+                                 values: vp.baseAddress!, valueRows: .tokenMajor(width: hd, rowStride: kvDim), shape: shape,
+                                 mask: .causalAfter(start: 0), scale: nil, weights: pp.baseAddress!, scores: nil,
+                                 output: op.baseAddress!, outputRows: .tokenMajor(width: hd, rowStride: qDim))
             } }
         } } }
         return (output, probabilities)

@@ -19,14 +19,20 @@ struct Evaluate: ParsableCommand {
             throw ValidationError("no --model given and no embedded model is shipped")
         }
         let text = try String(contentsOfFile: corpus, encoding: .utf8)
-        let parameters = try TrainingParameters(file: llama.file, configuration: llama.configuration)
-        let context = llama.configuration.contextLength
+        let context = llama.configuration.contextLength, vocab = llama.configuration.vocabularySize
         let dataset = TextDataset(text: text, tokenizer: llama.tokenizer, context: context, validationFraction: validationFraction, seed: 0)
+        // The inference forward pass (the one that serves requests), every position's logits per window.
         var total = 0.0, count = 0
         for batch in dataset.validationBatches(rows: 8, maxRows: maxWindows) {
-            let tokens = batch.inputs.count * context
-            total += LlamaTrainer.loss(parameters, batch) * Double(tokens)
-            count += tokens
+            for (inputs, targets) in zip(batch.inputs, batch.targets) {
+                var cache = llama.makeCache(capacity: inputs.count)
+                let logits = llama.forward(inputs, cache: &cache, allLogits: true)
+                for (t, target) in targets.enumerated() {
+                    let row = logits[(t * vocab)..<((t + 1) * vocab)]
+                    total += Sampler.logSumExp(row) - Double(row[row.startIndex + target])
+                }
+                count += targets.count
+            }
         }
         let loss = total / Double(max(count, 1))
         // Characters per scored token on the held-out text, for bits per character.

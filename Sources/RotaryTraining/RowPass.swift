@@ -21,70 +21,22 @@ struct RowPass {
         table = c.rope.table(positions: Array(0..<tokens.count))
     }
 
-    /// What the backward pass needs from one block.
-    struct Saved {
-        var input: [Float]            // [T][dim]
-        var inverseRMS1: [Float]      // [T]
-        var normed1: [Float]          // [T][dim]
-        var query: [Float]            // [T][heads·hd], after RoPE
-        var key: [Float]              // [T][kvDim], after RoPE
-        var value: [Float]            // [T][kvDim]
-        var probabilities: [Float]    // [heads][T][T]
-        var attention: [Float]        // [T][heads·hd]
-        var middle: [Float]           // [T][dim]
-        var inverseRMS2: [Float]      // [T]
-        var normed2: [Float]          // [T][dim]
-        var gate: [Float]             // [T][ffn]
-        var up: [Float]               // [T][ffn]
-        var hidden: [Float]           // [T][ffn]
-    }
+    /// What the backward pass needs from one block: the forward pass's recorded activations.
+    typealias Saved = LlamaBlockActivations
 
     func weight(_ name: String) -> [Float] { p.tensors[name]! }
     var outputName: String { p.isTied ? "token_embd.weight" : "output.weight" }
 
     // MARK: forward
 
+    /// The model's forward pass (the one inference runs), every block's activations recorded.
     func forward() -> (saved: [Saved], final: [Float], inverseRMSFinal: [Float], normedFinal: [Float], logits: [Float]) {
-        let dim = c.dim
-        var x = [Float](repeating: 0, count: count * dim)
-        weight("token_embd.weight").withUnsafeBufferPointer { table in
-            x.withUnsafeMutableBufferPointer { Embedding.gather(table.baseAddress!, tokens: tokens, dim: dim, into: $0.baseAddress!) }
-        }
-        switch c.positionEncoding {
-        case .sinusoidal: SinusoidalEncoding.add(to: &x, heads: 1, positions: Array(0..<count), dim: dim)
-        case .learned:
-            let table = weight("position_embd.weight")
-            for i in 0..<(count * dim) { x[i] += table[i] }   // row t of the table is position t
-        case .rope, .none: break
-        }
         var saved: [Saved] = []
-        for l in 0..<c.layers {
-            let prefix = "blk.\(l)."
-            let (normed1, inverse1) = rmsNorm(x, weight(prefix + "attn_norm.weight"))
-            var q = linear(normed1, weight(prefix + "attn_q.weight"), outputs: c.heads * c.headDim)
-            var k = linear(normed1, weight(prefix + "attn_k.weight"), outputs: c.kvDim)
-            let v = linear(normed1, weight(prefix + "attn_v.weight"), outputs: c.kvDim)
-            rotate(&q, heads: c.heads, table: table)
-            rotate(&k, heads: c.kvHeads, table: table)
-            let (attention, probabilities) = attend(q, k, v)
-            let projected = linear(attention, weight(prefix + "attn_output.weight"), outputs: dim)
-            let middle = zip(x, projected).map { $0 + $1 }
-            let (normed2, inverse2) = rmsNorm(middle, weight(prefix + "ffn_norm.weight"))
-            let gate = linear(normed2, weight(prefix + "ffn_gate.weight"), outputs: c.feedForwardDim)
-            let up = linear(normed2, weight(prefix + "ffn_up.weight"), outputs: c.feedForwardDim)
-            var hidden = [Float](repeating: 0, count: gate.count)
-            gate.withUnsafeBufferPointer { g in up.withUnsafeBufferPointer { u in hidden.withUnsafeMutableBufferPointer { h in
-                SwiGLU.apply(gate: g.baseAddress!, up: u.baseAddress!, count: h.count, into: h.baseAddress!)
-            } } }
-            let down = linear(hidden, weight(prefix + "ffn_down.weight"), outputs: dim)
-            saved.append(Saved(input: x, inverseRMS1: inverse1, normed1: normed1, query: q, key: k, value: v,
-                               probabilities: probabilities, attention: attention, middle: middle, inverseRMS2: inverse2,
-                               normed2: normed2, gate: gate, up: up, hidden: hidden))
-            x = zip(middle, down).map { $0 + $1 }
-        }
-        let (normedFinal, inverseFinal) = rmsNorm(x, weight("output_norm.weight"))
-        let logits = linear(normedFinal, weight(outputName), outputs: c.vocabularySize)
-        return (saved, x, inverseFinal, normedFinal, logits)
+        saved.reserveCapacity(c.layers)
+        var cache = KVCache(configuration: c, capacity: count)
+        let result = LlamaForward.run(c, weights: p, tokens: tokens, cache: &cache, logitRows: count,
+                                      record: { _, activations in saved.append(activations) }, probabilitiesOf: { _ in true })
+        return (saved, result.final, result.inverseRMSFinal, result.normedFinal, result.logits)
     }
 
     /// Cross-entropy per position: logsumexp(logits) − logits[target].
@@ -178,18 +130,6 @@ struct RowPass {
 
     // MARK: ops
 
-    /// RMSNorm per row (the shared kernel); returns y `[T][dim]` and 1/√(mean(x²) + ε) per row `[T]`.
-    func rmsNorm(_ x: [Float], _ w: [Float]) -> ([Float], [Float]) {
-        var y = [Float](repeating: 0, count: x.count), inverse = [Float](repeating: 0, count: count)
-        x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in
-            y.withUnsafeMutableBufferPointer { yp in inverse.withUnsafeMutableBufferPointer { ip in
-                RMSNorm.apply(xp.baseAddress!, weight: wp.baseAddress!, rows: count, dim: c.dim, epsilon: c.rmsEpsilon,
-                              into: yp.baseAddress!, inverseRMS: ip.baseAddress!)
-            } }
-        } }
-        return (y, inverse)
-    }
-
     /// dx for y = x·r·w with r = (mean(x²)+ε)^(-1/2): dx = r·(dy·w) − x·r³·Σ(dy·w·x)/n; dw += Σ_t dy·x·r.
     func rmsNormBackward(_ dy: [Float], _ x: [Float], _ inverse: [Float], _ w: [Float], weightGradient dw: inout [Float]) -> [Float] {
         let dim = c.dim
@@ -206,16 +146,6 @@ struct RowPass {
             for i in 0..<dim { dx[t * dim + i] = r * dy[t * dim + i] * w[i] - x[t * dim + i] * correction }
         }
         return dx
-    }
-
-    /// y = x · Wᵀ. x `[T][in]`, W `[outputs][in]` → `[T][outputs]`.
-    func linear(_ x: [Float], _ w: [Float], outputs: Int) -> [Float] {
-        var y = [Float](repeating: 0, count: count * outputs)
-        let inputs = w.count / outputs
-        x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in y.withUnsafeMutableBufferPointer { yp in
-            MatrixMultiply.linear(xp.baseAddress!, count: count, wp.baseAddress!, outputs: outputs, inputs: inputs, yp.baseAddress!)
-        } } }
-        return y
     }
 
     /// dW += dyᵀ · x and dx = dy · W. dy `[T][outputs]`, x `[T][inputs]`, W `[outputs][inputs]`.
@@ -235,29 +165,7 @@ struct RowPass {
 
     /// RoPE on token-major rows `[T][heads][hd]` (nothing when the model does not use RoPE).
     func rotate(_ data: inout [Float], heads: Int, table: RoPETable) {
-        guard c.positionEncoding == .rope else { return }
-        data.withUnsafeMutableBufferPointer { d in table.cos.withUnsafeBufferPointer { cp in table.sin.withUnsafeBufferPointer { sp in
-            RoPEKernel.rotate(d.baseAddress!, tokens: count, heads: heads, headDim: c.headDim, rotaryDim: c.rope.rotaryDim,
-                              layout: c.rope.layout, cos: cp.baseAddress!, sin: sp.baseAddress!)
-        } } }
-    }
-
-    /// Causal attention (the shared kernel); query head h reads key/value head h / (heads / kvHeads).
-    /// - Returns: output `[T][heads·hd]` and probabilities `[heads][T][T]`.
-    func attend(_ q: [Float], _ k: [Float], _ v: [Float]) -> ([Float], [Float]) {
-        let (hd, qDim, kvDim, n) = (c.headDim, c.heads * c.headDim, c.kvDim, count)
-        var output = [Float](repeating: 0, count: n * qDim), probabilities = [Float](repeating: 0, count: c.heads * n * n)
-        let shape = AttentionShape(queryHeads: c.heads, keyHeads: c.kvHeads, queryLength: n, keyLength: n, headDim: hd, valueDim: hd)
-        q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
-            output.withUnsafeMutableBufferPointer { op in probabilities.withUnsafeMutableBufferPointer { pp in
-                Attention.kernel(queries: qp.baseAddress!, queryRows: .tokenMajor(width: hd, rowStride: qDim),
-                                 keys: kp.baseAddress!, keyRows: .tokenMajor(width: hd, rowStride: kvDim),
-                                 values: vp.baseAddress!, valueRows: .tokenMajor(width: hd, rowStride: kvDim), shape: shape,
-                                 mask: .causalAfter(start: 0), scale: nil, weights: pp.baseAddress!, scores: nil,
-                                 output: op.baseAddress!, outputRows: .tokenMajor(width: hd, rowStride: qDim))
-            } }
-        } } }
-        return (output, probabilities)
+        data.withUnsafeMutableBufferPointer { LlamaForward.rotate($0.baseAddress!, heads: heads, tokens: count, c, table) }
     }
 
     /// Gradients of the attention inputs (queries and keys after RoPE, values) from the output's.

@@ -87,3 +87,11 @@ public struct TrainingParameters: Sendable {
     /// 2-D tensors take weight decay; the RMSNorm vectors do not.
     public func decays(_ name: String) -> Bool { (dims[name]?.count ?? 1) >= 2 }
 }
+
+extension TrainingParameters: LlamaWeightSource {
+    /// The forward pass reads the parameters in place (a tied model's output head is its token embedding).
+    public func withTensor<R>(_ tensor: LlamaTensor, _ body: (UnsafePointer<Float>) -> R) -> R {
+        let name = tensor == .output && isTied ? LlamaTensor.tokenEmbedding.ggufName : tensor.ggufName
+        return tensors[name]!.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+}

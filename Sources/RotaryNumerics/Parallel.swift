@@ -43,7 +43,8 @@ public enum Parallel {
             if count > 0 { body(0..<count) }
             return
         }
-        team.run(parts: workers) { worker in
+        // Helpers without a CPU of their own are woken only for sections of about a millisecond or more.
+        team.run(parts: workers, wakeExtraHelpers: count * costPerItem >= 1 << 22) { worker in
             body((count * worker / workers)..<(count * (worker + 1) / workers))
         }
     }

@@ -59,7 +59,10 @@ final class WorkerTeam: @unchecked Sendable {   // `job` is published and retire
 
     /// Calls `body(part)` exactly once for every part in `0..<parts`, on the caller and the helpers;
     /// returns when all have finished. Parts must be independent of one another.
-    func run(parts: Int, _ body: (Int) -> Void) {
+    /// - Parameter wakeExtraHelpers: also wake the helpers beyond the spinning ones (those without a CPU of
+    ///   their own). Worth it only for long sections: for short ones their wake-ups and the threads they
+    ///   displace cost more than they add.
+    func run(parts: Int, wakeExtraHelpers: Bool = true, _ body: (Int) -> Void) {
         guard parts > 1, helpers > 0, parts <= Self.maxParts,
               busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             for part in 0..<parts { body(part) }
@@ -76,7 +79,8 @@ final class WorkerTeam: @unchecked Sendable {   // `job` is published and retire
             // a parking helper sees this section, or this caller sees it parked and wakes it.
             section.store(word, ordering: .sequentiallyConsistent)
             var toWake = parts - 1
-            for index in 0..<helpers where toWake > 0 && sleeping[index].value.load(ordering: .sequentiallyConsistent) {
+            let wakeable = wakeExtraHelpers ? helpers : spinningHelpers
+            for index in 0..<wakeable where toWake > 0 && sleeping[index].value.load(ordering: .sequentiallyConsistent) {
                 wakeups[index].signal()
                 toWake -= 1
             }

@@ -27,7 +27,8 @@ import Testing
             let section = sections
             let parts = 1 + Int(generator.next() % UInt64(maxParts))
             openSection.store(section, ordering: .sequentiallyConsistent)
-            team.run(parts: parts) { part in
+            // Half the sections leave the non-spinning helpers parked (short sections do).
+            team.run(parts: parts, wakeExtraHelpers: generator.next() % 2 == 0) { part in
                 if openSection.load(ordering: .sequentiallyConsistent) != section { strayParts.add(1, ordering: .relaxed) }
                 counts[part].value.add(1, ordering: .relaxed)
                 if openSection.load(ordering: .sequentiallyConsistent) != section { strayParts.add(1, ordering: .relaxed) }

@@ -136,10 +136,8 @@ extension Bench {
     static func parallelCopy(from source: [Float], to target: inout [Float]) {
         source.withUnsafeBufferPointer { from in
             target.withUnsafeMutableBufferPointer { to in
-                let s = Int(bitPattern: from.baseAddress!), t = Int(bitPattern: to.baseAddress!)
-                let total = from.count
-                Parallel.forEachRange(total / 16, costPerItem: 16) { range in
-                    let source = UnsafeRawPointer(bitPattern: s)!, target = UnsafeMutableRawPointer(bitPattern: t)!
+                let source = UnsafeRawPointer(from.baseAddress!), target = UnsafeMutableRawPointer(to.baseAddress!)
+                Parallel.forEachRange(from.count / 16, costPerItem: 16) { range in
                     for block in range {
                         let offset = block * 64
                         target.storeBytes(of: source.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self),

@@ -45,6 +45,7 @@ enum CompletionsRoutes {
                 }
             default: throw .badRequest("stop must be a string or an array of strings", param: "stop")
             }
+            try GenerateRequest.checkStop(stop)
         }
         let logprobs = try reader.int("logprobs", in: 0...GenerateRequest.maxAlternatives)
         let echo = try reader.bool("echo") ?? false

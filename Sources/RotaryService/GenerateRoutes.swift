@@ -73,18 +73,22 @@ enum GenerateRoutes {
         }
     }
 
-    /// A Server-Sent Events response whose events `produce` writes from a task. A full model queue is
-    /// refused (429) before the stream starts; an error thrown later goes out as the last event.
+    /// A Server-Sent Events response whose events `produce` writes from a task. The stream's place in the
+    /// model queue is reserved first (a full queue is a 429 before the stream starts) and held by its
+    /// jobs until it ends; an error thrown later goes out as the last event.
     static func eventStream(owner: ModelOwner,
                             _ produce: @escaping @Sendable (ResponseStream) async throws(HTTPError) -> Void) throws(HTTPError) -> Response {
-        guard owner.hasRoom else { throw owner.queueFullError }
+        let reservation = try owner.reserve()
         let stream = ResponseStream()
         Task {
-            do throws(HTTPError) {
-                try await produce(stream)
-            } catch {
-                stream.write(serverSentEvent(error.body))
+            await ModelOwner.$heldReservation.withValue(reservation) {
+                do throws(HTTPError) {
+                    try await produce(stream)
+                } catch {
+                    stream.write(serverSentEvent(error.body))
+                }
             }
+            reservation.release()
             stream.finish()
         }
         return Response(status: 200, contentType: "text/event-stream", headers: [("Cache-Control", "no-cache")], stream: stream)

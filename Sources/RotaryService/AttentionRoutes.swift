@@ -26,6 +26,9 @@ enum AttentionRoutes {
                                        shape: shape, positionsQ: decoded.positionsQ, positionsK: decoded.positionsK,
                                        encoding: decoded.encoding, causal: decoded.causal, scale: decoded.scale,
                                        keepScores: decoded.outputs.contains(.scores))
+        for values in [result.scores ?? [], result.weights, result.output ?? []] {
+            try RoPEDecoding.requireFinite(values, field: "queries", what: "the attention (queries · keys × scale, or the weighted values)")
+        }
         if wantsSVG(request) {
             let title = "Attention weights (\(decoded.encodingName)\(decoded.causal ? ", causal" : ""))"
             let svg = AttentionHeatmap.render(weights: result.weights, heads: shape.queryHeads, rows: shape.queryLength,

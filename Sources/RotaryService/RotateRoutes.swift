@@ -36,6 +36,8 @@ enum RotateRoutes {
         let config = decoded.configuration
         let table = cache.table(for: config, positions: decoded.positions, role: decoded.role, inverse: decoded.inverse)
         config.apply(table, to: &decoded.tensor.values, heads: decoded.tensor.heads)
+        try RoPEDecoding.requireFinite(decoded.tensor.values, field: request.mediaType == NPY.mediaType ? "body" : "vectors",
+                                       what: "the rotated vectors (vectors × attention scaling)")
         if request.accepts(NPY.mediaType) {
             return Response(status: 200, contentType: NPY.mediaType,
                             headers: [("X-Attention-Scaling", String(table.frequencies.attentionScaling))],

@@ -22,6 +22,16 @@ enum AttentionRoutes {
     static func attention(_ body: JSONValue, request: Request, limits: ServiceConfiguration) throws(HTTPError) -> Response {
         let decoded = try AttentionRequest.decode(body, limits: limits)
         let shape = decoded.shape
+        let title = "Attention weights (\(decoded.encodingName)\(decoded.causal ? ", causal" : ""))"
+        if wantsSVG(request) {
+            let labelBytes = String(limits.maxPosition).utf8.count
+            try ResponseSize.check(AttentionHeatmap.maxBytes(heads: shape.queryHeads, rows: shape.queryLength, columns: shape.keyLength,
+                                                             labelBytes: labelBytes, titleBytes: title.utf8.count),
+                                   limits, what: "the SVG heatmap", param: "queries")
+        } else {
+            try ResponseSize.check(decoded.maxJSONResponseBytes, limits,
+                                   what: "the JSON \(decoded.outputs.map(\.rawValue).sorted().joined(separator: " and "))", param: "return")
+        }
         let result = Attention.compute(queries: decoded.queries.values, keys: decoded.keys.values, values: decoded.values?.values,
                                        shape: shape, positionsQ: decoded.positionsQ, positionsK: decoded.positionsK,
                                        encoding: decoded.encoding, causal: decoded.causal, scale: decoded.scale,
@@ -30,7 +40,6 @@ enum AttentionRoutes {
             try RoPEDecoding.requireFinite(values, field: "queries", what: "the attention (queries · keys × scale, or the weighted values)")
         }
         if wantsSVG(request) {
-            let title = "Attention weights (\(decoded.encodingName)\(decoded.causal ? ", causal" : ""))"
             let svg = AttentionHeatmap.render(weights: result.weights, heads: shape.queryHeads, rows: shape.queryLength,
                                               columns: shape.keyLength, rowLabels: decoded.positionsQ.map(String.init),
                                               columnLabels: decoded.positionsK.map(String.init), title: title)

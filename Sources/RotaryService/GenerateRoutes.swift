@@ -17,6 +17,11 @@ enum GenerateRoutes {
         let decoded = try GenerateRequest.decode(try parseJSON(request.body, limits: limits), model: model, limits: limits)
         let job = decoded.job
         if decoded.stream { return try stream(job, request: request, owner: owner, model: model) }
+        let candidateTokens = job.candidates.reduce(0) { $0 + $1.tokens.count }
+        let candidateText = decoded.candidateTexts.reduce(0) { $0 + $1.utf8.count + 64 }
+        try ResponseSize.check(ResponseSize.modelAnswer(generated: job.maxTokens, scored: (job.echo ? job.promptTokens.count : 0) + candidateTokens,
+                                                        textBytes: candidateText, alternatives: job.alternatives, pieceBytes: owner.maxPieceBytes),
+                               limits, what: "the answer (max_tokens, echo, candidates with logprobs)", param: "max_tokens")
         let connected = request.isConnected
         // A client that disconnects stops its generation at the next token and frees the model.
         let outcome = try await owner.run(isConnected: connected) { model in

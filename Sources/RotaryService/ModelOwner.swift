@@ -16,10 +16,15 @@ public final class ModelOwner: Sendable {
     private let generatedTokens = Atomic<Int>(0)
     private let queue = DispatchQueue(label: "rotary.model-owner")
 
+    /// The longest token piece in bytes: what bounds the answers' text (for `max_response_bytes`).
+    let maxPieceBytes: Int
+
     public init(model: LlamaModel?, name: String, queueLimit: Int) {
         self.model = model
         self.name = name
         self.queueLimit = queueLimit
+        let tokenizer = model?.tokenizer
+        maxPieceBytes = (0..<(tokenizer?.vocabularySize ?? 0)).reduce(0) { max($0, tokenizer!.pieceBytes($1).count) }
     }
 
     /// Requests running or waiting now.

@@ -29,16 +29,19 @@ enum RotateRoutes {
             let body = try parseJSON(request.body, limits: limits)
             if body["text"] != nil {
                 guard let owner else { throw HTTPError.badRequest("text mode needs a model", param: "text") }
-                return try TextModes.rotate(body, model: try owner.requireModel(), limits: limits)
+                return try TextModes.rotate(body, model: try owner.requireModel(), pieceBytes: owner.maxPieceBytes, limits: limits)
             }
             decoded = try RotateRequest.decode(body, limits: limits)
         }
+        let answersNPY = request.accepts(NPY.mediaType)
+        try ResponseSize.check(decoded.maxResponseBytes(npy: answersNPY), limits,
+                               what: answersNPY ? "the .npy answer" : "the JSON answer", param: decoded.extras.isEmpty ? "vectors" : "return")
         let config = decoded.configuration
         let table = cache.table(for: config, positions: decoded.positions, role: decoded.role, inverse: decoded.inverse)
         config.apply(table, to: &decoded.tensor.values, heads: decoded.tensor.heads)
         try RoPEDecoding.requireFinite(decoded.tensor.values, field: request.mediaType == NPY.mediaType ? "body" : "vectors",
                                        what: "the rotated vectors (vectors × attention scaling)")
-        if request.accepts(NPY.mediaType) {
+        if answersNPY {
             return Response(status: 200, contentType: NPY.mediaType,
                             headers: [("X-Attention-Scaling", String(table.frequencies.attentionScaling))],
                             body: NPY.encode(decoded.tensor))

@@ -81,16 +81,6 @@ struct AttentionRequest {
                                 scale: scale, outputs: outputs)
     }
 
-    /// An upper bound on the bytes of the JSON answer: the outputs asked for, the positions, the shape.
-    var maxJSONResponseBytes: Int {
-        let rows = shape.queryHeads * shape.queryLength
-        var total = ResponseSize.envelope + (positionsQ.count + positionsK.count) * ResponseSize.jsonInt
-        for output in outputs {
-            total += ResponseSize.jsonTensor(count: rows * (output == .output ? shape.valueDim : shape.keyLength), rows: rows + shape.queryHeads)
-        }
-        return total
-    }
-
     private static func positions(_ reader: inout ObjectReader, _ name: String, count: Int,
                                   limits: ServiceConfiguration) throws(HTTPError) -> [Int] {
         guard let given = try reader.doubles(name) else { return Array(0..<count) }

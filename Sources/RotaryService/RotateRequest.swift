@@ -68,20 +68,6 @@ struct RotateRequest {
                              inverse: inverse, role: role, extras: extras)
     }
 
-    /// An upper bound on the bytes of the answer: the rotated vectors (and, in JSON, the positions and
-    /// the extras asked for: cos and sin are `[rows][rotary_dim]`).
-    func maxResponseBytes(npy: Bool) -> Int {
-        if npy { return ResponseSize.npy(count: tensor.values.count) }
-        let rows = positions.count
-        var total = ResponseSize.envelope + ResponseSize.jsonTensor(count: tensor.values.count, rows: rows * tensor.heads + rows)
-            + 2 * rows * ResponseSize.jsonInt
-        if extras.contains(.invFreq) { total += configuration.pairCount * ResponseSize.jsonFloat + 2 }
-        for extra in [Extra.cos, .sin] where extras.contains(extra) {
-            total += ResponseSize.jsonTensor(count: rows * configuration.pairCount * 2, rows: rows)
-        }
-        return total
-    }
-
     /// Settings of an `.npy` request from its query string: top-level names as in JSON, every
     /// other name a `rope` parameter. Lists are comma-separated.
     static func settings(fromQuery query: [(name: String, value: String)]) throws(HTTPError) -> JSONValue {

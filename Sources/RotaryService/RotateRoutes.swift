@@ -46,34 +46,6 @@ enum RotateRoutes {
                             headers: [("X-Attention-Scaling", String(table.frequencies.attentionScaling))],
                             body: NPY.encode(decoded.tensor))
         }
-        return .json(encode(decoded, table: table))
-    }
-
-    static func encode(_ request: RotateRequest, table: RoPETable) -> [UInt8] {
-        var writer = JSONWriter(reservingCapacity: request.tensor.values.count * 12 + 256)
-        writer.raw("{")
-        writer.key("vectors"); request.tensor.write(to: &writer); writer.comma()
-        writer.key("shape"); writer.raw("[" + request.tensor.shape.map(String.init).joined(separator: ",") + "]"); writer.comma()
-        writer.key("positions"); writer.raw("[" + request.positions.map(String.init).joined(separator: ",") + "]"); writer.comma()
-        writer.key("attention_scaling"); writer.double(table.frequencies.attentionScaling)
-        if request.extras.contains(.invFreq) {
-            writer.comma(); writer.key("inv_freq"); writer.floats(table.frequencies.inverseFrequencies)
-        }
-        // cos/sin as transformers lays them out: [rows][rotary_dim], pairs expanded per layout.
-        for (extra, values) in [(RotateRequest.Extra.cos, table.cos), (.sin, table.sin)] where request.extras.contains(extra) {
-            writer.comma(); writer.key(extra.rawValue)
-            var expanded = [Float](); expanded.reserveCapacity(values.count * 2)
-            let pairs = table.pairCount
-            for row in 0..<table.rows {
-                let slice = values[(row * pairs)..<((row + 1) * pairs)]
-                switch request.configuration.layout {
-                case .half: expanded += slice; expanded += slice
-                case .interleaved: for v in slice { expanded.append(v); expanded.append(v) }
-                }
-            }
-            expanded.withUnsafeBufferPointer { writer.tensor($0, shape: [table.rows, pairs * 2]) }
-        }
-        writer.raw("}")
-        return writer.bytes
+        return .json(decoded.jsonAnswer(table: table))
     }
 }

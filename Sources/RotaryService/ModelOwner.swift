@@ -23,8 +23,9 @@ public final class ModelOwner: Sendable {
         self.model = model
         self.name = name
         self.queueLimit = queueLimit
-        let tokenizer = model?.tokenizer
-        maxPieceBytes = (0..<(tokenizer?.vocabularySize ?? 0)).reduce(0) { max($0, tokenizer!.pieceBytes($1).count) }
+        maxPieceBytes = model.map { model in
+            (0..<model.tokenizer.vocabularySize).reduce(0) { max($0, model.tokenizer.pieceBytes($1).count) }
+        } ?? 0
     }
 
     /// Requests running or waiting now.

@@ -152,6 +152,15 @@ import RotaryService
         #expect(svg.status == 400, "SVG of overflowing weights")
     }
 
+    /// /attention/decay over the extremes of rope_theta, as JSON and as SVG (a theta of 1e300 crashed the
+    /// SVG's number formatting).
+    @Test(arguments: [1.0000001, 1.5, 10_000, 1e15, 1e100, 1e300, 1.7e308])
+    func decayAnswersFiniteNumbers(theta: Double) async throws {
+        let body: [String: Any] = ["rope_theta": theta, "max_distance": 64, "samples": 8, "head_dim": 8]
+        Self.check(try await call("POST", "/attention/decay", json: body), "decay \(theta)")
+        Self.check(try await call("POST", "/attention/decay", json: body, accept: "image/svg+xml"), "decay SVG \(theta)")
+    }
+
     @Test(arguments: types + ["sinusoidal", "none"])
     func attentionAnswersFiniteNumbersOrA400(type: String) async throws {
         var draw = Draw(random: SplitMix64(seed: UInt64(type.utf8.reduce(7) { $0 &* 31 &+ Int($1) } & 0xffff)))

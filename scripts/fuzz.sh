@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# libFuzzer (swiftc -sanitize=fuzzer,address) over the JSON parser, the typed request decoding of /rotate and
-# /attention (then the numerics they feed), and the GGUF reader.
+# libFuzzer (swiftc -sanitize=fuzzer,address) over the JSON parser (objects of many keys among the seeds), the
+# typed request decoding of /rotate and /attention (then the numerics they feed, and their answers against the
+# max_response_bytes bound), and the GGUF reader.
 # FUZZ_SECONDS per harness (default 300 for `make fuzz`; .ci/run uses a short seeded while via make test).
 # Each harness is compiled together with the module sources it exercises; findings land in .build-fuzz/.
 set -euo pipefail
@@ -29,6 +30,7 @@ done
 build RequestDecodingFuzz -I "$OUT/stubs" -I Sources/CMicroHTTPD -I Sources/COpenBLAS $(pkg-config --cflags-only-I libmicrohttpd) \
   Sources/RotaryJSON/*.swift Sources/RotaryHTTP/{HTTPError,Request,Response,ResponseStream}.swift Sources/RotaryNumerics/*.swift \
   Sources/RotaryService/{ObjectReader,FloatTensor,RoPEDecoding,RotateRequest,AttentionRequest,NPY,JSONBody,ServiceConfiguration}.swift \
+  Sources/RotaryService/{ResponseSize,RotateAnswer,AttentionAnswer,AttentionHeatmap,SVG,LinePlot}.swift \
   scripts/fuzz/RequestDecodingFuzz.swift -lmicrohttpd -lopenblas
 build GGUFFuzz Sources/RotaryModel/ByteReader.swift Sources/RotaryModel/GGUFFile.swift Sources/RotaryModel/GGUFValue.swift \
   scripts/fuzz/GGUFFuzz.swift

@@ -133,6 +133,9 @@ private struct Cursor {
         if depth > maxDepth { throw error("nesting deeper than \(maxDepth) levels") }
         index += 1
         var members: [(String, JSONValue)] = []
+        // Small objects (every request body) scan their few keys; past that, a hashed set keeps the
+        // duplicate check linear in the body (a scan alone is quadratic in the number of keys).
+        var seenKeys: Set<String> = []
         skipWhitespace()
         if !atEnd && current == UInt8(ascii: "}") { index += 1; return .object(members) }
         while true {
@@ -142,7 +145,7 @@ private struct Cursor {
             }
             let keyStart = index
             let key = try parseString()
-            if members.contains(where: { $0.0 == key }) { throw error("duplicate key '\(key)'", at: keyStart) }
+            if isDuplicate(key, members: members, seen: &seenKeys) { throw error("duplicate key '\(key)'", at: keyStart) }
             skipWhitespace()
             guard !atEnd, current == UInt8(ascii: ":") else {
                 throw error("unexpected \(describeCurrent()) after key '\(key)': expected ':'")
@@ -159,6 +162,13 @@ private struct Cursor {
             throw error("unexpected \(describeCurrent()) inside an object: expected ',' or '}'")
         }
         return .object(members)
+    }
+
+    /// Whether `key` is already a member; from `hashedKeyThreshold` members on, through `seen`.
+    private func isDuplicate(_ key: String, members: [(String, JSONValue)], seen: inout Set<String>) -> Bool {
+        if members.count < hashedKeyThreshold { return members.contains { $0.0 == key } }
+        if seen.isEmpty { seen = Set(members.map(\.0)) }
+        return !seen.insert(key).inserted
     }
 
     mutating func parseString() throws(JSONParseError) -> String {
@@ -323,6 +333,9 @@ private struct Cursor {
         }
     }
 }
+
+/// Members an object may have before its duplicate check switches from a scan to a hashed set.
+private let hashedKeyThreshold = 16
 
 private let powersOfTen: [Double] = (0...22).map { exponent in
     var value = 1.0

@@ -36,8 +36,10 @@ public struct Sampler: Sendable {
         let p = parameters
         if p.repeatPenalty != 1 {
             for token in Set(history.suffix(p.repeatWindow)) where token >= 0 && token < scores.count {
-                let penalty = Float(p.repeatPenalty)
-                scores[token] = scores[token] > 0 ? scores[token] / penalty : scores[token] * penalty
+                // In Double, then clamped: a tiny penalty (1e-300 is accepted) must not make infinities.
+                let score = Double(scores[token])
+                let penalized = score > 0 ? score / p.repeatPenalty : score * p.repeatPenalty
+                scores[token] = Float(min(max(penalized, -Double(Float.greatestFiniteMagnitude)), Double(Float.greatestFiniteMagnitude)))
             }
         }
         if p.temperature <= 0 { return Self.argmax(scores) }
@@ -58,14 +60,15 @@ public struct Sampler: Sendable {
             let keep = max(1, probabilities.prefix { $0 >= p.minP * top }.count)
             candidates = Array(candidates.prefix(keep))
         }
-        probabilities = Self.softmax(candidates.map { Double(scores[$0]) / p.temperature })
+        probabilities = Self.softmax(candidates.map { Double(scores[$0]) }, temperature: p.temperature)
         let draw = Double(generator.next() >> 11) / 9_007_199_254_740_992
         var cumulative = 0.0
         for (i, probability) in probabilities.enumerated() {
             cumulative += probability
             if draw < cumulative { return candidates[i] }
         }
-        return candidates.last!
+        // Rounding left the sum just under the draw: the last candidate that can be drawn at all.
+        return candidates[probabilities.lastIndex { $0 > 0 } ?? 0]
     }
 
     public static func argmax(_ values: [Float]) -> Int {
@@ -74,9 +77,12 @@ public struct Sampler: Sendable {
         return best
     }
 
-    static func softmax(_ values: [Double]) -> [Double] {
+    /// softmax(values / temperature), total for every temperature > 0: the differences from the
+    /// largest value are divided (never the values), so a tiny temperature gives −∞ → 0 for the others
+    /// and 1 for the largest rather than ∞ − ∞ = NaN.
+    static func softmax(_ values: [Double], temperature: Double = 1) -> [Double] {
         let top = values.max() ?? 0
-        let exps = values.map { exp($0 - top) }
+        let exps = values.map { $0 == top ? 1 : exp(($0 - top) / temperature) }
         let sum = exps.reduce(0, +)
         return exps.map { $0 / sum }
     }

@@ -94,6 +94,7 @@ public struct TextGenerator: Sendable {
         var history = prompt
         var logits = Array(last)
         var bytes: [UInt8] = []
+        var stops = StopSequenceMatcher(job.stop)
         for step in 0..<max(job.maxTokens, 0) {
             let token = sampler.next(logits, history: history)
             if token == model.tokenizer.eosID {
@@ -103,8 +104,8 @@ public struct TextGenerator: Sendable {
             let scored = score(token, logits[...], alternatives: job.alternatives)
             bytes += model.tokenizer.pieceBytes(token)
             let text = String(decoding: bytes, as: UTF8.self)
-            if let cut = job.stop.compactMap({ text.range(of: $0)?.lowerBound }).min() {
-                outcome.text = String(text[..<cut])
+            if let cut = stops.match(model.tokenizer.pieceBytes(token)) {
+                outcome.text = String(decoding: bytes[..<cut], as: UTF8.self)
                 outcome.generated.append(scored)
                 outcome.finishReason = .stop
                 break
@@ -144,18 +145,5 @@ public struct TextGenerator: Sendable {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-}
-
-extension String {
-    /// The first occurrence of `needle` (no Foundation needed).
-    func range(of needle: String) -> Range<String.Index>? {
-        guard !needle.isEmpty else { return nil }
-        var start = startIndex
-        while start < endIndex {
-            if self[start...].hasPrefix(needle) { return start..<index(start, offsetBy: needle.count) }
-            start = index(after: start)
-        }
-        return nil
     }
 }

@@ -77,7 +77,9 @@ extension RoPEConfiguration {
         }
         var low = correctionDim(p.betaFast), high = correctionDim(p.betaSlow)
         if p.truncate { low = low.rounded(.down); high = high.rounded(.up) }
-        low = max(low, 0)
+        // Clamped finite too: a subnormal beta makes the correction dimension +∞, and the ramp ∞/∞ = NaN
+        // (the largest finite value gives the ramp's limit, 1).
+        low = min(max(low, 0), .greatestFiniteMagnitude)
         high = min(high, dim - 1)
         if low == high { high += 0.001 }
         let inverse = plain.indices.map { i -> Float in

@@ -14,21 +14,32 @@ public final class RoPETableCache: Sendable {
     private struct Storage {
         var tables: [Key: (table: RoPETable, lastUse: UInt64)] = [:]
         var clock: UInt64 = 0
-        var floats = 0
+        var bytes = 0
     }
 
     private let storage = Mutex(Storage())
     /// Most tables kept.
     public let maxEntries: Int
-    /// Most floats kept over all tables (cos + sin).
-    public let maxFloats: Int
+    /// Most bytes kept over all entries, as `footprint` counts them.
+    public let maxBytes: Int
 
-    public init(maxEntries: Int = 64, maxFloats: Int = 32 << 20) {
+    public init(maxEntries: Int = 64, maxBytes: Int = 128 << 20) {
         self.maxEntries = maxEntries
-        self.maxFloats = maxFloats
+        self.maxBytes = maxBytes
     }
 
     public var count: Int { storage.withLock { $0.tables.count } }
+
+    /// Bytes the entries kept now take, as `footprint` counts them.
+    public var bytes: Int { storage.withLock { $0.bytes } }
+
+    /// The bytes an entry keeps alive: cos and sin, the positions (one array, shared by the key and the
+    /// table: 8 bytes a row, as much as cos and sin together when there is one pair), the frequencies.
+    public static func footprint(of table: RoPETable) -> Int {
+        (table.cos.count + table.sin.count + table.frequencies.inverseFrequencies.count) * MemoryLayout<Float>.stride
+            + table.positions.count * MemoryLayout<Int>.stride
+            + (table.frequencies.xposDecay?.count ?? 0) * MemoryLayout<Double>.stride
+    }
 
     public func table(for configuration: RoPEConfiguration, positions: [Int], role: RoPERole = .query,
                       inverse: Bool = false, sequenceLength: Int? = nil) -> RoPETable {
@@ -43,17 +54,16 @@ public final class RoPETableCache: Sendable {
             return hit
         }
         let table = configuration.table(positions: positions, role: role, inverse: inverse, sequenceLength: sequenceLength)
-        let size = table.cos.count * 2
-        guard maxEntries > 0, size <= maxFloats else { return table }
+        let size = Self.footprint(of: table)
+        guard maxEntries > 0, size <= maxBytes else { return table }
         storage.withLock { s in
-            while !s.tables.isEmpty && (s.tables.count >= maxEntries || s.floats + size > maxFloats) {
+            guard s.tables[key] == nil else { return }
+            while !s.tables.isEmpty && (s.tables.count >= maxEntries || s.bytes + size > maxBytes) {
                 let oldest = s.tables.min { $0.value.lastUse < $1.value.lastUse }!.key
-                s.floats -= s.tables.removeValue(forKey: oldest)!.table.cos.count * 2
+                s.bytes -= Self.footprint(of: s.tables.removeValue(forKey: oldest)!.table)
             }
-            if s.tables[key] == nil {
-                s.tables[key] = (table, s.clock)
-                s.floats += size
-            }
+            s.tables[key] = (table, s.clock)
+            s.bytes += size
         }
         return table
     }

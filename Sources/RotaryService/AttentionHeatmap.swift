@@ -9,9 +9,7 @@ enum AttentionHeatmap {
     ///   - rowLabels, columnLabels: one per row/column (positions or token pieces)
     static func render(weights: [Float], heads: Int, rows: Int, columns: Int, rowLabels: [String], columnLabels: [String],
                        title: String) -> String {
-        let side = max(1, Int((Double(maxCells) / Double(heads)).squareRoot()))
-        let blockRows = (rows + side - 1) / side, blockColumns = (columns + side - 1) / side   // source cells per drawn cell
-        let drawnRows = (rows + blockRows - 1) / blockRows, drawnColumns = (columns + blockColumns - 1) / blockColumns
+        let (blockRows, blockColumns, drawnRows, drawnColumns) = grid(heads: heads, rows: rows, columns: columns)
         let cell = max(2, min(14, 420 / Double(max(drawnRows, drawnColumns))))
         let panelWidth = cell * Double(drawnColumns), panelHeight = cell * Double(drawnRows)
         let perLine = min(heads, 4)
@@ -65,6 +63,27 @@ enum AttentionHeatmap {
         svg.text("0", x: barX + 18, y: top + barHeight, size: 9)
         svg.text("weight", x: barX, y: top - 8, size: 10)
         return svg.document
+    }
+
+    /// Source cells per drawn cell (block) and drawn cells per panel, so all panels draw at most `maxCells`.
+    private static func grid(heads: Int, rows: Int, columns: Int) -> (blockRows: Int, blockColumns: Int, drawnRows: Int, drawnColumns: Int) {
+        let side = max(1, Int((Double(maxCells) / Double(heads)).squareRoot()))
+        let blockRows = (rows + side - 1) / side, blockColumns = (columns + side - 1) / side
+        return (blockRows, blockColumns, (rows + blockRows - 1) / blockRows, (columns + blockColumns - 1) / blockColumns)
+    }
+
+    /// An upper bound on the bytes `render` writes, from the shapes alone (for `max_response_bytes`).
+    /// - Parameters:
+    ///   - labelBytes: the longest row or column label, in UTF-8 bytes.
+    ///   - titleBytes: the title's length in UTF-8 bytes.
+    static func maxBytes(heads: Int, rows: Int, columns: Int, labelBytes: Int, titleBytes: Int) -> Int {
+        // One <rect> or <text> element with every number at its longest (24 characters) and the
+        // longest fixed attributes; text is escaped at up to six bytes a byte (&quot;).
+        let rect = 192, text = 320
+        let (_, _, drawnRows, drawnColumns) = grid(heads: heads, rows: rows, columns: columns)
+        let labels = labelIndices(drawnRows).count + labelIndices(drawnColumns).count
+        let panel = drawnRows * drawnColumns * rect + rect + labels * (text + 6 * labelBytes) + 3 * text
+        return 512 + text + 6 * titleBytes + 2 * text + heads * panel + 50 * rect + 3 * text
     }
 
     /// At most ~12 evenly spaced drawn indices to label.

@@ -71,6 +71,11 @@ struct AttentionRequest {
         }
         let (encoding, name) = try decodeEncoding(reader.value("position_encoding"), headDim: shape.headDim)
         try reader.finish()
+        if case .rope(let config) = encoding {
+            // As Attention.compute builds the tables: one sequence length for both sides.
+            let largest = max(positionsQ.max() ?? 0, positionsK.max() ?? 0)
+            try RoPEDecoding.checkFinite(config, maxPosition: largest, sequenceLength: largest + 1, path: "position_encoding")
+        }
         return AttentionRequest(queries: queries, keys: keys, values: values, shape: shape, positionsQ: positionsQ,
                                 positionsK: positionsK, encoding: encoding, encodingName: name, causal: causal,
                                 scale: scale, outputs: outputs)

@@ -22,36 +22,19 @@ enum AttentionRoutes {
     static func attention(_ body: JSONValue, request: Request, limits: ServiceConfiguration) throws(HTTPError) -> Response {
         let decoded = try AttentionRequest.decode(body, limits: limits)
         let shape = decoded.shape
+        let svg = wantsSVG(request)
+        try ResponseSize.check(AttentionAnswer.maxBytes(decoded, svg: svg, limits: limits), limits,
+                               what: svg ? "the SVG heatmap" : "the JSON \(decoded.outputs.map(\.rawValue).sorted().joined(separator: " and "))",
+                               param: svg ? "queries" : "return")
         let result = Attention.compute(queries: decoded.queries.values, keys: decoded.keys.values, values: decoded.values?.values,
                                        shape: shape, positionsQ: decoded.positionsQ, positionsK: decoded.positionsK,
                                        encoding: decoded.encoding, causal: decoded.causal, scale: decoded.scale,
                                        keepScores: decoded.outputs.contains(.scores))
-        if wantsSVG(request) {
-            let title = "Attention weights (\(decoded.encodingName)\(decoded.causal ? ", causal" : ""))"
-            let svg = AttentionHeatmap.render(weights: result.weights, heads: shape.queryHeads, rows: shape.queryLength,
-                                              columns: shape.keyLength, rowLabels: decoded.positionsQ.map(String.init),
-                                              columnLabels: decoded.positionsK.map(String.init), title: title)
-            return .text(svg, contentType: svgType)
+        for values in [result.scores ?? [], result.weights, result.output ?? []] {
+            try RoPEDecoding.requireFinite(values, field: "queries", what: "the attention (queries · keys × scale, or the weighted values)")
         }
-        // Answers keep the rank of the queries: [seq_q][seq_k] for 2-D input, [heads][seq_q][seq_k] for 3-D.
-        let rank3 = decoded.queries.shape.count == 3
-        func dims(_ last: Int) -> [Int] { rank3 ? [shape.queryHeads, shape.queryLength, last] : [shape.queryLength, last] }
-        var writer = JSONWriter(reservingCapacity: shape.scoreCount * 12 + 256)
-        writer.raw("{")
-        for (output, values, last) in [(AttentionRequest.Output.scores, result.scores ?? [], shape.keyLength),
-                                       (.weights, result.weights, shape.keyLength),
-                                       (.output, result.output ?? [], shape.valueDim)] where decoded.outputs.contains(output) {
-            writer.key(output.rawValue)
-            values.withUnsafeBufferPointer { writer.tensor($0, shape: dims(last)) }
-            writer.comma()
-        }
-        writer.key("positions_q"); writer.raw("[" + decoded.positionsQ.map(String.init).joined(separator: ",") + "]"); writer.comma()
-        writer.key("positions_k"); writer.raw("[" + decoded.positionsK.map(String.init).joined(separator: ",") + "]"); writer.comma()
-        writer.key("shape")
-        writer.raw("{\"heads\":\(shape.queryHeads),\"kv_heads\":\(shape.keyHeads),\"seq_q\":\(shape.queryLength),")
-        writer.raw("\"seq_k\":\(shape.keyLength),\"head_dim\":\(shape.headDim),\"value_dim\":\(shape.valueDim)}")
-        writer.raw("}")
-        return .json(writer.bytes)
+        if svg { return .text(AttentionAnswer.svg(decoded, result), contentType: svgType) }
+        return .json(AttentionAnswer.json(decoded, result))
     }
 
     static func decay(_ request: Request, limits: ServiceConfiguration) throws(HTTPError) -> Response {

@@ -45,6 +45,7 @@ enum CompletionsRoutes {
                 }
             default: throw .badRequest("stop must be a string or an array of strings", param: "stop")
             }
+            try GenerateRequest.checkStop(stop)
         }
         let logprobs = try reader.int("logprobs", in: 0...GenerateRequest.maxAlternatives)
         let echo = try reader.bool("echo") ?? false
@@ -79,6 +80,13 @@ enum CompletionsRoutes {
             return try streamed(jobs, echoed: echoed, chunk: ChunkHeader(id: id, created: created, model: owner.name), owner: owner,
                                 model: model, isConnected: request.isConnected)
         }
+        let estimate = zip(prompts, jobs).reduce(ResponseSize.envelope) { total, pair in
+            let (prompt, job) = pair
+            let echoed = echo ? prompt.text?.utf8.count ?? prompt.tokens.count * owner.maxPieceBytes : 0
+            return total + ResponseSize.modelAnswer(generated: job.maxTokens, scored: echo ? prompt.tokens.count : 0, textBytes: echoed,
+                                                    alternatives: logprobs ?? 0, pieceBytes: owner.maxPieceBytes)
+        }
+        try ResponseSize.check(estimate, limits, what: "the answer (\(prompts.count) prompts × max_tokens, echo, logprobs)", param: "prompt")
         var choices: [Choice] = []
         for (prompt, job) in zip(prompts, jobs) {
             let connected = request.isConnected

@@ -9,6 +9,20 @@ struct GenerateRequest {
     var stream: Bool
 
     static let maxAlternatives = 20
+    /// Most stop sequences a request of `/generate` or `/v1/completions` may give.
+    static let maxStopSequences = 8
+    /// Longest stop sequence, in Unicode scalars (as JSON Schema's `maxLength` counts).
+    static let maxStopSequenceLength = 1000
+
+    /// One cap for both routes: at most `maxStopSequences` strings of at most `maxStopSequenceLength`.
+    static func checkStop(_ stop: [String]) throws(HTTPError) {
+        guard stop.count <= maxStopSequences else {
+            throw .badRequest("stop takes at most \(maxStopSequences) strings, got \(stop.count)", param: "stop")
+        }
+        if let long = stop.firstIndex(where: { $0.unicodeScalars.count > maxStopSequenceLength }) {
+            throw .badRequest("stop[\(long)] is longer than \(maxStopSequenceLength) characters", param: "stop[\(long)]")
+        }
+    }
 
     static func decode(_ body: JSONValue, model: LlamaModel, limits: ServiceConfiguration) throws(HTTPError) -> GenerateRequest {
         var reader = try ObjectReader(body, path: "")
@@ -25,9 +39,8 @@ struct GenerateRequest {
         sampling.repeatPenalty = try number(&reader, "repeat_penalty", default: 1.0, valid: { $0 > 0 && $0 <= 10 }, "in (0, 10]")
         sampling.seed = UInt64(try reader.int("seed", in: 0...Int(Int32.max)) ?? 0)
         let stop = try reader.strings("stop") ?? []
-        guard stop.count <= 8, stop.allSatisfy({ !$0.isEmpty }) else {
-            throw .badRequest("stop takes at most 8 non-empty strings", param: "stop")
-        }
+        try checkStop(stop)
+        if let empty = stop.firstIndex(where: \.isEmpty) { throw .badRequest("stop[\(empty)] is empty", param: "stop[\(empty)]") }
         let alternatives = try reader.int("logprobs", in: 0...maxAlternatives) ?? 0
         let echo = try reader.bool("echo") ?? false
         let candidateTexts = try reader.strings("candidates") ?? []

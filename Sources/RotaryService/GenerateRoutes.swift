@@ -17,6 +17,11 @@ enum GenerateRoutes {
         let decoded = try GenerateRequest.decode(try parseJSON(request.body, limits: limits), model: model, limits: limits)
         let job = decoded.job
         if decoded.stream { return try stream(job, request: request, owner: owner, model: model) }
+        let candidateTokens = job.candidates.reduce(0) { $0 + $1.tokens.count }
+        let candidateText = decoded.candidateTexts.reduce(0) { $0 + $1.utf8.count + 64 }
+        try ResponseSize.check(ResponseSize.modelAnswer(generated: job.maxTokens, scored: (job.echo ? job.promptTokens.count : 0) + candidateTokens,
+                                                        textBytes: candidateText, alternatives: job.alternatives, pieceBytes: owner.maxPieceBytes),
+                               limits, what: "the answer (max_tokens, echo, candidates with logprobs)", param: "max_tokens")
         let connected = request.isConnected
         // A client that disconnects stops its generation at the next token and frees the model.
         let outcome = try await owner.run(isConnected: connected) { model in
@@ -73,18 +78,22 @@ enum GenerateRoutes {
         }
     }
 
-    /// A Server-Sent Events response whose events `produce` writes from a task. A full model queue is
-    /// refused (429) before the stream starts; an error thrown later goes out as the last event.
+    /// A Server-Sent Events response whose events `produce` writes from a task. The stream's place in the
+    /// model queue is reserved first (a full queue is a 429 before the stream starts) and held by its
+    /// jobs until it ends; an error thrown later goes out as the last event.
     static func eventStream(owner: ModelOwner,
                             _ produce: @escaping @Sendable (ResponseStream) async throws(HTTPError) -> Void) throws(HTTPError) -> Response {
-        guard owner.hasRoom else { throw owner.queueFullError }
+        let reservation = try owner.reserve()
         let stream = ResponseStream()
         Task {
-            do throws(HTTPError) {
-                try await produce(stream)
-            } catch {
-                stream.write(serverSentEvent(error.body))
+            await ModelOwner.$heldReservation.withValue(reservation) {
+                do throws(HTTPError) {
+                    try await produce(stream)
+                } catch {
+                    stream.write(serverSentEvent(error.body))
+                }
             }
+            reservation.release()
             stream.finish()
         }
         return Response(status: 200, contentType: "text/event-stream", headers: [("Cache-Control", "no-cache")], stream: stream)

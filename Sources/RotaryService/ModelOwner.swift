@@ -16,17 +16,50 @@ public final class ModelOwner: Sendable {
     private let generatedTokens = Atomic<Int>(0)
     private let queue = DispatchQueue(label: "rotary.model-owner")
 
+    /// The longest token piece in bytes: what bounds the answers' text (for `max_response_bytes`).
+    let maxPieceBytes: Int
+
     public init(model: LlamaModel?, name: String, queueLimit: Int) {
         self.model = model
         self.name = name
         self.queueLimit = queueLimit
+        maxPieceBytes = model.map { model in
+            (0..<model.tokenizer.vocabularySize).reduce(0) { max($0, model.tokenizer.pieceBytes($1).count) }
+        } ?? 0
     }
 
     /// Requests running or waiting now.
     public var load: Int { admitted.load(ordering: .relaxed) }
 
-    /// Whether a request would be admitted now (streams check before they answer 200).
-    var hasRoom: Bool { admitted.load(ordering: .relaxed) <= queueLimit }
+    /// A place in the queue, taken atomically; given back once, by `release` or when dropped.
+    final class Reservation: Sendable {
+        let owner: ModelOwner
+        private let released = Atomic<Bool>(false)
+
+        fileprivate init(owner: ModelOwner) { self.owner = owner }
+
+        func release() {
+            guard !released.exchange(true, ordering: .acquiringAndReleasing) else { return }
+            owner.admitted.subtract(1, ordering: .relaxed)
+        }
+
+        deinit { release() }
+    }
+
+    /// The reservation a stream holds while it runs its jobs: `run` inside it uses that place rather
+    /// than queueing again (a task-local, so the jobs' code need not pass it along).
+    @TaskLocal static var heldReservation: Reservation?
+
+    /// Takes a place (running or waiting) or throws 429: streams reserve before they answer 200, so a
+    /// full queue is a plain 429 with Retry-After and never a stream that fails (check and take in one
+    /// atomic step, or concurrent requests all see room).
+    func reserve() throws(HTTPError) -> Reservation {
+        guard admitted.add(1, ordering: .acquiringAndReleasing).newValue <= queueLimit + 1 else {
+            admitted.subtract(1, ordering: .relaxed)
+            throw queueFullError
+        }
+        return Reservation(owner: self)
+    }
 
     var queueFullError: HTTPError {
         HTTPError(status: 429, type: "queue_full",
@@ -34,15 +67,15 @@ public final class ModelOwner: Sendable {
                   headers: [("Retry-After", "1")])
     }
 
-    /// Runs `body` when its turn comes; a job whose client has gone by then is dropped unrun.
+    /// Runs `body` when its turn comes (in the place `heldReservation` holds, if any, else in a new one);
+    /// a job whose client has gone by then is dropped unrun.
     func run<T: Sendable>(isConnected: @escaping @Sendable () -> Bool = { true },
                           _ body: @escaping @Sendable (LlamaModel) -> T) async throws(HTTPError) -> T {
         let model = try requireModel()
-        guard admitted.add(1, ordering: .acquiringAndReleasing).newValue <= queueLimit + 1 else {
-            admitted.subtract(1, ordering: .relaxed)
-            throw queueFullError
-        }
-        defer { admitted.subtract(1, ordering: .relaxed) }
+        let held = Self.heldReservation?.owner === self ? Self.heldReservation : nil
+        let reservation: Reservation
+        if let held { reservation = held } else { reservation = try reserve() }
+        defer { if held == nil { reservation.release() } }
         let result: T? = await withCheckedContinuation { continuation in
             queue.async { continuation.resume(returning: isConnected() ? body(model) : nil) }
         }

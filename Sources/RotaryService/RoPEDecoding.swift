@@ -82,4 +82,24 @@ enum RoPEDecoding {
             throw .badRequest("\(param): \(error.message)", param: param)
         }
     }
+
+    /// 400 naming the parameter unless the configuration's tables stay finite in float32 up to
+    /// `maxPosition` (see `RoPEConfiguration.checkFinite`).
+    static func checkFinite(_ configuration: RoPEConfiguration, maxPosition: Int, sequenceLength: Int? = nil,
+                            path: String) throws(HTTPError) {
+        do {
+            try configuration.checkFinite(maxPosition: maxPosition, sequenceLength: sequenceLength)
+        } catch {
+            let param = path.isEmpty ? error.parameter : "\(path).\(error.parameter)"
+            throw .badRequest("\(param): \(error.message)", param: param)
+        }
+    }
+
+    /// 400 naming `field` when a result has a value that float32 cannot hold (the inputs were so large
+    /// that the arithmetic overflowed), so that no 200 carries NaN or infinity.
+    static func requireFinite(_ values: [Float], field: String, what: String) throws(HTTPError) {
+        guard values.allSatisfy(\.isFinite) else {
+            throw .badRequest("\(what) overflows float32 (beyond ±3.4e38): scale \(field) down", param: field)
+        }
+    }
 }

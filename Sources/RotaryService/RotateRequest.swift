@@ -63,6 +63,7 @@ struct RotateRequest {
         }
         let configuration = try RoPEDecoding.decode(reader.value("rope"), headDim: tensor.columns, path: ropePath)
         try reader.finish()
+        try RoPEDecoding.checkFinite(configuration, maxPosition: positions.max() ?? 0, path: ropePath)
         return RotateRequest(tensor: tensor, positions: positions, configuration: configuration,
                              inverse: inverse, role: role, extras: extras)
     }
@@ -72,9 +73,17 @@ struct RotateRequest {
     static func settings(fromQuery query: [(name: String, value: String)]) throws(HTTPError) -> JSONValue {
         var top: [(String, JSONValue)] = []
         var rope: [(String, JSONValue)] = []
+        var seen: Set<String> = []
         let stringKeys: Set<String> = ["rope_type", "layout", "role"]
         let listKeys: Set<String> = ["positions", "short_factor", "long_factor", "return"]
+        let boolKeys: Set<String> = ["inverse", "truncate"]
         for (name, raw) in query {
+            // Names the body carries (or the object that holds the rest) cannot be settings.
+            guard name != "vectors", name != "rope" else {
+                throw .badRequest("query parameter \(name) is not a setting of an .npy request (the body is the vectors; give rope parameters by name)",
+                                  param: name)
+            }
+            guard seen.insert(name).inserted else { throw .badRequest("query parameter \(name) is given twice", param: name) }
             let value: JSONValue
             if stringKeys.contains(name) {
                 value = .string(raw)
@@ -84,6 +93,8 @@ struct RotateRequest {
                 value = try number(list: raw, name: name)
             } else if raw == "true" || raw == "false" {
                 value = .bool(raw == "true")
+            } else if boolKeys.contains(name) {
+                throw .badRequest("query parameter \(name) must be true or false, got '\(raw)'", param: name)
             } else {
                 value = try number(raw, name: name)
             }

@@ -29,46 +29,23 @@ enum RotateRoutes {
             let body = try parseJSON(request.body, limits: limits)
             if body["text"] != nil {
                 guard let owner else { throw HTTPError.badRequest("text mode needs a model", param: "text") }
-                return try TextModes.rotate(body, model: try owner.requireModel(), limits: limits)
+                return try TextModes.rotate(body, model: try owner.requireModel(), pieceBytes: owner.maxPieceBytes, limits: limits)
             }
             decoded = try RotateRequest.decode(body, limits: limits)
         }
+        let answersNPY = request.accepts(NPY.mediaType)
+        try ResponseSize.check(decoded.maxResponseBytes(npy: answersNPY), limits,
+                               what: answersNPY ? "the .npy answer" : "the JSON answer", param: decoded.extras.isEmpty ? "vectors" : "return")
         let config = decoded.configuration
         let table = cache.table(for: config, positions: decoded.positions, role: decoded.role, inverse: decoded.inverse)
         config.apply(table, to: &decoded.tensor.values, heads: decoded.tensor.heads)
-        if request.accepts(NPY.mediaType) {
+        try RoPEDecoding.requireFinite(decoded.tensor.values, field: request.mediaType == NPY.mediaType ? "body" : "vectors",
+                                       what: "the rotated vectors (vectors × attention scaling)")
+        if answersNPY {
             return Response(status: 200, contentType: NPY.mediaType,
                             headers: [("X-Attention-Scaling", String(table.frequencies.attentionScaling))],
                             body: NPY.encode(decoded.tensor))
         }
-        return .json(encode(decoded, table: table))
-    }
-
-    static func encode(_ request: RotateRequest, table: RoPETable) -> [UInt8] {
-        var writer = JSONWriter(reservingCapacity: request.tensor.values.count * 12 + 256)
-        writer.raw("{")
-        writer.key("vectors"); request.tensor.write(to: &writer); writer.comma()
-        writer.key("shape"); writer.raw("[" + request.tensor.shape.map(String.init).joined(separator: ",") + "]"); writer.comma()
-        writer.key("positions"); writer.raw("[" + request.positions.map(String.init).joined(separator: ",") + "]"); writer.comma()
-        writer.key("attention_scaling"); writer.double(table.frequencies.attentionScaling)
-        if request.extras.contains(.invFreq) {
-            writer.comma(); writer.key("inv_freq"); writer.floats(table.frequencies.inverseFrequencies)
-        }
-        // cos/sin as transformers lays them out: [rows][rotary_dim], pairs expanded per layout.
-        for (extra, values) in [(RotateRequest.Extra.cos, table.cos), (.sin, table.sin)] where request.extras.contains(extra) {
-            writer.comma(); writer.key(extra.rawValue)
-            var expanded = [Float](); expanded.reserveCapacity(values.count * 2)
-            let pairs = table.pairCount
-            for row in 0..<table.rows {
-                let slice = values[(row * pairs)..<((row + 1) * pairs)]
-                switch request.configuration.layout {
-                case .half: expanded += slice; expanded += slice
-                case .interleaved: for v in slice { expanded.append(v); expanded.append(v) }
-                }
-            }
-            expanded.withUnsafeBufferPointer { writer.tensor($0, shape: [table.rows, pairs * 2]) }
-        }
-        writer.raw("}")
-        return writer.bytes
+        return .json(decoded.jsonAnswer(table: table))
     }
 }

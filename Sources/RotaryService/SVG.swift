@@ -29,6 +29,8 @@ struct SVG {
     }
 
     static func number(_ value: Double) -> String {
+        // Large values (a rope_theta of 1e300) as they are: rounding to cents would overflow, and they are no Int.
+        guard abs(value) < 1e15 else { return String(value) }
         let rounded = (value * 100).rounded() / 100
         return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
     }

@@ -13,6 +13,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var maxPosition: Int = (1 << 24) - 1
     /// Deepest JSON nesting accepted (a 3-D tensor needs 4 levels inside the body object).
     public var maxJSONDepth: Int = 32
+    /// Most bytes one answer may take (JSON, .npy or SVG, bounded from the request before any work):
+    /// beyond, 413 `response_too_large`. Streamed answers are not held whole and are not counted.
+    public var maxResponseBytes: Int = 64 << 20
     /// Entries kept in the cos/sin table cache (one per RoPE configuration and position set).
     public var ropeTableCacheEntries: Int = 64
 

@@ -8,7 +8,8 @@ import RotaryNumerics
 enum TextModes {
     /// `{"text": ..., "offset": 0}` → the model's embeddings of the text's tokens, each head rotated
     /// at the token's position with the model's RoPE configuration.
-    static func rotate(_ body: JSONValue, model: LlamaModel, limits: ServiceConfiguration) throws(HTTPError) -> Response {
+    /// - Parameter pieceBytes: the model's longest token piece (bounds the answer's token texts).
+    static func rotate(_ body: JSONValue, model: LlamaModel, pieceBytes: Int, limits: ServiceConfiguration) throws(HTTPError) -> Response {
         var reader = try ObjectReader(body, path: "")
         let text = try reader.string("text") ?? ""
         let offset = try reader.int("offset", in: 0...limits.maxPosition) ?? 0
@@ -21,6 +22,8 @@ enum TextModes {
                             message: "the text has \(tokens.count) tokens (n_prompt_tokens) from offset \(offset), over the context of \(c.contextLength) (n_ctx)",
                             param: "text")
         }
+        try ResponseSize.check(ResponseSize.envelope + ResponseSize.jsonTensor(count: tokens.count * c.dim, rows: tokens.count)
+                               + tokens.count * (2 * ResponseSize.jsonInt + tokenBytes(pieceBytes)), limits, what: "the JSON vectors", param: "text")
         var vectors = [Float](repeating: 0, count: tokens.count * c.dim)   // [tokens][dim] = [tokens][heads][headDim]
         for (t, token) in tokens.enumerated() {
             for i in 0..<c.dim { vectors[t * c.dim + i] = model.weights.tokenEmbedding.pointer[token * c.dim + i] }
@@ -75,13 +78,21 @@ enum TextModes {
         guard c.heads * tokens.count * tokens.count <= limits.maxScoreElements else {
             throw .payloadTooLarge("the weights would have \(c.heads * tokens.count * tokens.count) elements, over max_score_elements", param: "text")
         }
-        let all = try await owner.run { model in model.attentionWeights(tokens, layer: layer) }
         let n = tokens.count
+        let title = "Attention weights, layer \(layer)" + (heads.count == 1 ? ", head \(heads[0])" : "")
+        if AttentionRoutes.wantsSVG(request) {
+            try ResponseSize.check(AttentionHeatmap.maxBytes(heads: heads.count, rows: n, columns: n, labelBytes: owner.maxPieceBytes * 3,
+                                                             titleBytes: title.utf8.count), limits, what: "the SVG heatmap", param: "text")
+        } else {
+            try ResponseSize.check(ResponseSize.envelope + ResponseSize.jsonTensor(count: heads.count * n * n, rows: heads.count * n + heads.count)
+                                   + n * tokenBytes(owner.maxPieceBytes) + heads.count * ResponseSize.jsonInt,
+                                   limits, what: "the JSON weights", param: "text")
+        }
+        let all = try await owner.run { model in model.attentionWeights(tokens, layer: layer) }
         var selected: [Float] = []
         for h in heads { selected += all[(h * n * n)..<((h + 1) * n * n)] }
         let labels = tokens.map { model.tokenizer.decodePiece($0) }
         if AttentionRoutes.wantsSVG(request) {
-            let title = "Attention weights, layer \(layer)" + (heads.count == 1 ? ", head \(heads[0])" : "")
             return .text(AttentionHeatmap.render(weights: selected, heads: heads.count, rows: n, columns: n,
                                                  rowLabels: labels, columnLabels: labels, title: title),
                          contentType: AttentionRoutes.svgType)
@@ -95,6 +106,9 @@ enum TextModes {
         writer.raw("}")
         return .json(writer.bytes)
     }
+
+    /// One `{"id","text"}` entry of `writeTokens` for a piece of at most `pieceBytes` bytes.
+    static func tokenBytes(_ pieceBytes: Int) -> Int { 24 + ResponseSize.jsonInt + ResponseSize.jsonString(bytes: pieceBytes) }
 
     static func writeTokens(_ tokens: [Int], _ model: LlamaModel, _ writer: inout JSONWriter) {
         writer.key("tokens"); writer.raw("[")

@@ -39,6 +39,8 @@ struct Serve: ParsableCommand {
     var maxScoreElements: Int?
     @Option(help: "Most (distance × pair) terms per /attention/decay request. Env ROTARY_MAX_DECAY_TERMS. Default: \(serviceDefaults.maxDecayTerms).")
     var maxDecayTerms: Int?
+    @Option(help: "Most bytes one (non-streamed) answer may take, bounded from the request before any work (413 beyond). Env ROTARY_MAX_RESPONSE_BYTES. Default: \(serviceDefaults.maxResponseBytes).")
+    var maxResponseBytes: Int?
     @Option(help: "Largest token position accepted. Env ROTARY_MAX_POSITION. Default: \(serviceDefaults.maxPosition).")
     var maxPosition: Int?
     @Option(help: "Deepest JSON nesting accepted. Env ROTARY_MAX_JSON_DEPTH. Default: \(serviceDefaults.maxJSONDepth).")
@@ -71,6 +73,7 @@ struct Serve: ParsableCommand {
         service.maxElements = try setting(maxElements, "ROTARY_MAX_ELEMENTS", service.maxElements)
         service.maxScoreElements = try setting(maxScoreElements, "ROTARY_MAX_SCORE_ELEMENTS", service.maxScoreElements)
         service.maxDecayTerms = try setting(maxDecayTerms, "ROTARY_MAX_DECAY_TERMS", service.maxDecayTerms)
+        service.maxResponseBytes = try setting(maxResponseBytes, "ROTARY_MAX_RESPONSE_BYTES", service.maxResponseBytes)
         service.maxPosition = try setting(maxPosition, "ROTARY_MAX_POSITION", service.maxPosition)
         service.maxJSONDepth = try setting(maxJsonDepth, "ROTARY_MAX_JSON_DEPTH", service.maxJSONDepth)
         service.modelQueueSize = try setting(modelQueueSize, "ROTARY_MODEL_QUEUE_SIZE", service.modelQueueSize)

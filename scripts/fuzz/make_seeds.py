@@ -18,6 +18,9 @@ bodies = [
     '{"prompt": "Once upon a time", "max_tokens": 8, "temperature": 0.8, "seed": 42, "stop": ["\\n\\n", "\\u00e9"]}',
     '[null, true, false, -0.0, 1e-7, 12345678901234567890, "a\\"b\\\\c", {"": []}]',
 ]
+# Objects of many keys (past the parser's hashed-set threshold), one with a duplicate at the end, one nested.
+many = ",".join(f'"k{i}":{i}' for i in range(300))
+bodies += ["{" + many + "}", "{" + many + ',"k7":0}', '{"a":{' + many + '},"b":[{' + many + '}]}']
 for i, body in enumerate(bodies):
     open(os.path.join(json_dir, f"seed{i}.json"), "w").write(body)
 
@@ -36,6 +39,15 @@ requests = [
     (2, '{"queries": [[[0.5, 1, -1, 0]], [[1, 0, 0, 1]]], "keys": [[[1, 0, 0, 1], [0, 1, 1, 0]]], '
         '"positions_q": [100], "positions_k": [98, 99], "position_encoding": {"type": "sinusoidal"}}'),
     (2, '{"queries": [[1, 2]], "keys": [[3, 4]], "position_encoding": {"type": "none"}, "scale": 0.5}'),
+    # Answers near their size bound: long numbers, every output, many heads, large positions.
+    (2, '{"queries": [[[-1.1754944e-38, 3.4028235e+38]], [[1e-45, -0.33333334]], [[1, 2]]], "keys": [[[-1.2345678e-30, 1]]], '
+        '"values": [[[-1.1754944e-38, -0.33333334]]], "positions_q": [16777215], "positions_k": [16777214], '
+        '"return": ["scores", "weights", "output"]}'),
+    (1, '{"vectors": [[-1.1754944e-38, -0.33333334, 3e30, -2.7182817]], "positions": [16777215], '
+        '"rope": {"rope_type": "linear", "factor": 3}, "return": ["cos", "sin", "inv_freq", "attention_scaling"]}'),
+    (1, '{"vectors": [[1, 2, 3, 4]], "rope": {"rope_type": "yarn", "factor": 4, "original_max_position_embeddings": 64, '
+        '"attention_factor": 1e300}}'),
+    (1, '{"vectors": [[1, 2, 3, 4]], "rope": {"rope_type": "xpos", "scale_base": 1e-300}, "positions": [9]}'),
 ]
 for i, (selector, body) in enumerate(requests):
     open(os.path.join(request_dir, f"seed{i}"), "wb").write(bytes([selector]) + body.encode())

@@ -1,0 +1,56 @@
+import RotaryJSON
+import RotaryNumerics
+
+/// The answer of a numeric `/attention` call, as JSON or as an SVG heatmap, and an upper bound on its
+/// bytes from the request alone (for `max_response_bytes`, before any work).
+enum AttentionAnswer {
+    static func title(_ decoded: AttentionRequest) -> String {
+        "Attention weights (\(decoded.encodingName)\(decoded.causal ? ", causal" : ""))"
+    }
+
+    /// At least the bytes `json` (or `svg`) writes for this request.
+    static func maxBytes(_ decoded: AttentionRequest, svg: Bool, limits: ServiceConfiguration) -> Int {
+        let shape = decoded.shape
+        if svg {
+            return AttentionHeatmap.maxBytes(heads: shape.queryHeads, rows: shape.queryLength, columns: shape.keyLength,
+                                             labelBytes: String(limits.maxPosition).utf8.count, titleBytes: title(decoded).utf8.count)
+        }
+        let rows = shape.queryHeads * shape.queryLength
+        var total = ResponseSize.envelope + (decoded.positionsQ.count + decoded.positionsK.count) * ResponseSize.jsonInt
+        for output in decoded.outputs {
+            total += ResponseSize.jsonTensor(count: rows * (output == .output ? shape.valueDim : shape.keyLength), rows: rows + shape.queryHeads)
+        }
+        return total
+    }
+
+    static func svg(_ decoded: AttentionRequest, _ result: AttentionResult) -> String {
+        let shape = decoded.shape
+        return AttentionHeatmap.render(weights: result.weights, heads: shape.queryHeads, rows: shape.queryLength,
+                                       columns: shape.keyLength, rowLabels: decoded.positionsQ.map(String.init),
+                                       columnLabels: decoded.positionsK.map(String.init), title: title(decoded))
+    }
+
+    /// The outputs asked for, the positions and the shape. Answers keep the rank of the queries:
+    /// [seq_q][seq_k] for 2-D input, [heads][seq_q][seq_k] for 3-D.
+    static func json(_ decoded: AttentionRequest, _ result: AttentionResult) -> [UInt8] {
+        let shape = decoded.shape
+        let rank3 = decoded.queries.shape.count == 3
+        func dims(_ last: Int) -> [Int] { rank3 ? [shape.queryHeads, shape.queryLength, last] : [shape.queryLength, last] }
+        var writer = JSONWriter(reservingCapacity: shape.scoreCount * 12 + 256)
+        writer.raw("{")
+        for (output, values, last) in [(AttentionRequest.Output.scores, result.scores ?? [], shape.keyLength),
+                                       (.weights, result.weights, shape.keyLength),
+                                       (.output, result.output ?? [], shape.valueDim)] where decoded.outputs.contains(output) {
+            writer.key(output.rawValue)
+            values.withUnsafeBufferPointer { writer.tensor($0, shape: dims(last)) }
+            writer.comma()
+        }
+        writer.key("positions_q"); writer.raw("[" + decoded.positionsQ.map(String.init).joined(separator: ",") + "]"); writer.comma()
+        writer.key("positions_k"); writer.raw("[" + decoded.positionsK.map(String.init).joined(separator: ",") + "]"); writer.comma()
+        writer.key("shape")
+        writer.raw("{\"heads\":\(shape.queryHeads),\"kv_heads\":\(shape.keyHeads),\"seq_q\":\(shape.queryLength),")
+        writer.raw("\"seq_k\":\(shape.keyLength),\"head_dim\":\(shape.headDim),\"value_dim\":\(shape.valueDim)}")
+        writer.raw("}")
+        return writer.bytes
+    }
+}

@@ -1,0 +1,50 @@
+import Testing
+@testable import RotaryModel
+import RotaryNumerics
+
+/// Sampling is total: every accepted temperature, top_p and top_k gives a token of the vocabulary, and
+/// a temperature that tends to 0 tends to the argmax (it used to divide into infinities and pick the
+/// least likely candidate).
+@Suite struct SamplerTests {
+    static let logits: [Float] = [1.5, 4.25, -3, 4.0, 0, 2.5, -80, 4.2]
+    static let argmax = 1
+
+    @Test(arguments: [1e-308, 5e-324, 2.2250738585072014e-308, 1e-300, 1e-200, 1e-40])
+    func aTinyTemperatureDrawsTheArgmax(temperature: Double) {
+        for seed in 0..<20 {
+            var parameters = SamplingParameters()
+            parameters.temperature = temperature
+            parameters.seed = UInt64(seed)
+            parameters.topK = 0
+            parameters.topP = 1
+            parameters.minP = 0
+            var sampler = Sampler(parameters)
+            #expect(sampler.next(Self.logits, history: []) == Self.argmax, "temperature \(temperature), seed \(seed)")
+        }
+    }
+
+    /// Random accepted settings (the ranges /generate and /v1/completions accept, extremes included):
+    /// always a valid token, and the argmax whenever the temperature is below 1e-300.
+    @Test func everyAcceptedSettingGivesAValidDraw() {
+        var random = SplitMix64(seed: 7)
+        func uniform() -> Double { Double(random.next() >> 11) / 9_007_199_254_740_992 }
+        let temperatures: [Double] = [5e-324, 1e-308, 1e-301, 1e-30, 0.01, 0.8, 1, 2, 100]
+        let topPs: [Double] = [5e-324, 1e-12, 0.5, 0.95, 1]
+        for round in 0..<400 {
+            var parameters = SamplingParameters()
+            parameters.temperature = round % 3 == 0 ? temperatures[Int(random.next() % UInt64(temperatures.count))] : uniform() * 100
+            parameters.topP = round % 2 == 0 ? topPs[Int(random.next() % UInt64(topPs.count))] : max(uniform(), 5e-324)
+            parameters.topK = Int(random.next() % 10)
+            parameters.minP = round % 4 == 0 ? 1 : uniform() * 0.2
+            parameters.repeatPenalty = [1, 1e-300, 10][Int(random.next() % 3)]
+            parameters.seed = random.next()
+            var sampler = Sampler(parameters)
+            let history = [1, 3, 7]
+            let token = sampler.next(Self.logits, history: history)
+            #expect((0..<Self.logits.count).contains(token), "\(parameters)")
+            if parameters.temperature < 1e-300 && parameters.repeatPenalty == 1 {
+                #expect(token == Self.argmax, "\(parameters)")
+            }
+        }
+    }
+}

@@ -67,7 +67,7 @@ extension Attention {
                 if weights == nil && scratch.count < rows.count * lk { scratch = [Float](repeating: 0, count: rows.count * lk) }
                 scratch.withUnsafeMutableBufferPointer { scratchRows in
                     let w = weights.map { $0 + (h * lq + rows.lowerBound) * lk } ?? scratchRows.baseAddress!
-                    if rows.count == 1 {
+                    if lq == 1 {
                         // A decode step: dot products straight from the key rows.
                         for j in 0..<lk { w[j] = alpha * MatrixMultiply.dot(q, k + j * keyRows.rowStride, d) }
                     } else {
@@ -94,7 +94,7 @@ extension Attention {
                     guard let values, let output else { return }
                     let v = values + kv * valueRows.headStride
                     let o = output + h * outputRows.headStride + rows.lowerBound * outputRows.rowStride
-                    if rows.count == 1 {
+                    if lq == 1 {
                         o.update(repeating: 0, count: dv)
                         for j in 0..<visibleMost {
                             let weight = w[j], vj = v + j * valueRows.rowStride

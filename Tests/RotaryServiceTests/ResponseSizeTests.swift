@@ -47,7 +47,7 @@ import RotaryModel
         let yarn: [String: Any] = ["rope_type": "yarn", "factor": 4, "original_max_position_embeddings": 2048]
         let cases: [(String, [String: Any], String?, String)] = [
             ("/rotate", ["vectors": vectors, "positions": [0, 1, 2, 1000, 16_777_214, 5], "rope": yarn], nil, "vectors"),
-            ("/rotate", ["vectors": vectors, "rope": yarn, "return": ["cos", "sin", "inv_freq", "attention_scaling"]], nil, "return"),
+            ("/rotate", ["vectors": vectors, "rope": yarn, "return": ["cos", "sin", "inv_freq"]], nil, "return"),
             ("/rotate", ["vectors": [vectors, vectors]], nil, "vectors"),
             ("/attention", ["queries": vectors, "keys": vectors, "values": vectors, "return": ["scores", "weights", "output"],
                             "positions_q": [9, 10, 11, 12, 13, 16_777_215], "positions_k": [0, 1, 2, 3, 4, 5]], nil, "return"),

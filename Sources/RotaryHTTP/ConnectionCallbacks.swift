@@ -8,16 +8,33 @@ import Logging
 // The server is borrowed, not retained, per call: both daemon threads would otherwise bounce its
 // reference count between the cores on every request.
 
-let accessHandlerCallback: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadDataSize, requestContext in
+let accessHandlerCallback: MHD_AccessHandlerCallback = { cls, connection, url, method, version, uploadData, uploadDataSize, requestContext in
     guard let cls, let connection, let url, let method, let uploadDataSize, let requestContext else { return .NO }
     return Unmanaged<Server>.fromOpaque(cls)._withUnsafeGuaranteedRef { server in
-        server.handleAccess(connection, url, method, uploadData, uploadDataSize, requestContext)
+        server.handleAccess(connection, url, method, version, uploadData, uploadDataSize, requestContext)
     }
+}
+
+/// Stands in for the request's context from the request line to the first access-handler call when the
+/// path holds an encoded NUL: libmicrohttpd decodes the path in place, so the handler would only see the
+/// part before it (`/health%00anything` as `/health`). Never dereferenced.
+nonisolated(unsafe) let encodedNULMarker = UnsafeMutableRawPointer(bitPattern: 0x4E55_4C00)!
+
+/// Runs on the raw request line, before libmicrohttpd decodes it; its result becomes the request context.
+let uriLogCallback: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?) -> UnsafeMutableRawPointer? = { _, uri, _ in
+    guard let uri else { return nil }
+    var i = 0
+    while uri[i] != 0 && uri[i] != 0x3F {   // the path ends at '?'
+        if uri[i] == 0x25 && uri[i + 1] == 0x30 && uri[i + 2] == 0x30 { return encodedNULMarker }   // "%00"
+        i += 1
+    }
+    return nil
 }
 
 let requestCompletedCallback: MHD_RequestCompletedCallback = { cls, _, requestContext, termination in
     guard let cls, let requestContext, let raw = requestContext.pointee else { return }
     requestContext.pointee = nil
+    if raw == encodedNULMarker { return }   // the request ended before its first access-handler call
     let exchange = Unmanaged<Exchange>.fromOpaque(raw).takeRetainedValue()
     Unmanaged<Server>.fromOpaque(cls)._withUnsafeGuaranteedRef { server in
         server.finish(exchange, completedNormally: termination == .REQUEST_TERMINATED_COMPLETED_OK)
@@ -64,10 +81,11 @@ private let collectPairs: MHD_KeyValueIterator = { cls, kind, key, value in
 extension Server {
     func handleAccess(
         _ connection: OpaquePointer, _ url: UnsafePointer<CChar>, _ method: UnsafePointer<CChar>,
+        _ version: UnsafePointer<CChar>?,
         _ uploadData: UnsafePointer<CChar>?, _ uploadDataSize: UnsafeMutablePointer<Int>,
         _ requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     ) -> MHD_Result {
-        guard let raw = requestContext.pointee else {
+        guard let raw = requestContext.pointee, raw != encodedNULMarker else {
             // First call: headers only. Answering now would make libmicrohttpd close the connection,
             // so only an oversized Content-Length is answered here (closing is then what we want).
             let exchange = Exchange(connection: connection, method: methodName(method),
@@ -76,20 +94,30 @@ extension Server {
             var headers: [(name: String, value: String)] = []
             headers.reserveCapacity(8)   // one allocation for a typical request's headers
             withUnsafeMutablePointer(to: &headers) { _ = MHD_get_connection_values(connection, .HEADER_KIND, collectPairs, $0) }
-            var clientID: String?
-            for header in headers {
-                if header.name == "x-request-id", clientID == nil { clientID = header.value }
-                if header.name == "content-length", exchange.declaredLength == nil { exchange.declaredLength = Int(header.value) }
-            }
+            let pathHasNUL = requestContext.pointee == encodedNULMarker
+            let clientID = headers.first { $0.name == "x-request-id" }?.value
             exchange.headers = headers
             threadStates.withCurrent { thread in
                 exchange.id = nextRequestID(from: clientID, on: thread)
                 thread.countStarted()
             }
             requestContext.pointee = Unmanaged.passRetained(exchange).toOpaque()
-            if let length = exchange.declaredLength, length > configuration.maxBodyBytes {
+            var refusal: HTTPError?
+            switch RequestFraming.body(of: headers, version: version.map { String(cString: $0) } ?? "",
+                                       maxBodyBytes: configuration.maxBodyBytes) {
+            case .failure(let error): refusal = error
+            case .success(.length(let length)): exchange.declaredLength = Int(length)
+            case .success: break
+            }
+            if refusal == nil && pathHasNUL {
+                refusal = .badRequest("the path must not contain an encoded NUL (%00)")
+            }
+            if let refusal {
+                // The bytes after a head that fails cannot be framed: answer once, then close.
                 exchange.answered = true
-                return queue(bodyTooLarge.response, exchange, connection)
+                var response = refusal.response
+                response.headers.append(("Connection", "close"))
+                return queue(response, exchange, connection)
             }
             return .YES
         }
@@ -122,9 +150,7 @@ extension Server {
         return dispatch(connection, exchange)
     }
 
-    private var bodyTooLarge: HTTPError {
-        .payloadTooLarge("request body is larger than the limit of \(configuration.maxBodyBytes) bytes (max_body_bytes)")
-    }
+    private var bodyTooLarge: HTTPError { RequestFraming.tooLarge(configuration.maxBodyBytes) }
 
     private func dispatch(_ connection: OpaquePointer, _ exchange: Exchange) -> MHD_Result {
         // Without a body the request was complete at its first call: its start time serves (a clock read

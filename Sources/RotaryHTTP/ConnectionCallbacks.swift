@@ -89,7 +89,8 @@ extension Server {
             // First call: headers only. Answering now would make libmicrohttpd close the connection,
             // so only an oversized Content-Length is answered here (closing is then what we want).
             let exchange = Exchange(connection: connection, method: methodName(method),
-                                    path: String(cString: url), startNanos: monotonicNanos())
+                                    path: String(cString: url), startNanos: monotonicNanos(),
+                                    allowsInterimResponses: version.map { strcmp($0, "HTTP/1.1") == 0 } ?? false)
             // Every header in one pass over libmicrohttpd's list; the two needed now are picked from it.
             var headers: [(name: String, value: String)] = []
             headers.reserveCapacity(8)   // one allocation for a typical request's headers
@@ -177,7 +178,7 @@ extension Server {
             case .inline(let body):
                 return queue(router.runInline(body, request), exchange, connection)
             case .worker(let body):
-                request.isConnected = Self.connectionProbe(rotary_mhd_connection_fd(connection))
+                request.isConnected = exchange.connectionProbe(fd: rotary_mhd_connection_fd(connection))
                 exchange.markSuspended()
                 suspendedExchanges.withLock { $0[ObjectIdentifier(exchange)] = exchange }
                 MHD_suspend_connection(connection)
@@ -191,19 +192,6 @@ extension Server {
                 }
                 return .YES
             }
-        }
-    }
-
-    /// A check that the peer has not closed the socket: valid while the connection is suspended
-    /// (libmicrohttpd neither reads nor closes it then).
-    static func connectionProbe(_ fd: Int32) -> @Sendable () -> Bool {
-        guard fd >= 0 else { return { true } }
-        return {
-            var byte: UInt8 = 0
-            let received = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
-            if received == 0 { return false }   // orderly close
-            if received < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { return false }
-            return true
         }
     }
 

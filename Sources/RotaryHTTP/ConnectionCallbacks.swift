@@ -36,6 +36,7 @@ let requestCompletedCallback: MHD_RequestCompletedCallback = { cls, _, requestCo
     requestContext.pointee = nil
     if raw == encodedNULMarker { return }   // the request ended before its first access-handler call
     let exchange = Unmanaged<Exchange>.fromOpaque(raw).takeRetainedValue()
+    exchange.watched?.responseDone()
     Unmanaged<Server>.fromOpaque(cls)._withUnsafeGuaranteedRef { server in
         server.finish(exchange, completedNormally: termination == .REQUEST_TERMINATED_COMPLETED_OK)
     }
@@ -103,18 +104,21 @@ extension Server {
                 thread.countStarted()
             }
             requestContext.pointee = Unmanaged.passRetained(exchange).toOpaque()
+            exchange.watched = watchedConnection(connection)
             var refusal: HTTPError?
             switch RequestFraming.body(of: headers, version: version.map { String(cString: $0) } ?? "",
                                        maxBodyBytes: configuration.maxBodyBytes) {
             case .failure(let error): refusal = error
-            case .success(.length(let length)): exchange.declaredLength = Int(length)
-            case .success: break
+            case .success(let body):
+                if case .length(let length) = body { exchange.declaredLength = Int(length) }
+                exchange.watched?.headReceived(expectingBody: body != .none)
             }
             if refusal == nil && pathHasNUL {
                 refusal = .badRequest("the path must not contain an encoded NUL (%00)")
             }
             if let refusal {
                 // The bytes after a head that fails cannot be framed: answer once, then close.
+                exchange.watched?.requestComplete()
                 exchange.answered = true
                 var response = refusal.response
                 response.headers.append(("Connection", "close"))
@@ -147,6 +151,7 @@ extension Server {
             return .YES
         }
         if exchange.answered { return .YES }
+        exchange.watched?.requestComplete()
         if exchange.bodyLimitExceeded { return queue(bodyTooLarge.response, exchange, connection) }
         return dispatch(connection, exchange)
     }
@@ -196,6 +201,12 @@ extension Server {
     }
 
     private func queue(_ response: Response, _ exchange: Exchange, _ connection: OpaquePointer) -> MHD_Result {
+        var response = response
+        var counted = response.stream == nil && response.staticBody == nil && response.body.count > ResponseBudget.countedBytes
+        if counted && !responseBudget.reserve(response.body.count) {
+            response = responseBudget.refusal.response   // small: never counted
+            counted = false
+        }
         let mhdResponse: OpaquePointer?
         if let stream = response.stream {
             stream.attach(connection)
@@ -209,6 +220,9 @@ extension Server {
             mhdResponse = MHD_create_response_from_buffer(staticBody.utf8CodeUnitCount,
                                                           UnsafeMutableRawPointer(mutating: staticBody.utf8Start),
                                                           .RESPMEM_PERSISTENT)
+        } else if counted {
+            mhdResponse = response.body.withUnsafeBytes { responseBudget.response(copying: $0) }
+            if mhdResponse == nil { responseBudget.release(response.body.count) }
         } else {
             mhdResponse = response.body.withUnsafeBytes { bytes in
                 MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress),

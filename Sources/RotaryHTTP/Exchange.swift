@@ -26,6 +26,8 @@ final class Exchange: @unchecked Sendable {
     @exclusivity(unchecked) var declaredLength: Int?
     /// Whether the path is a route (metrics label it by path, else `other`); nil until the router saw it.
     @exclusivity(unchecked) var pathIsRoute: Bool?
+    /// The connection's deadline state (nil when deadlines are off).
+    @exclusivity(unchecked) var watched: WatchedConnection?
     /// A worker was started for this request (only then can a response be waiting in the hand-over).
     @exclusivity(unchecked) var handedToWorker = false
 

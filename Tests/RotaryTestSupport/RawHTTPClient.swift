@@ -150,6 +150,20 @@ public final class RawHTTPClient {
         return nil
     }
 
+    /// A small receive window, so that what the client does not read stays with the server.
+    public func shrinkReceiveBuffer() {
+        var size: Int32 = 4096
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    /// The status of the reply now arriving, read without consuming it (0 if none has come).
+    public func peekStatus() -> Int {
+        var head = [UInt8](repeating: 0, count: 12)
+        let n = head.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_PEEK | MSG_DONTWAIT)) }
+        guard n == 12 else { return 0 }
+        return Int(String(decoding: head[9..<12], as: UTF8.self)) ?? 0
+    }
+
     /// Ends the client's sending side (`shutdown(SHUT_WR)`, as `nc -N` does); it can still read.
     public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
 

@@ -1,6 +1,7 @@
 #include "rotary_shims.h"
 #include <stdarg.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <microhttpd.h>
@@ -30,3 +31,17 @@ uint64_t rotary_socket_bytes_received(int fd) {
   if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size) != 0) return 0;
   return info.tcpi_bytes_received;
 }
+
+static rotary_mhd_error_response_hook error_response_hook;
+
+void rotary_mhd_set_error_response_hook(rotary_mhd_error_response_hook hook) { error_response_hook = hook; }
+
+static void log_message(void *cls, const char *format, va_list arguments) {
+  /* transmit_error_response_len: "Error processing request (HTTP response code is %u ('%s')). ..." */
+  static const char prefix[] = "Error processing request (HTTP response code is %u";
+  if (error_response_hook == NULL || strncmp(format, prefix, sizeof prefix - 1) != 0) return;
+  unsigned int status = va_arg(arguments, unsigned int);
+  error_response_hook(cls, status);
+}
+
+void *rotary_mhd_logger(void) { return (void *)log_message; }

@@ -75,11 +75,18 @@ final class ConnectionDeadlines: Sendable {
         else { return }
         // Nothing else writes to the socket while a request is still arriving, so the 408 can go straight
         // out; shutting the socket down then makes libmicrohttpd read end-of-stream and close it.
-        let error = HTTPError(status: 408, type: "request_timeout", message: message)
-        let head = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: \(error.body.count)\r\n\r\n"
-        let reply = Array(head.utf8) + error.body
-        _ = reply.withUnsafeBytes { send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
-        shutdown(connection.fd, Int32(SHUT_RDWR))
+        connection.answerAndClose(HTTPError(status: 408, type: "request_timeout", message: message), how: SHUT_RDWR)
+    }
+
+    /// The connections whose request line `thread` has parsed and whose head has not reached the access
+    /// handler yet.
+    func connectionsWithHeadPending(on thread: UInt) -> [WatchedConnection] {
+        open.withLock { connections in connections.values.filter { $0.headPendingOn.load(ordering: .relaxed) == thread } }
+    }
+
+    /// The connections receiving a chunked body on `thread`.
+    func connectionsReceivingChunks(on thread: UInt) -> [WatchedConnection] {
+        open.withLock { connections in connections.values.filter { $0.chunksPendingOn.load(ordering: .relaxed) == thread } }
     }
 
     /// Bytes the socket has received in its life; 0 if it cannot tell.
@@ -102,13 +109,33 @@ final class WatchedConnection: Sendable {
     }
 
     let fd: Int32
+    /// libmicrohttpd's connection; valid until its close notification.
+    nonisolated(unsafe) let connection: OpaquePointer
     let phase = Atomic<Phase>(.idle)
+    /// The thread (`pthread_self`) that parsed the current request line, until its head reaches the access
+    /// handler; 0 otherwise.
+    let headPendingOn = Atomic<UInt>(0)
+    /// The thread receiving the current request's chunked body, until it is complete; 0 otherwise.
+    let chunksPendingOn = Atomic<UInt>(0)
     /// When the current phase started (monotonic nanoseconds).
     let since = Atomic<UInt64>(0)
     /// The socket's received bytes when it went idle; written and read by the sweep only.
     nonisolated(unsafe) var baseline: UInt64 = 0
 
-    init(fd: Int32) { self.fd = fd }
+    init(connection: OpaquePointer, fd: Int32) {
+        self.connection = connection
+        self.fd = fd
+    }
+
+    /// Sends `error` straight to the socket, with `Connection: close`, and shuts the socket down: for when
+    /// libmicrohttpd is not sending anything on it (the request is still arriving). libmicrohttpd then
+    /// closes the connection on its own (end-of-stream, or a failed send).
+    func answerAndClose(_ error: HTTPError, how: Int) {
+        phase.store(.expired, ordering: .releasing)
+        let reply = error.closingResponseBytes
+        _ = reply.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        shutdown(fd, Int32(how))
+    }
 
     /// The head is parsed: the body's clock starts, or, with no body, the request is complete.
     func headReceived(expectingBody: Bool) {
@@ -116,7 +143,10 @@ final class WatchedConnection: Sendable {
         phase.store(expectingBody ? .receivingBody : .handling, ordering: .releasing)
     }
 
-    func requestComplete() { phase.store(.handling, ordering: .releasing) }
+    func requestComplete() {
+        chunksPendingOn.store(0, ordering: .relaxed)
+        phase.store(.handling, ordering: .releasing)
+    }
 
     /// The response went out: the connection waits for its next request.
     func responseDone() {
@@ -129,7 +159,7 @@ let notifyConnectionCallback: MHD_NotifyConnectionCallback = { cls, connection, 
     Unmanaged<Server>.fromOpaque(cls)._withUnsafeGuaranteedRef { server in
         switch event {
         case .CONNECTION_NOTIFY_STARTED:
-            let watched = WatchedConnection(fd: rotary_mhd_connection_fd(connection))
+            let watched = WatchedConnection(connection: connection, fd: rotary_mhd_connection_fd(connection))
             socketContext.pointee = Unmanaged.passRetained(watched).toOpaque()
             server.deadlines.opened(watched)
         case .CONNECTION_NOTIFY_CLOSED:
@@ -142,9 +172,9 @@ let notifyConnectionCallback: MHD_NotifyConnectionCallback = { cls, connection, 
 }
 
 extension Server {
-    /// The connection's deadline state (nil when deadlines are off).
+    /// The connection's state for deadlines and early refusals.
     func watchedConnection(_ connection: OpaquePointer) -> WatchedConnection? {
-        guard deadlines.isEnabled, let raw = rotary_mhd_socket_context(connection) else { return nil }
+        guard let raw = rotary_mhd_socket_context(connection) else { return nil }
         return Unmanaged<WatchedConnection>.fromOpaque(raw).takeUnretainedValue()
     }
 }

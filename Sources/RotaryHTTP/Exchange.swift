@@ -1,3 +1,4 @@
+import CMicroHTTPD  // with it the socket flags (MSG_*) Glibc leaves out
 import Glibc
 import Synchronization
 

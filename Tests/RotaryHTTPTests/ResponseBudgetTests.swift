@@ -32,9 +32,11 @@ import Glibc
                 client.shrinkReceiveBuffer()
                 try client.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
                 stalled.append(client)
-                usleep(300_000)   // the worker answers and the server starts sending
+                var status = 0
+                let asked = Date()   // the worker answers and the server starts sending: a bounded wait
+                while status == 0 && Date().timeIntervalSince(asked) < 10 { usleep(10_000); status = client.peekStatus() }
                 peak = max(peak, server.server.bufferedResponseBytes)
-                heads.append(client.peekStatus())
+                heads.append(status)
             }
             let health = try RawHTTPClient(port: port, timeoutSeconds: 2).request("GET", "/health").status
             let echo = try RawHTTPClient(port: port, timeoutSeconds: 2).request("POST", "/echo", json: "[1,2,3]").text

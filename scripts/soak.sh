@@ -34,6 +34,8 @@ echo "rss_before_kib=$rss_before rss_after_kib=$rss_after fds_before=$fds_before
 
 python3 - "$DURATION" "$result" "$rss_before" "$rss_after" "$fds_before" "$fds_after" <<'PY'
 import re, sys
+sys.path.insert(0, "scripts/bench")
+from benchmarks_section import publish
 duration, result, rss_before, rss_after, fds_before, fds_after = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
 r = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", result)}
 checks = {
@@ -43,7 +45,7 @@ checks = {
     "resident memory within 10%": abs(rss_after - rss_before) <= 0.10 * rss_before,
     "descriptors back to baseline": fds_after <= fds_before,
 }
-section = f"""<!-- soak:start -->
+section = f"""
 ## Soak (`make soak`)
 
 wrk `-t2 -c64 -d{duration}` on a rotating mix of `/rotate` (YaRN, 2×8), `/attention` (3×4, causal) and
@@ -53,20 +55,8 @@ wrk `-t2 -c64 -d{duration}` on a rotating mix of `/rotate` (YaRN, 2×8), `/atten
 {int(r['server_errors'])} 5xx, {int(r['socket_errors'])} socket errors. Resident memory {rss_before / 1024:.1f} MiB before,
 {rss_after / 1024:.1f} MiB after ({(rss_after - rss_before) / rss_before:+.1%}); open descriptors {fds_before} before,
 {fds_after} after.
-
-| check | |
-|---|---|
-""" + "".join(f"| {name} | {'pass' if ok else 'FAIL'} |\n" for name, ok in checks.items()) + "<!-- soak:end -->\n"
-text = open("BENCHMARKS.md").read()
-if "<!-- soak:start -->" in text:
-    text = re.sub(r"<!-- soak:start -->.*?<!-- soak:end -->\n", lambda _: section, text, flags=re.S)
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-open("BENCHMARKS.md", "w").write(text)
-print(section)
-failed = [name for name, ok in checks.items() if not ok]
-if failed:
-    sys.exit("soak failed: " + ", ".join(failed))
+"""
+publish("soak", section, checks)
 PY
 
 # Slow headers plus the mix: /health from a second address stays fast.
@@ -79,6 +69,8 @@ echo "$slow"
 echo "$slow_mix"
 python3 - "$SLOW_DURATION" "$slow" "$slow_mix" <<'PY'
 import re, sys
+sys.path.insert(0, "scripts/bench")
+from benchmarks_section import publish
 duration, slow, mix = sys.argv[1], sys.argv[2], sys.argv[3]
 s = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+|nan)", slow)}
 m = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", mix)}
@@ -87,7 +79,7 @@ checks = {
     "/health p99 under 100 ms": s["health_p99_ms"] < 100,
     "mix: zero socket errors, no 5xx": m["socket_errors"] == 0 and m["server_errors"] == 0,
 }
-section = f"""<!-- slowloris:start -->
+section = f"""
 ## Slow headers during the soak mix (`make soak`)
 
 {duration} s of the soak mix (wrk `-t2 -c64`) with 200 slow-header connections from 127.0.0.3-6 (a byte of a
@@ -95,18 +87,6 @@ request head every 2 s each; the 10 s header deadline closed and the script reop
 while 127.0.0.2 asked `GET /health` on a fresh connection every 50 ms: {int(s['health_requests'])} answers,
 {int(s['health_failures'])} failures, p50 {s['health_p50_ms']:.1f} ms, p99 {s['health_p99_ms']:.1f} ms. The mix: {int(m['reqs']):,} requests,
 {int(m['server_errors'])} 5xx, {int(m['socket_errors'])} socket errors.
-
-| check | |
-|---|---|
-""" + "".join(f"| {name} | {'pass' if ok else 'FAIL'} |\n" for name, ok in checks.items()) + "<!-- slowloris:end -->\n"
-text = open("BENCHMARKS.md").read()
-if "<!-- slowloris:start -->" in text:
-    text = re.sub(r"<!-- slowloris:start -->.*?<!-- slowloris:end -->\n", lambda _: section, text, flags=re.S)
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-open("BENCHMARKS.md", "w").write(text)
-print(section)
-failed = [name for name, ok in checks.items() if not ok]
-if failed:
-    sys.exit("slow-header soak failed: " + ", ".join(failed))
+"""
+publish("slowloris", section, checks)
 PY

@@ -46,101 +46,83 @@ import RotaryTestSupport
 
     /// A request that, read leniently, smuggles a second one (`GET /health`) in its body.
     static let smuggled = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    /// The head of a JSON POST up to its framing headers.
+    static let postEcho = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+
+    /// Each of these bytes, on a connection of its own, gets one error of this status and type.
+    static func expectRefusal(_ requests: [String], status: Int, type: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let server = try TestServer(router: LoopbackServerTests.router())
+        for raw in requests {
+            expectOneError(try send(raw, to: server), status: status, type: type, sourceLocation: sourceLocation)
+        }
+    }
 
     @Test func twoContentLengthsWithDifferentValues() throws {
-        let server = try TestServer(router: LoopbackServerTests.router())
-        let wire = try Self.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
-                                 + "Content-Length: \(2 + Self.smuggled.utf8.count)\r\n\r\n[]" + Self.smuggled, to: server)
-        Self.expectOneError(wire, status: 400, type: "invalid_request_error")
+        try Self.expectRefusal([Self.postEcho + "Content-Length: 2\r\nContent-Length: \(2 + Self.smuggled.utf8.count)\r\n\r\n[]" + Self.smuggled],
+                               status: 400, type: "invalid_request_error")
     }
 
     @Test func equalContentLengthsStillFrameTheBody() throws {
         let server = try TestServer(router: LoopbackServerTests.router())
         let client = try server.client()
-        try client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n[]")
+        try client.send(Self.postEcho + "Content-Length: 2\r\nContent-Length: 2\r\n\r\n[]")
         let reply = try client.readReply()
         #expect(reply.status == 200 && reply.text == "[]")
     }
 
     @Test func contentLengthWithTransferEncoding() throws {
-        let server = try TestServer(router: LoopbackServerTests.router())
-        let wire = try Self.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 7\r\n"
-                                 + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + Self.smuggled, to: server)
-        Self.expectOneError(wire, status: 400, type: "invalid_request_error")
+        try Self.expectRefusal([Self.postEcho + "Content-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + Self.smuggled],
+                               status: 400, type: "invalid_request_error")
     }
 
     @Test func whitespaceBeforeTheColonOfAHeaderName() throws {
-        let server = try TestServer(router: LoopbackServerTests.router())
-        let wire = try Self.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                                 + "Content-Length : \(Self.smuggled.utf8.count)\r\n\r\n" + Self.smuggled, to: server)
-        Self.expectOneError(wire, status: 400, type: "invalid_request_error")
+        try Self.expectRefusal([Self.postEcho + "Content-Length : \(Self.smuggled.utf8.count)\r\n\r\n" + Self.smuggled,
+                                Self.postEcho + "Content-Length\t: \(Self.smuggled.utf8.count)\r\n\r\n" + Self.smuggled],
+                               status: 400, type: "invalid_request_error")
     }
 
     @Test func transferEncodingOtherThanChunkedIs501() throws {
-        let server = try TestServer(router: LoopbackServerTests.router())
-        for coding in ["gzip", "gzip, chunked", "identity"] {
-            let wire = try Self.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                                     + "Transfer-Encoding: \(coding)\r\n\r\n2\r\n[]\r\n0\r\n\r\n", to: server)
-            Self.expectOneError(wire, status: 501, type: "not_implemented")
-        }
-    }
-
-    @Test func lengthBetweenTwoToThe63AndTwoToThe64Is413() throws {
-        let server = try TestServer(router: LoopbackServerTests.router())
-        for length in ["9223372036854775808", "18446744073709551615"] {
-            let wire = try Self.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(length)\r\n\r\n[]",
-                                     to: server)
-            Self.expectOneError(wire, status: 413, type: "payload_too_large")
-        }
+        try Self.expectRefusal(["gzip", "gzip, chunked", "identity"].map { Self.postEcho + "Transfer-Encoding: \($0)\r\n\r\n2\r\n[]\r\n0\r\n\r\n" },
+                               status: 501, type: "not_implemented")
     }
 
     /// libmicrohttpd refuses these itself before the access handler (with its status line twice); Rotary
     /// answers first.
     @Test func contentLengthThatIsNotADecimalNumber() throws {
-        let server = try TestServer(router: LoopbackServerTests.router())
-        for value in ["abc", "-1", "+5", "0x17", "23, 23", "1 2", ""] {
-            let wire = try Self.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(value)\r\n\r\n[]"
-                                     + Self.smuggled, to: server)
-            Self.expectOneError(wire, status: 400, type: "invalid_request_error")
-        }
+        try Self.expectRefusal(["abc", "-1", "+5", "0x17", "23, 23", "1 2", ""].map { Self.postEcho + "Content-Length: \($0)\r\n\r\n[]" + Self.smuggled },
+                               status: 400, type: "invalid_request_error")
     }
 
-    @Test func contentLengthPastTwoToThe64Is413() throws {
-        let server = try TestServer(router: LoopbackServerTests.router())
-        for length in ["18446744073709551616", "99999999999999999999999"] {
-            let wire = try Self.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(length)\r\n\r\n[]",
-                                     to: server)
-            Self.expectOneError(wire, status: 413, type: "payload_too_large")
-        }
+    /// From 2^63 to 2^64-1 libmicrohttpd takes the length and waits for the body; past it, it refuses itself.
+    @Test func lengthFromTwoToThe63UpToAndPastTwoToThe64Is413() throws {
+        try Self.expectRefusal(["9223372036854775808", "18446744073709551615", "18446744073709551616", "99999999999999999999999"]
+            .map { Self.postEcho + "Content-Length: \($0)\r\n\r\n[]" }, status: 413, type: "payload_too_large")
     }
 
     @Test func malformedLengthOnAKeepAliveConnectionsSecondRequest() throws {
         let server = try TestServer(router: LoopbackServerTests.router())
         let client = try server.client()
         #expect(try client.request("GET", "/health").status == 200)
-        try client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 0x17\r\n\r\n" + Self.smuggled)
+        try client.send(Self.postEcho + "Content-Length: 0x17\r\n\r\n" + Self.smuggled)
         let (bytes, closed) = client.readToEnd(idleSeconds: 3)
         Self.expectOneError(Wire(text: String(decoding: bytes, as: UTF8.self), closed: closed), status: 400, type: "invalid_request_error")
     }
 
     @Test func chunkExtensionLongerThanTheBufferIs400() throws {
+        try Self.expectRefusal([Self.postEcho + "Transfer-Encoding: chunked\r\n\r\n2;" + String(repeating: "e", count: 40_000) + "\r\n[]\r\n0\r\n\r\n"],
+                               status: 400, type: "invalid_request_error")
         let server = try TestServer(router: LoopbackServerTests.router())
-        let wire = try Self.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                 + "2;" + String(repeating: "e", count: 40_000) + "\r\n[]\r\n0\r\n\r\n", to: server)
-        Self.expectOneError(wire, status: 400, type: "invalid_request_error")
         // Extensions that fit are still accepted.
         let fits = try server.client()
-        try fits.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2;name=value\r\n[]\r\n0\r\n\r\n")
+        try fits.send(Self.postEcho + "Transfer-Encoding: chunked\r\n\r\n2;name=value\r\n[]\r\n0\r\n\r\n")
         let reply = try fits.readReply()
         #expect(reply.status == 200 && reply.text == "[]")
     }
 
     @Test func encodedNULInThePathIs400() throws {
+        try Self.expectRefusal(["/health%00anything", "/health%00", "/query%00?a=1"].map { "GET \($0) HTTP/1.1\r\nHost: x\r\n\r\n" },
+                               status: 400, type: "invalid_request_error")
         let server = try TestServer(router: LoopbackServerTests.router())
-        for path in ["/health%00anything", "/health%00", "/query%00?a=1"] {
-            let wire = try Self.send("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n", to: server)
-            Self.expectOneError(wire, status: 400, type: "invalid_request_error")
-        }
         // A NUL-free path with a percent sign elsewhere is untouched.
         #expect(try server.client().request("GET", "/query?a=%0041").status == 200)
     }

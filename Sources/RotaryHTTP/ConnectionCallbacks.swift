@@ -92,11 +92,12 @@ extension Server {
     ) -> MHD_Result {
         guard let raw = requestContext.pointee, raw != encodedNULMarker else {
             // First call: headers only. Answering now would make libmicrohttpd close the connection,
-            // so only an oversized Content-Length is answered here (closing is then what we want).
+            // so only heads that must be refused (framing, size) are answered here (closing is then what we want).
+            let isHTTP11 = version.map { strcmp($0, "HTTP/1.1") == 0 } ?? false
             let exchange = Exchange(connection: connection, method: methodName(method),
                                     path: String(cString: url), startNanos: monotonicNanos(),
-                                    allowsInterimResponses: version.map { strcmp($0, "HTTP/1.1") == 0 } ?? false)
-            // Every header in one pass over libmicrohttpd's list; the two needed now are picked from it.
+                                    allowsInterimResponses: isHTTP11)
+            // Every header in one pass over libmicrohttpd's list: the framing rules and the request id read it.
             var headers: [(name: String, value: String)] = []
             headers.reserveCapacity(8)   // one allocation for a typical request's headers
             withUnsafeMutablePointer(to: &headers) { _ = MHD_get_connection_values(connection, .HEADER_KIND, collectPairs, $0) }
@@ -111,8 +112,7 @@ extension Server {
             exchange.watched = watchedConnection(connection)
             exchange.watched?.headPendingOn.store(0, ordering: .relaxed)
             var refusal: HTTPError?
-            switch RequestFraming.body(of: headers, version: version.map { String(cString: $0) } ?? "",
-                                       maxBodyBytes: configuration.maxBodyBytes) {
+            switch RequestFraming.body(of: headers, requiresHost: isHTTP11, maxBodyBytes: configuration.maxBodyBytes) {
             case .failure(let error): refusal = error
             case .success(let body):
                 if case .length(let length) = body { exchange.declaredLength = Int(length) }

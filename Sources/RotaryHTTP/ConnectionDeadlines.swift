@@ -27,15 +27,37 @@ final class ConnectionDeadlines: Sendable {
     func opened(_ connection: WatchedConnection) { open.withLock { $0[ObjectIdentifier(connection)] = connection } }
     func closed(_ connection: WatchedConnection) { _ = open.withLock { $0.removeValue(forKey: ObjectIdentifier(connection)) } }
 
-    /// Sweeps until `stop()`, often enough that a deadline is overshot by a tenth of it at most.
+    /// Sweeps until `stop()`, often enough that a deadline is overshot by a tenth of it at most. On a thread
+    /// of its own: worker tasks that keep the cooperative pool busy must not hold the deadlines back.
     func start() {
         guard isEnabled else { return }
         let shortest = [headerNanos, bodyNanos].filter { $0 > 0 }.min()!
-        let period = min(max(shortest / 10, 20_000_000), 500_000_000)
-        Task.detached { [self] in
-            while !stopped.load(ordering: .relaxed) {
-                sweep(now: monotonicNanos())
-                try? await Task.sleep(nanoseconds: period)
+        let periodMicros = useconds_t(min(max(shortest / 10, 20_000_000), 500_000_000) / 1000)
+        let box = Unmanaged.passRetained(SweepThread(deadlines: self, periodMicros: periodMicros)).toOpaque()
+        var thread = pthread_t()
+        if pthread_create(&thread, nil, { box in
+            let sweeper = Unmanaged<SweepThread>.fromOpaque(box!).takeRetainedValue()
+            sweeper.run()
+            return nil
+        }, box) == 0 {
+            pthread_detach(thread)
+        } else {
+            Unmanaged<SweepThread>.fromOpaque(box).release()
+        }
+    }
+
+    /// What the sweep thread runs: the deadlines, and how long it sleeps between sweeps.
+    private final class SweepThread {
+        let deadlines: ConnectionDeadlines
+        let periodMicros: useconds_t
+        init(deadlines: ConnectionDeadlines, periodMicros: useconds_t) {
+            self.deadlines = deadlines
+            self.periodMicros = periodMicros
+        }
+        func run() {
+            while !deadlines.stopped.load(ordering: .relaxed) {
+                deadlines.sweep(now: monotonicNanos())
+                usleep(periodMicros)
             }
         }
     }

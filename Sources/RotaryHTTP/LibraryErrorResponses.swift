@@ -40,9 +40,9 @@ extension Server {
         for watched in deadlines.connectionsWithHeadPending(on: thread) {
             var headers: [(name: String, value: String)] = []
             withUnsafeMutablePointer(to: &headers) { _ = MHD_get_connection_values(watched.connection, .HEADER_KIND, collectHeaders, $0) }
-            // Without the version: a Host header may still be on its way for a head that is not complete.
+            // Without the Host rule: a Host header may still be on its way for a head that is not complete.
             // Every other rule a later header cannot undo, so a head refused here would be refused whole.
-            guard case .failure(let error) = RequestFraming.body(of: headers, version: "", maxBodyBytes: configuration.maxBodyBytes)
+            guard case .failure(let error) = RequestFraming.body(of: headers, requiresHost: false, maxBodyBytes: configuration.maxBodyBytes)
             else { continue }
             watched.headPendingOn.store(0, ordering: .relaxed)
             watched.answerAndClose(error, how: SHUT_WR)

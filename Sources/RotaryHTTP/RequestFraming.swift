@@ -11,7 +11,8 @@ enum RequestFraming {
     }
 
     /// The framing of a request head (header names lower-cased), or the error that answers it.
-    static func body(of headers: [(name: String, value: String)], version: String,
+    /// `requiresHost`: an HTTP/1.1 request, which must name its `Host`.
+    static func body(of headers: [(name: String, value: String)], requiresHost: Bool,
                      maxBodyBytes: Int) -> Result<Body, HTTPError> {
         var length: UInt64?
         var transferEncoding: String?
@@ -41,7 +42,7 @@ enum RequestFraming {
             default: break
             }
         }
-        if version == "HTTP/1.1" && !hasHost {
+        if requiresHost && !hasHost {
             return .failure(.badRequest("an HTTP/1.1 request must have a Host header", param: "Host"))
         }
         if let transferEncoding {

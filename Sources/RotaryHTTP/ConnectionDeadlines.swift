@@ -9,12 +9,13 @@ import Synchronization
 ///
 /// A header block's clock starts when its first byte arrives (seen as growth of the socket's received-byte
 /// count, so an idle keep-alive connection is left to the idle timeout); the body's when the head is parsed.
+/// Its table of open connections also serves `LibraryErrorResponses`, which looks for the one being refused.
 final class ConnectionDeadlines: Sendable {
     let headerNanos: UInt64
     let bodyNanos: UInt64
     /// Every open connection, for the sweep. Removal (libmicrohttpd's close notification) comes before
     /// libmicrohttpd closes the descriptor, so under this lock a listed descriptor is still the connection's.
-    private let open = Mutex<[ObjectIdentifier: WatchedConnection]>([:])
+    private let open = PthreadLocked<[ObjectIdentifier: WatchedConnection]>([:])
     private let stopped = Atomic<Bool>(false)
 
     init(headerSeconds: Double, bodySeconds: Double) {

@@ -18,7 +18,7 @@ uint64_t rotary_socket_bytes_received(int fd);
 /* Called when libmicrohttpd is about to send an error response of its own (on the connection's thread). */
 typedef void (*rotary_mhd_error_response_hook)(void *context, unsigned int status);
 
-/* Sets the hook (once, before any daemon starts). */
+/* Sets the hook (before a daemon starts; every server sets the same one). */
 void rotary_mhd_set_error_response_hook(rotary_mhd_error_response_hook hook);
 
 /* A MHD_LogCallback (for MHD_OPTION_EXTERNAL_LOGGER, with the hook's context as its cls) that calls the hook

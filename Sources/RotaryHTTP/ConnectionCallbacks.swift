@@ -21,11 +21,7 @@ let accessHandlerCallback: MHD_AccessHandlerCallback = { cls, connection, url, m
 nonisolated(unsafe) let encodedNULMarker = UnsafeMutableRawPointer(bitPattern: 0x4E55_4C00)!
 
 /// Runs on the raw request line, before libmicrohttpd decodes it; its result becomes the request context.
-let uriLogCallback: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?) -> UnsafeMutableRawPointer? = { _, uri, connection in
-    // The head that follows is this thread's to parse (libmicrohttpd's own refusals of it are preempted).
-    if let connection, let raw = rotary_mhd_socket_context(connection) {
-        Unmanaged<WatchedConnection>.fromOpaque(raw).takeUnretainedValue().headPendingOn.store(UInt(pthread_self()), ordering: .relaxed)
-    }
+let uriLogCallback: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?) -> UnsafeMutableRawPointer? = { _, uri, _ in
     guard let uri else { return nil }
     var i = 0
     while uri[i] != 0 && uri[i] != 0x3F {   // the path ends at '?'
@@ -110,14 +106,12 @@ extension Server {
             }
             requestContext.pointee = Unmanaged.passRetained(exchange).toOpaque()
             exchange.watched = watchedConnection(connection)
-            exchange.watched?.headPendingOn.store(0, ordering: .relaxed)
             var refusal: HTTPError?
             switch RequestFraming.body(of: headers, requiresHost: isHTTP11, maxBodyBytes: configuration.maxBodyBytes) {
             case .failure(let error): refusal = error
             case .success(let body):
                 if case .length(let length) = body { exchange.declaredLength = Int(length) }
                 exchange.watched?.headReceived(expectingBody: body != .none)
-                if body == .chunked { exchange.watched?.chunksPendingOn.store(UInt(pthread_self()), ordering: .relaxed) }
             }
             if refusal == nil && pathHasNUL {
                 refusal = .badRequest("the path must not contain an encoded NUL (%00)")

@@ -9,7 +9,6 @@ import Synchronization
 ///
 /// A header block's clock starts when its first byte arrives (seen as growth of the socket's received-byte
 /// count, so an idle keep-alive connection is left to the idle timeout); the body's when the head is parsed.
-/// Its table of open connections also serves `LibraryErrorResponses`, which looks for the one being refused.
 final class ConnectionDeadlines: Sendable {
     let headerNanos: UInt64
     let bodyNanos: UInt64
@@ -98,18 +97,7 @@ final class ConnectionDeadlines: Sendable {
         else { return }
         // Nothing else writes to the socket while a request is still arriving, so the 408 can go straight
         // out; shutting the socket down then makes libmicrohttpd read end-of-stream and close it.
-        connection.answerAndClose(HTTPError(status: 408, type: "request_timeout", message: message), how: SHUT_RDWR)
-    }
-
-    /// The connections whose request line `thread` has parsed and whose head has not reached the access
-    /// handler yet.
-    func connectionsWithHeadPending(on thread: UInt) -> [WatchedConnection] {
-        open.withLock { connections in connections.values.filter { $0.headPendingOn.load(ordering: .relaxed) == thread } }
-    }
-
-    /// The connections receiving a chunked body on `thread`.
-    func connectionsReceivingChunks(on thread: UInt) -> [WatchedConnection] {
-        open.withLock { connections in connections.values.filter { $0.chunksPendingOn.load(ordering: .relaxed) == thread } }
+        connection.timeOut(message)
     }
 
     /// Bytes the socket has received in its life; 0 if it cannot tell.
@@ -132,32 +120,25 @@ final class WatchedConnection: Sendable {
     }
 
     let fd: Int32
-    /// libmicrohttpd's connection; valid until its close notification.
-    nonisolated(unsafe) let connection: OpaquePointer
     let phase = Atomic<Phase>(.idle)
-    /// The thread (`pthread_self`) that parsed the current request line, until its head reaches the access
-    /// handler; 0 otherwise.
-    let headPendingOn = Atomic<UInt>(0)
-    /// The thread receiving the current request's chunked body, until it is complete; 0 otherwise.
-    let chunksPendingOn = Atomic<UInt>(0)
     /// When the current phase started (monotonic nanoseconds).
     let since = Atomic<UInt64>(0)
     /// The socket's received bytes when it went idle; written and read by the sweep only.
     nonisolated(unsafe) var baseline: UInt64 = 0
 
-    init(connection: OpaquePointer, fd: Int32) {
-        self.connection = connection
-        self.fd = fd
-    }
+    init(fd: Int32) { self.fd = fd }
 
-    /// Sends `error` straight to the socket, with `Connection: close`, and shuts the socket down: for when
-    /// libmicrohttpd is not sending anything on it (the request is still arriving). libmicrohttpd then
-    /// closes the connection on its own (end-of-stream, or a failed send).
-    func answerAndClose(_ error: HTTPError, how: Int) {
+    /// Answers 408 straight to the socket, with `Connection: close`, and shuts the socket down: only while
+    /// the request is still arriving (libmicrohttpd sends nothing on it then). libmicrohttpd then reads
+    /// end-of-stream and closes the connection as it does for a client that left.
+    func timeOut(_ message: String) {
         phase.store(.expired, ordering: .releasing)
-        let reply = error.closingResponseBytes
+        let body = HTTPError(status: 408, type: "request_timeout", message: message).body
+        let head = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            + "Content-Length: \(body.count)\r\n\r\n"
+        let reply = Array(head.utf8) + body
         _ = reply.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
-        shutdown(fd, Int32(how))
+        shutdown(fd, Int32(SHUT_RDWR))
     }
 
     /// The head is parsed: the body's clock starts, or, with no body, the request is complete.
@@ -166,10 +147,7 @@ final class WatchedConnection: Sendable {
         phase.store(expectingBody ? .receivingBody : .handling, ordering: .releasing)
     }
 
-    func requestComplete() {
-        chunksPendingOn.store(0, ordering: .relaxed)
-        phase.store(.handling, ordering: .releasing)
-    }
+    func requestComplete() { phase.store(.handling, ordering: .releasing) }
 
     /// The response went out: the connection waits for its next request.
     func responseDone() {
@@ -182,7 +160,7 @@ let notifyConnectionCallback: MHD_NotifyConnectionCallback = { cls, connection, 
     Unmanaged<Server>.fromOpaque(cls)._withUnsafeGuaranteedRef { server in
         switch event {
         case .CONNECTION_NOTIFY_STARTED:
-            let watched = WatchedConnection(connection: connection, fd: rotary_mhd_connection_fd(connection))
+            let watched = WatchedConnection(fd: rotary_mhd_connection_fd(connection))
             socketContext.pointee = Unmanaged.passRetained(watched).toOpaque()
             server.deadlines.opened(watched)
         case .CONNECTION_NOTIFY_CLOSED:

@@ -85,7 +85,6 @@ public final class Server: @unchecked Sendable {
 
     public func start() throws(ServerError) {
         try configuration.validate()
-        rotary_mhd_set_error_response_hook(libraryErrorResponseHook)
         try state.withLock { (s: inout LifecycleState) throws(ServerError) in
             guard s.daemon == nil else { throw ServerError.startFailed("already running") }
             let socket = try ListeningSocket(host: configuration.host, port: configuration.port)
@@ -104,15 +103,13 @@ public final class Server: @unchecked Sendable {
     }
 
     private func startDaemon(socket: ListeningSocket, context: UnsafeMutableRawPointer) -> OpaquePointer? {
-        // The error log carries only the notice of libmicrohttpd's own error responses (LibraryErrorResponses).
         var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
-            | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_USE_ERROR_LOG.rawValue
+            | MHD_ALLOW_SUSPEND_RESUME.rawValue
         if socket.isIPv6 { flags |= MHD_USE_IPv6.rawValue }
         func item(_ option: MHD_OPTION, _ value: Int, _ pointer: UnsafeMutableRawPointer? = nil) -> MHD_OptionItem {
             MHD_OptionItem(option: option, value: value, ptr_value: pointer)
         }
         var items = [
-            item(.EXTERNAL_LOGGER, Int(bitPattern: rotary_mhd_logger()), context),   // first, so it gets every message
             item(.LISTEN_SOCKET, Int(socket.descriptor)),
             item(.CONNECTION_LIMIT, configuration.connectionLimit),
             item(.CONNECTION_TIMEOUT, configuration.idleTimeoutSeconds),

@@ -86,37 +86,10 @@ import RotaryTestSupport
                                status: 501, type: "not_implemented")
     }
 
-    /// libmicrohttpd refuses these itself before the access handler (with its status line twice); Rotary
-    /// answers first.
-    @Test func contentLengthThatIsNotADecimalNumber() throws {
-        try Self.expectRefusal(["abc", "-1", "+5", "0x17", "23, 23", "1 2", ""].map { Self.postEcho + "Content-Length: \($0)\r\n\r\n[]" + Self.smuggled },
-                               status: 400, type: "invalid_request_error")
-    }
-
-    /// From 2^63 to 2^64-1 libmicrohttpd takes the length and waits for the body; past it, it refuses itself.
-    @Test func lengthFromTwoToThe63UpToAndPastTwoToThe64Is413() throws {
-        try Self.expectRefusal(["9223372036854775808", "18446744073709551615", "18446744073709551616", "99999999999999999999999"]
+    /// From 2^63 to 2^64-1 libmicrohttpd takes the length and waits for the body (past it, it refuses itself).
+    @Test func lengthFromTwoToThe63UpToTwoToThe64Is413() throws {
+        try Self.expectRefusal(["9223372036854775808", "18446744073709551615"]
             .map { Self.postEcho + "Content-Length: \($0)\r\n\r\n[]" }, status: 413, type: "payload_too_large")
-    }
-
-    @Test func malformedLengthOnAKeepAliveConnectionsSecondRequest() throws {
-        let server = try TestServer(router: LoopbackServerTests.router())
-        let client = try server.client()
-        #expect(try client.request("GET", "/health").status == 200)
-        try client.send(Self.postEcho + "Content-Length: 0x17\r\n\r\n" + Self.smuggled)
-        let (bytes, closed) = client.readToEnd(idleSeconds: 3)
-        Self.expectOneError(Wire(text: String(decoding: bytes, as: UTF8.self), closed: closed), status: 400, type: "invalid_request_error")
-    }
-
-    @Test func chunkExtensionLongerThanTheBufferIs400() throws {
-        try Self.expectRefusal([Self.postEcho + "Transfer-Encoding: chunked\r\n\r\n2;" + String(repeating: "e", count: 40_000) + "\r\n[]\r\n0\r\n\r\n"],
-                               status: 400, type: "invalid_request_error")
-        let server = try TestServer(router: LoopbackServerTests.router())
-        // Extensions that fit are still accepted.
-        let fits = try server.client()
-        try fits.send(Self.postEcho + "Transfer-Encoding: chunked\r\n\r\n2;name=value\r\n[]\r\n0\r\n\r\n")
-        let reply = try fits.readReply()
-        #expect(reply.status == 200 && reply.text == "[]")
     }
 
     @Test func encodedNULInThePathIs400() throws {

@@ -173,7 +173,7 @@ let notifyConnectionCallback: MHD_NotifyConnectionCallback = { cls, connection, 
 }
 
 extension Server {
-    /// The connection's state for deadlines and early refusals.
+    /// The connection's deadline state (nil when the deadlines are off).
     func watchedConnection(_ connection: OpaquePointer) -> WatchedConnection? {
         guard let raw = rotary_mhd_socket_context(connection) else { return nil }
         return Unmanaged<WatchedConnection>.fromOpaque(raw).takeUnretainedValue()

@@ -116,8 +116,10 @@ public final class Server: @unchecked Sendable {
             item(.CONNECTION_MEMORY_LIMIT, configuration.connectionMemoryLimit),
             item(.NOTIFY_COMPLETED, unsafeBitCast(requestCompletedCallback, to: Int.self), context),
             item(.URI_LOG_CALLBACK, unsafeBitCast(uriLogCallback, to: Int.self), context),
-            item(.NOTIFY_CONNECTION, unsafeBitCast(notifyConnectionCallback, to: Int.self), context),
         ]
+        if deadlines.isEnabled {
+            items.append(item(.NOTIFY_CONNECTION, unsafeBitCast(notifyConnectionCallback, to: Int.self), context))
+        }
         if configuration.perIPConnectionLimit > 0 {
             items.append(item(.PER_IP_CONNECTION_LIMIT, configuration.perIPConnectionLimit))
         }

@@ -9,7 +9,13 @@ import Glibc
 /// The process-wide budget for buffered response bytes: clients that ask for large answers and never read
 /// them cannot make the server hold more than the budget, and everyone else is still answered.
 @Suite(.serialized) struct ResponseBudgetTests {
-    static let bigBytes = 6 << 20   // more than the kernel's socket buffers take, so the server must hold it
+    /// More than the server's socket send buffer can grow to (`tcp_wmem`'s maximum), so that an unread
+    /// answer stays with the server: the client's receive window is pinned small.
+    static let bigBytes: Int = {
+        let wmem = (try? String(contentsOfFile: "/proc/sys/net/ipv4/tcp_wmem", encoding: .utf8)) ?? ""
+        let maximum = wmem.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).last.flatMap { Int($0) } ?? 0
+        return max(6 << 20, maximum + (2 << 20))
+    }()
 
     static func router() -> Router {
         var router = LoopbackServerTests.router()
@@ -20,16 +26,15 @@ import Glibc
     }
 
     @Test func nonReadingClientsCannotPushTheBufferedTotalPastTheBudget() async throws {
-        let budget = 16 << 20
+        let budget = 2 * Self.bigBytes + Self.bigBytes / 2
         let server = try TestServer(router: Self.router()) { $0.maxBufferedResponseBytes = budget }
         let port = server.port
         let (heads, peak, healthStatus, echo) = try await onThread { () throws -> ([Int], Int, Int, String) in
             var stalled: [RawHTTPClient] = []
             var heads: [Int] = []
             var peak = 0
-            for _ in 0..<4 {   // four times 6 MiB asked for, none of it read: two fit in 16 MiB
-                let client = try RawHTTPClient(port: port)
-                client.shrinkReceiveBuffer()
+            for _ in 0..<4 {   // four large answers asked for, none of them read: two fit in the budget
+                let client = try RawHTTPClient(port: port, receiveBufferBytes: 4096)
                 try client.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
                 stalled.append(client)
                 var status = 0
@@ -58,7 +63,7 @@ import Glibc
     }
 
     @Test func theRefusalIsJSONWithRetryAfter() async throws {
-        let server = try TestServer(router: Self.router()) { $0.maxBufferedResponseBytes = 1 << 20 }
+        let server = try TestServer(router: Self.router()) { $0.maxBufferedResponseBytes = Self.bigBytes - 1 }
         let reply = try await onThread { try server.client().request("GET", "/big") }
         let text = reply.body.count < 4096 ? reply.text : "<\(reply.body.count) bytes>"
         #expect(reply.status == 503)

@@ -21,8 +21,13 @@ public final class RawHTTPClient {
 
     /// `sourceAddress` binds the client's end first (any of 127.0.0.0/8 is loopback on Linux), so a test can
     /// speak from an address other than the one a crowd of clients uses.
-    public init(port: Int, timeoutSeconds: Int = 20, sourceAddress: String? = nil) throws {
+    /// `receiveBufferBytes` pins a small receive window from the start, so that what the client does not
+    /// read stays with the server.
+    public init(port: Int, timeoutSeconds: Int = 20, sourceAddress: String? = nil, receiveBufferBytes: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBufferBytes {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         if let sourceAddress {
             var source = sockaddr_in()
             source.sin_family = sa_family_t(AF_INET)
@@ -148,12 +153,6 @@ public final class RawHTTPClient {
             return i
         }
         return nil
-    }
-
-    /// A small receive window, so that what the client does not read stays with the server.
-    public func shrinkReceiveBuffer() {
-        var size: Int32 = 4096
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
     }
 
     /// The status of the reply now arriving, read without consuming it (0 if none has come).

@@ -35,7 +35,7 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
-        // Wrappers for libmicrohttpd's variadic getters, which Swift cannot call; nothing else.
+        // Wrappers for libmicrohttpd's variadic getters, which Swift cannot call, and for Linux's tcp_info; nothing else.
         .target(name: "CRotaryShims", dependencies: ["CMicroHTTPD"]),
         .target(
             name: "RotaryHTTP",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # libFuzzer (swiftc -sanitize=fuzzer,address) over the JSON parser (objects of many keys among the seeds), the
 # typed request decoding of /rotate and /attention (then the numerics they feed, and their answers against the
-# max_response_bytes bound), and the GGUF reader.
+# max_response_bytes bound), the GGUF reader, and the HTTP framing rules.
 # FUZZ_SECONDS per harness (default 300 for `make fuzz`; .ci/run uses a short seeded while via make test).
 # Each harness is compiled together with the module sources it exercises; findings land in .build-fuzz/.
 set -euo pipefail
@@ -34,6 +34,12 @@ build RequestDecodingFuzz -I "$OUT/stubs" -I Sources/CMicroHTTPD -I Sources/COpe
   scripts/fuzz/RequestDecodingFuzz.swift -lmicrohttpd -lopenblas
 build GGUFFuzz Sources/RotaryModel/ByteReader.swift Sources/RotaryModel/GGUFFile.swift Sources/RotaryModel/GGUFValue.swift \
   scripts/fuzz/GGUFFuzz.swift
+build RequestFramingFuzz -I Sources/CMicroHTTPD $(pkg-config --cflags-only-I libmicrohttpd) \
+  Sources/RotaryHTTP/{HTTPError,Request,Response,ResponseStream,RequestFraming}.swift scripts/fuzz/RequestFramingFuzz.swift -lmicrohttpd
+mkdir -p "$OUT/seeds-framing"
+printf 'host:x\ncontent-length:23\n' > "$OUT/seeds-framing/length"
+printf 'host:x\ntransfer-encoding: chunked\n' > "$OUT/seeds-framing/chunked"
+printf 'content-length:2\ncontent-length: 2\ntransfer-encoding:gzip\n' > "$OUT/seeds-framing/mixed"
 
 run() {   # name, seed corpus, max input length
   local corpus="$OUT/corpus-$1"
@@ -47,3 +53,4 @@ run() {   # name, seed corpus, max input length
 run JSONParserFuzz "$OUT/seeds-json" 4096
 run RequestDecodingFuzz "$OUT/seeds-request" 4096
 run GGUFFuzz "$OUT/seeds-gguf" 4096
+run RequestFramingFuzz "$OUT/seeds-framing" 1024

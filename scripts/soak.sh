@@ -2,11 +2,14 @@
 # make soak: wrk for DURATION (default 60s) at 64 connections on a mix of /rotate, /attention and /generate
 # against the release server with the embedded model. Passes only with zero socket errors, no 5xx, no 4xx
 # but the deliberate 429s, resident memory within 10% of its level before, and open descriptors back to
-# their baseline. Writes its section of BENCHMARKS.md.
+# their baseline. Then SLOW_DURATION (default 60 s) of the same mix with 200 slow-header connections (a byte
+# of a request head every 2 s from 127.0.0.3-6, reopened when the header deadline closes them): passes only
+# with /health from 127.0.0.2 answering every time with p99 under 100 ms. Writes its sections of BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 DURATION=${DURATION:-60s}
+SLOW_DURATION=${SLOW_DURATION:-60}
 PORT=${SOAK_PORT:-18191}
 OUT=.build-bench
 mkdir -p "$OUT"
@@ -31,6 +34,8 @@ echo "rss_before_kib=$rss_before rss_after_kib=$rss_after fds_before=$fds_before
 
 python3 - "$DURATION" "$result" "$rss_before" "$rss_after" "$fds_before" "$fds_after" <<'PY'
 import re, sys
+sys.path.insert(0, "scripts/bench")
+from benchmarks_section import publish
 duration, result, rss_before, rss_after, fds_before, fds_after = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
 r = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", result)}
 checks = {
@@ -40,7 +45,7 @@ checks = {
     "resident memory within 10%": abs(rss_after - rss_before) <= 0.10 * rss_before,
     "descriptors back to baseline": fds_after <= fds_before,
 }
-section = f"""<!-- soak:start -->
+section = f"""
 ## Soak (`make soak`)
 
 wrk `-t2 -c64 -d{duration}` on a rotating mix of `/rotate` (YaRN, 2×8), `/attention` (3×4, causal) and
@@ -50,18 +55,38 @@ wrk `-t2 -c64 -d{duration}` on a rotating mix of `/rotate` (YaRN, 2×8), `/atten
 {int(r['server_errors'])} 5xx, {int(r['socket_errors'])} socket errors. Resident memory {rss_before / 1024:.1f} MiB before,
 {rss_after / 1024:.1f} MiB after ({(rss_after - rss_before) / rss_before:+.1%}); open descriptors {fds_before} before,
 {fds_after} after.
+"""
+publish("soak", section, checks)
+PY
 
-| check | |
-|---|---|
-""" + "".join(f"| {name} | {'pass' if ok else 'FAIL'} |\n" for name, ok in checks.items()) + "<!-- soak:end -->\n"
-text = open("BENCHMARKS.md").read()
-if "<!-- soak:start -->" in text:
-    text = re.sub(r"<!-- soak:start -->.*?<!-- soak:end -->\n", lambda _: section, text, flags=re.S)
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-open("BENCHMARKS.md", "w").write(text)
-print(section)
-failed = [name for name, ok in checks.items() if not ok]
-if failed:
-    sys.exit("soak failed: " + ", ".join(failed))
+# Slow headers plus the mix: /health from a second address stays fast.
+mix "${SLOW_DURATION}s" > "$OUT/soak-slow-mix.txt" &
+mix_pid=$!
+slow=$(python3 scripts/bench/slow_headers.py --port "$PORT" --connections 200 --duration "$SLOW_DURATION" | grep RESULT)
+wait $mix_pid
+slow_mix=$(cat "$OUT/soak-slow-mix.txt")
+echo "$slow"
+echo "$slow_mix"
+python3 - "$SLOW_DURATION" "$slow" "$slow_mix" <<'PY'
+import re, sys
+sys.path.insert(0, "scripts/bench")
+from benchmarks_section import publish
+duration, slow, mix = sys.argv[1], sys.argv[2], sys.argv[3]
+s = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+|nan)", slow)}
+m = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", mix)}
+checks = {
+    "/health from 127.0.0.2 never failed": s["health_failures"] == 0 and s["health_requests"] > 0,
+    "/health p99 under 100 ms": s["health_p99_ms"] < 100,
+    "mix: zero socket errors, no 5xx": m["socket_errors"] == 0 and m["server_errors"] == 0,
+}
+section = f"""
+## Slow headers during the soak mix (`make soak`)
+
+{duration} s of the soak mix (wrk `-t2 -c64`) with 200 slow-header connections from 127.0.0.3-6 (a byte of a
+request head every 2 s each; the 10 s header deadline closed and the script reopened them {int(s['slow_reopened'])} times),
+while 127.0.0.2 asked `GET /health` on a fresh connection every 50 ms: {int(s['health_requests'])} answers,
+{int(s['health_failures'])} failures, p50 {s['health_p50_ms']:.1f} ms, p99 {s['health_p99_ms']:.1f} ms. The mix: {int(m['reqs']):,} requests,
+{int(m['server_errors'])} 5xx, {int(m['socket_errors'])} socket errors.
+"""
+publish("slowloris", section, checks)
 PY

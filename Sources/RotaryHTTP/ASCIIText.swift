@@ -128,9 +128,13 @@ func lowercasedASCII(_ text: UnsafePointer<CChar>) -> String {
     let count = strlen(text)
     return String(unsafeUninitializedCapacity: count) { buffer in
         for i in 0..<count {
-            let byte = UInt8(bitPattern: text[i])
-            buffer[i] = byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
+            buffer[i] = lowercasedASCIIByte(UInt8(bitPattern: text[i]))
         }
         return count
     }
+}
+
+/// An ASCII letter lower-cased; any other byte as it is.
+func lowercasedASCIIByte(_ byte: UInt8) -> UInt8 {
+    byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
 }

@@ -13,9 +13,14 @@ public struct AccessPolicy: Sendable, Equatable {
     /// nil when the request may proceed, else the 401 that answers it.
     func check(_ request: Request) -> HTTPError? {
         guard let apiKey, !apiKey.isEmpty, !openPaths.contains(request.path) else { return nil }
-        let presented = request.header("authorization") ?? ""
-        let expected = "Bearer " + apiKey
-        guard Self.constantTimeEqual(Array(presented.utf8), Array(expected.utf8)) else {
+        let presented = Array((request.header("authorization") ?? "").utf8)
+        // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` name it too. Only the
+        // credential after it needs the constant-time comparison.
+        let scheme = Array("bearer ".utf8)
+        let schemeMatches = presented.count >= scheme.count
+            && zip(presented, scheme).allSatisfy { lowercasedASCIIByte($0) == $1 }
+        let credential = schemeMatches ? Array(presented[scheme.count...]) : []
+        guard schemeMatches, Self.constantTimeEqual(credential, Array(apiKey.utf8)) else {
             return HTTPError(status: 401, type: "unauthorized", message: "a valid 'Authorization: Bearer <api key>' header is required",
                              headers: [("WWW-Authenticate", "Bearer")])
         }

@@ -8,17 +8,35 @@ import Logging
 // The server is borrowed, not retained, per call: both daemon threads would otherwise bounce its
 // reference count between the cores on every request.
 
-let accessHandlerCallback: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadDataSize, requestContext in
+let accessHandlerCallback: MHD_AccessHandlerCallback = { cls, connection, url, method, version, uploadData, uploadDataSize, requestContext in
     guard let cls, let connection, let url, let method, let uploadDataSize, let requestContext else { return .NO }
     return Unmanaged<Server>.fromOpaque(cls)._withUnsafeGuaranteedRef { server in
-        server.handleAccess(connection, url, method, uploadData, uploadDataSize, requestContext)
+        server.handleAccess(connection, url, method, version, uploadData, uploadDataSize, requestContext)
     }
+}
+
+/// Stands in for the request's context from the request line to the first access-handler call when the
+/// path holds an encoded NUL: libmicrohttpd decodes the path in place, so the handler would only see the
+/// part before it (`/health%00anything` as `/health`). Never dereferenced.
+nonisolated(unsafe) let encodedNULMarker = UnsafeMutableRawPointer(bitPattern: 0x4E55_4C00)!
+
+/// Runs on the raw request line, before libmicrohttpd decodes it; its result becomes the request context.
+let uriLogCallback: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?) -> UnsafeMutableRawPointer? = { _, uri, _ in
+    guard let uri else { return nil }
+    var i = 0
+    while uri[i] != 0 && uri[i] != 0x3F {   // the path ends at '?'
+        if uri[i] == 0x25 && uri[i + 1] == 0x30 && uri[i + 2] == 0x30 { return encodedNULMarker }   // "%00"
+        i += 1
+    }
+    return nil
 }
 
 let requestCompletedCallback: MHD_RequestCompletedCallback = { cls, _, requestContext, termination in
     guard let cls, let requestContext, let raw = requestContext.pointee else { return }
     requestContext.pointee = nil
+    if raw == encodedNULMarker { return }   // the request ended before its first access-handler call
     let exchange = Unmanaged<Exchange>.fromOpaque(raw).takeRetainedValue()
+    exchange.watched?.responseDone()
     Unmanaged<Server>.fromOpaque(cls)._withUnsafeGuaranteedRef { server in
         server.finish(exchange, completedNormally: termination == .REQUEST_TERMINATED_COMPLETED_OK)
     }
@@ -64,32 +82,47 @@ private let collectPairs: MHD_KeyValueIterator = { cls, kind, key, value in
 extension Server {
     func handleAccess(
         _ connection: OpaquePointer, _ url: UnsafePointer<CChar>, _ method: UnsafePointer<CChar>,
+        _ version: UnsafePointer<CChar>?,
         _ uploadData: UnsafePointer<CChar>?, _ uploadDataSize: UnsafeMutablePointer<Int>,
         _ requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     ) -> MHD_Result {
-        guard let raw = requestContext.pointee else {
+        guard let raw = requestContext.pointee, raw != encodedNULMarker else {
             // First call: headers only. Answering now would make libmicrohttpd close the connection,
-            // so only an oversized Content-Length is answered here (closing is then what we want).
+            // so only heads that must be refused (framing, size) are answered here (closing is then what we want).
+            let isHTTP11 = version.map { strcmp($0, "HTTP/1.1") == 0 } ?? false
             let exchange = Exchange(connection: connection, method: methodName(method),
-                                    path: String(cString: url), startNanos: monotonicNanos())
-            // Every header in one pass over libmicrohttpd's list; the two needed now are picked from it.
+                                    path: String(cString: url), startNanos: monotonicNanos(),
+                                    allowsInterimResponses: isHTTP11)
+            // Every header in one pass over libmicrohttpd's list: the framing rules and the request id read it.
             var headers: [(name: String, value: String)] = []
             headers.reserveCapacity(8)   // one allocation for a typical request's headers
             withUnsafeMutablePointer(to: &headers) { _ = MHD_get_connection_values(connection, .HEADER_KIND, collectPairs, $0) }
-            var clientID: String?
-            for header in headers {
-                if header.name == "x-request-id", clientID == nil { clientID = header.value }
-                if header.name == "content-length", exchange.declaredLength == nil { exchange.declaredLength = Int(header.value) }
-            }
+            let pathHasNUL = requestContext.pointee == encodedNULMarker
+            let clientID = headers.first { $0.name == "x-request-id" }?.value
             exchange.headers = headers
             threadStates.withCurrent { thread in
                 exchange.id = nextRequestID(from: clientID, on: thread)
                 thread.countStarted()
             }
             requestContext.pointee = Unmanaged.passRetained(exchange).toOpaque()
-            if let length = exchange.declaredLength, length > configuration.maxBodyBytes {
+            exchange.watched = watchedConnection(connection)
+            var refusal: HTTPError?
+            switch RequestFraming.body(of: headers, requiresHost: isHTTP11, maxBodyBytes: configuration.maxBodyBytes) {
+            case .failure(let error): refusal = error
+            case .success(let body):
+                if case .length(let length) = body { exchange.declaredLength = Int(length) }
+                exchange.watched?.headReceived(expectingBody: body != .none)
+            }
+            if refusal == nil && pathHasNUL {
+                refusal = .badRequest("the path must not contain an encoded NUL (%00)")
+            }
+            if let refusal {
+                // The bytes after a head that fails cannot be framed: answer once, then close.
+                exchange.watched?.requestComplete()
                 exchange.answered = true
-                return queue(bodyTooLarge.response, exchange, connection)
+                var response = refusal.response
+                response.headers.append(("Connection", "close"))
+                return queue(response, exchange, connection)
             }
             return .YES
         }
@@ -118,13 +151,12 @@ extension Server {
             return .YES
         }
         if exchange.answered { return .YES }
+        exchange.watched?.requestComplete()
         if exchange.bodyLimitExceeded { return queue(bodyTooLarge.response, exchange, connection) }
         return dispatch(connection, exchange)
     }
 
-    private var bodyTooLarge: HTTPError {
-        .payloadTooLarge("request body is larger than the limit of \(configuration.maxBodyBytes) bytes (max_body_bytes)")
-    }
+    private var bodyTooLarge: HTTPError { RequestFraming.tooLarge(configuration.maxBodyBytes) }
 
     private func dispatch(_ connection: OpaquePointer, _ exchange: Exchange) -> MHD_Result {
         // Without a body the request was complete at its first call: its start time serves (a clock read
@@ -151,7 +183,7 @@ extension Server {
             case .inline(let body):
                 return queue(router.runInline(body, request), exchange, connection)
             case .worker(let body):
-                request.isConnected = Self.connectionProbe(rotary_mhd_connection_fd(connection))
+                request.isConnected = exchange.connectionProbe(fd: rotary_mhd_connection_fd(connection))
                 exchange.markSuspended()
                 suspendedExchanges.withLock { $0[ObjectIdentifier(exchange)] = exchange }
                 MHD_suspend_connection(connection)
@@ -168,20 +200,13 @@ extension Server {
         }
     }
 
-    /// A check that the peer has not closed the socket: valid while the connection is suspended
-    /// (libmicrohttpd neither reads nor closes it then).
-    static func connectionProbe(_ fd: Int32) -> @Sendable () -> Bool {
-        guard fd >= 0 else { return { true } }
-        return {
-            var byte: UInt8 = 0
-            let received = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
-            if received == 0 { return false }   // orderly close
-            if received < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { return false }
-            return true
-        }
-    }
-
     private func queue(_ response: Response, _ exchange: Exchange, _ connection: OpaquePointer) -> MHD_Result {
+        var response = response
+        var counted = response.stream == nil && response.staticBody == nil && response.body.count > ResponseBudget.countedBytes
+        if counted && !responseBudget.reserve(response.body.count) {
+            response = responseBudget.refusal.response   // small: never counted
+            counted = false
+        }
         let mhdResponse: OpaquePointer?
         if let stream = response.stream {
             stream.attach(connection)
@@ -195,6 +220,9 @@ extension Server {
             mhdResponse = MHD_create_response_from_buffer(staticBody.utf8CodeUnitCount,
                                                           UnsafeMutableRawPointer(mutating: staticBody.utf8Start),
                                                           .RESPMEM_PERSISTENT)
+        } else if counted {
+            mhdResponse = response.body.withUnsafeBytes { responseBudget.response(copying: $0) }
+            if mhdResponse == nil { responseBudget.release(response.body.count) }
         } else {
             mhdResponse = response.body.withUnsafeBytes { bytes in
                 MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress),

@@ -20,6 +20,10 @@ public final class Server: @unchecked Sendable {
     let threadStates: PerThread<ServerThreadState>
     /// Requests by route and status, latency histograms.
     public let metrics: RequestMetrics
+    /// The header and body deadlines, swept while the server runs.
+    let deadlines: ConnectionDeadlines
+    /// Bytes of large responses built and not yet read by their clients, against their limit.
+    let responseBudget: ResponseBudget
 
     private let state = Mutex<LifecycleState>(LifecycleState())
     private let requestIDPrefix: String
@@ -42,6 +46,9 @@ public final class Server: @unchecked Sendable {
         let numbers = RequestNumbers()
         threadStates = PerThread { ServerThreadState(copying: logger, numbers: numbers) }
         self.metrics = metrics
+        responseBudget = ResponseBudget(limit: configuration.maxBufferedResponseBytes)
+        deadlines = ConnectionDeadlines(headerSeconds: configuration.headerTimeoutSeconds,
+                                        bodySeconds: configuration.bodyTimeoutSeconds)
         // Six hex digits: with a dash and up to eight digits of request number an id stays within 15
         // bytes, which a String stores inline (no allocation per request).
         let random = String(UInt32.random(in: 0..<(1 << 24)), radix: 16)
@@ -57,6 +64,9 @@ public final class Server: @unchecked Sendable {
     public var openConnections: Int {
         state.withLock { s in s.daemon.map { Int(rotary_mhd_current_connections($0)) } ?? 0 }
     }
+
+    /// Bytes of large responses (over 64 KiB each) queued and not yet sent or dropped.
+    public var bufferedResponseBytes: Int { responseBudget.bytesInUse }
 
     /// Requests between their first access-handler call and their completion callback.
     public var requestsInFlight: Int {
@@ -88,6 +98,7 @@ public final class Server: @unchecked Sendable {
             s.retainedSelf = retained
             s.port = socket.port
         }
+        deadlines.start()
         logger.info("listening on \(configuration.host):\(port) with \(configuration.threads) threads")
     }
 
@@ -104,7 +115,11 @@ public final class Server: @unchecked Sendable {
             item(.CONNECTION_TIMEOUT, configuration.idleTimeoutSeconds),
             item(.CONNECTION_MEMORY_LIMIT, configuration.connectionMemoryLimit),
             item(.NOTIFY_COMPLETED, unsafeBitCast(requestCompletedCallback, to: Int.self), context),
+            item(.URI_LOG_CALLBACK, unsafeBitCast(uriLogCallback, to: Int.self), context),
         ]
+        if deadlines.isEnabled {
+            items.append(item(.NOTIFY_CONNECTION, unsafeBitCast(notifyConnectionCallback, to: Int.self), context))
+        }
         if configuration.perIPConnectionLimit > 0 {
             items.append(item(.PER_IP_CONNECTION_LIMIT, configuration.perIPConnectionLimit))
         }
@@ -145,6 +160,7 @@ public final class Server: @unchecked Sendable {
         for stream in streams.withLock({ Array($0.values) }) { stream.abort() }
         if !stragglers.isEmpty || requestsInFlight > 0 { waitForRequestsInFlight(seconds: 1) }   // let the 503s go out
         MHD_stop_daemon(daemon)
+        deadlines.stop()
         retained?.release()
         logger.info("stopped")
     }

@@ -12,11 +12,22 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Most connections open at once, over all clients.
     public var connectionLimit: Int = 1024
     /// Most connections open at once from one IP address (0 = no per-IP limit).
-    public var perIPConnectionLimit: Int = 256
+    /// Low enough that a few addresses cannot take every connection (with the header deadline, against
+    /// slow clients).
+    public var perIPConnectionLimit: Int = 128
     /// Seconds a connection may stay idle before it is closed.
     public var idleTimeoutSeconds: Int = 30
+    /// Seconds a request's whole header block may take to arrive, from its first byte (408 and close
+    /// beyond; 0 = no deadline). The idle timeout alone restarts at every byte.
+    public var headerTimeoutSeconds: Double = 10
+    /// Seconds a request's whole body may take to arrive, from the end of its head (408 and close beyond;
+    /// 0 = no deadline).
+    public var bodyTimeoutSeconds: Double = 60
     /// Bytes libmicrohttpd may use per connection for headers and buffers (headers past it get 431).
     public var connectionMemoryLimit: Int = 32 << 10
+    /// Bytes of responses over 64 KiB that may be held at once, built and not yet read by their clients,
+    /// over all connections; a large response past it is refused with 503 and `Retry-After`.
+    public var maxBufferedResponseBytes: Int = 256 << 20
     /// Seconds a graceful stop waits for in-flight requests before closing everything.
     public var drainTimeoutSeconds: Double = 10
 
@@ -35,6 +46,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         try need(idleTimeoutSeconds >= 0, "idle timeout must be >= 0")
         try need(connectionMemoryLimit >= 4096, "connection memory limit must be >= 4096 bytes")
         try need(drainTimeoutSeconds >= 0, "drain timeout must be >= 0")
+        try need(maxBufferedResponseBytes >= 0, "max buffered response bytes must be >= 0")
+        try need(headerTimeoutSeconds >= 0, "header timeout must be >= 0")
+        try need(bodyTimeoutSeconds >= 0, "body timeout must be >= 0")
     }
 }
 

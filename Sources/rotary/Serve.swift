@@ -29,6 +29,12 @@ struct Serve: ParsableCommand {
     var perIpConnectionLimit: Int?
     @Option(help: "Seconds an idle connection stays open. Env ROTARY_IDLE_TIMEOUT. Default: \(serverDefaults.idleTimeoutSeconds).")
     var idleTimeout: Int?
+    @Option(help: "Seconds a request's whole header block may take from its first byte (408 beyond; 0 = none). Env ROTARY_HEADER_TIMEOUT. Default: \(serverDefaults.headerTimeoutSeconds).")
+    var headerTimeout: Double?
+    @Option(help: "Seconds a request's whole body may take after its head (408 beyond; 0 = none). Env ROTARY_BODY_TIMEOUT. Default: \(serverDefaults.bodyTimeoutSeconds).")
+    var bodyTimeout: Double?
+    @Option(help: "Bytes of large responses (over 64 KiB) held unsent over all clients (503 beyond). Env ROTARY_MAX_BUFFERED_RESPONSE_BYTES. Default: \(serverDefaults.maxBufferedResponseBytes).")
+    var maxBufferedResponseBytes: Int?
     @Option(help: "Bytes of header/buffer memory per connection (431 beyond). Env ROTARY_CONNECTION_MEMORY_LIMIT. Default: \(serverDefaults.connectionMemoryLimit).")
     var connectionMemoryLimit: Int?
     @Option(help: "Seconds a graceful stop waits for requests in flight. Env ROTARY_DRAIN_TIMEOUT. Default: \(serverDefaults.drainTimeoutSeconds).")
@@ -68,6 +74,9 @@ struct Serve: ParsableCommand {
         server.connectionLimit = try setting(connectionLimit, "ROTARY_CONNECTION_LIMIT", server.connectionLimit)
         server.perIPConnectionLimit = try setting(perIpConnectionLimit, "ROTARY_PER_IP_CONNECTION_LIMIT", server.perIPConnectionLimit)
         server.idleTimeoutSeconds = try setting(idleTimeout, "ROTARY_IDLE_TIMEOUT", server.idleTimeoutSeconds)
+        server.headerTimeoutSeconds = try setting(headerTimeout, "ROTARY_HEADER_TIMEOUT", server.headerTimeoutSeconds)
+        server.bodyTimeoutSeconds = try setting(bodyTimeout, "ROTARY_BODY_TIMEOUT", server.bodyTimeoutSeconds)
+        server.maxBufferedResponseBytes = try setting(maxBufferedResponseBytes, "ROTARY_MAX_BUFFERED_RESPONSE_BYTES", server.maxBufferedResponseBytes)
         server.connectionMemoryLimit = try setting(connectionMemoryLimit, "ROTARY_CONNECTION_MEMORY_LIMIT", server.connectionMemoryLimit)
         server.drainTimeoutSeconds = try setting(drainTimeout, "ROTARY_DRAIN_TIMEOUT", server.drainTimeoutSeconds)
         service.maxElements = try setting(maxElements, "ROTARY_MAX_ELEMENTS", service.maxElements)

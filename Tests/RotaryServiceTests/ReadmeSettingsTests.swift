@@ -14,6 +14,8 @@ import RotaryTestSupport
             "--per-ip-connection-limit": "\(server.perIPConnectionLimit)", "--idle-timeout": "\(server.idleTimeoutSeconds)",
             "--connection-memory-limit": "\(server.connectionMemoryLimit)",
             "--drain-timeout": "\(Int(server.drainTimeoutSeconds))",
+            "--header-timeout": "\(Int(server.headerTimeoutSeconds))", "--body-timeout": "\(Int(server.bodyTimeoutSeconds))",
+            "--max-buffered-response-bytes": "\(server.maxBufferedResponseBytes)",
             "--max-elements": "\(service.maxElements)", "--max-score-elements": "\(service.maxScoreElements)",
             "--max-decay-terms": "\(service.maxDecayTerms)", "--max-position": "\(service.maxPosition)",
             "--max-json-depth": "\(service.maxJSONDepth)", "--model-queue-size": "\(service.modelQueueSize)",

@@ -19,8 +19,24 @@ public final class RawHTTPClient {
     private let fd: Int32
     private var buffer: [UInt8] = []
 
-    public init(port: Int, timeoutSeconds: Int = 20) throws {
+    /// `sourceAddress` binds the client's end first (any of 127.0.0.0/8 is loopback on Linux), so a test can
+    /// speak from an address other than the one a crowd of clients uses.
+    /// `receiveBufferBytes` pins a small receive window from the start, so that what the client does not
+    /// read stays with the server.
+    public init(port: Int, timeoutSeconds: Int = 20, sourceAddress: String? = nil, receiveBufferBytes: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBufferBytes {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        if let sourceAddress {
+            var source = sockaddr_in()
+            source.sin_family = sa_family_t(AF_INET)
+            source.sin_addr.s_addr = inet_addr(sourceAddress)
+            let bound = withUnsafePointer(to: &source) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if bound != 0 { close(fd); throw ClientError.connect(errno) }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port)).bigEndian
@@ -137,6 +153,34 @@ public final class RawHTTPClient {
             return i
         }
         return nil
+    }
+
+    /// The status of the reply now arriving, read without consuming it (0 if none has come).
+    public func peekStatus() -> Int {
+        var head = [UInt8](repeating: 0, count: 12)
+        let n = head.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_PEEK | MSG_DONTWAIT)) }
+        guard n == 12 else { return 0 }
+        return Int(String(decoding: head[9..<12], as: UTF8.self)) ?? 0
+    }
+
+    /// Ends the client's sending side (`shutdown(SHUT_WR)`, as `nc -N` does); it can still read.
+    public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+
+    /// Every byte the server sends until it closes the connection or `seconds` pass without a byte, and
+    /// whether it closed. For checking exactly what reached the wire.
+    public func readToEnd(idleSeconds seconds: Int = 2) -> (bytes: [UInt8], closed: Bool) {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var all = buffer
+        buffer = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while all.count < 1 << 20 {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 { return (all, true) }
+            if n < 0 { return (all, errno == ECONNRESET) }
+            all += chunk[0..<n]
+        }
+        return (all, false)
     }
 
     /// Whether the server has closed the connection (reads EOF within `seconds`).

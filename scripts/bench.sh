@@ -253,3 +253,7 @@ if soak:
 open("BENCHMARKS.md", "w").write(text)
 print(text)
 PY
+
+# 9. Compute threads: the right count against twice the cores and a sysconf that reports 8 (its own section).
+"$SHARED/bench/waitload.sh" >>"$LOG" 2>&1
+bash scripts/bench/compute_threads.sh "$ROTARY" "$OUT/small-seed1234.gguf" | tee -a "$LOG"

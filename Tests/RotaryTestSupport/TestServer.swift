@@ -17,7 +17,9 @@ public final class TestServer: @unchecked Sendable {
 
     deinit { server.stop() }
 
-    public func client() throws -> RawHTTPClient { try RawHTTPClient(port: port) }
+    /// A client whose reads give up after two minutes: a model generating hundreds of tokens in a debug or
+    /// sanitizer build, on two cores shared with every other suite of a parallel run, can take tens of seconds.
+    public func client() throws -> RawHTTPClient { try RawHTTPClient(port: port, timeoutSeconds: 120) }
 }
 
 /// The repository root (Tests/<Target>/<file> → root).

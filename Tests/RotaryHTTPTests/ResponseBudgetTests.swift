@@ -27,7 +27,8 @@ import Glibc
 
     @Test func nonReadingClientsCannotPushTheBufferedTotalPastTheBudget() async throws {
         let budget = 2 * Self.bigBytes + Self.bigBytes / 2
-        let server = try TestServer(router: Self.router()) { $0.maxBufferedResponseBytes = budget }
+        // A long idle timeout: under load the waits below can pass 30 s, and the idle reaper would free a stalled answer.
+        let server = try TestServer(router: Self.router()) { $0.maxBufferedResponseBytes = budget; $0.idleTimeoutSeconds = 600 }
         let port = server.port
         let (heads, peak, healthStatus, echo) = try await onThread { () throws -> ([Int], Int, Int, String) in
             var stalled: [RawHTTPClient] = []

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import Synchronization
 import Testing
 @testable import RotaryHTTP
 
@@ -25,8 +26,7 @@ import Testing
         let numbers = RequestNumbers()
         let logger = Logger(label: "test")
         let threadCount = 8, draws = 5 * Int(ServerThreadState.numberBlock) + 17
-        final class Drawn: @unchecked Sendable { var values: [[UInt64]]; init(_ n: Int) { values = Array(repeating: [], count: n) } }
-        let drawn = Drawn(threadCount)
+        let drawn = Mutex<[[UInt64]]>(Array(repeating: [], count: threadCount))
         let start = DispatchSemaphore(value: 0), done = DispatchGroup()
         for index in 0..<threadCount {
             let state = ServerThreadState(copying: logger, numbers: numbers)
@@ -35,13 +35,13 @@ import Testing
                 start.wait()
                 var mine: [UInt64] = []
                 for _ in 0..<draws { mine.append(state.nextRequestNumber()) }
-                drawn.values[index] = mine   // each thread writes its own slot; read after `done`
+                drawn.withLock { $0[index] = mine }
                 done.leave()
             }
         }
         for _ in 0..<threadCount { start.signal() }
         done.wait()
-        let all = drawn.values.flatMap { $0 }
+        let all = drawn.withLock { $0.flatMap { $0 } }
         #expect(all.count == threadCount * draws)
         #expect(Set(all).count == all.count, "\(all.count - Set(all).count) numbers repeated")
         #expect(!all.contains(0))

@@ -4,7 +4,7 @@
 // body. Every input must either decode, and then run through the numerics as the route runs it, or be
 // refused with a 4xx; an answer must be finite and no larger than the bound max_response_bytes checks.
 
-nonisolated(unsafe) let fuzzLimits: ServiceConfiguration = {
+let fuzzLimits: ServiceConfiguration = {
     var limits = ServiceConfiguration()
     limits.maxElements = 4096        // small tensors keep each input fast; the checks are the same
     limits.maxScoreElements = 4096

@@ -28,14 +28,14 @@ for module in RotaryHTTP RotaryJSON RotaryNumerics; do
   swiftc -emit-module -parse-as-library -module-name "$module" "$OUT/stubs/empty.swift" -o "$OUT/stubs/$module.swiftmodule"
 done
 build RequestDecodingFuzz -I "$OUT/stubs" -I Sources/CMicroHTTPD -I Sources/COpenBLAS $(pkg-config --cflags-only-I libmicrohttpd) \
-  Sources/RotaryJSON/*.swift Sources/RotaryHTTP/{HTTPError,Request,Response,ResponseStream}.swift Sources/RotaryNumerics/*.swift \
+  Sources/RotaryJSON/*.swift Sources/RotaryHTTP/{HTTPError,Request,Response,ResponseStream,PthreadLocked}.swift Sources/RotaryNumerics/*.swift \
   Sources/RotaryService/{ObjectReader,FloatTensor,RoPEDecoding,RotateRequest,AttentionRequest,NPY,JSONBody,ServiceConfiguration}.swift \
   Sources/RotaryService/{ResponseSize,RotateAnswer,AttentionAnswer,AttentionHeatmap,SVG,LinePlot}.swift \
   scripts/fuzz/RequestDecodingFuzz.swift -lmicrohttpd -lopenblas
 build GGUFFuzz Sources/RotaryModel/ByteReader.swift Sources/RotaryModel/GGUFFile.swift Sources/RotaryModel/GGUFValue.swift \
   scripts/fuzz/GGUFFuzz.swift
 build RequestFramingFuzz -I Sources/CMicroHTTPD $(pkg-config --cflags-only-I libmicrohttpd) \
-  Sources/RotaryHTTP/{HTTPError,Request,Response,ResponseStream,RequestFraming}.swift scripts/fuzz/RequestFramingFuzz.swift -lmicrohttpd
+  Sources/RotaryHTTP/{HTTPError,Request,Response,ResponseStream,PthreadLocked,RequestFraming}.swift scripts/fuzz/RequestFramingFuzz.swift -lmicrohttpd
 mkdir -p "$OUT/seeds-framing"
 printf 'host:x\ncontent-length:23\n' > "$OUT/seeds-framing/length"
 printf 'host:x\ntransfer-encoding: chunked\n' > "$OUT/seeds-framing/chunked"

@@ -44,6 +44,13 @@ check one-thread 1 "$cpus" "$binary" serve --compute-threads 1
 check taskset 1 1 taskset -c 0 "$binary" serve
 check sysconf-8 "$cpus" "$cpus" env LD_PRELOAD="$work/sysconf_cores.so" SYSCONF_CORES=8 "$binary" serve
 check five-threads 5 "$cpus" "$binary" serve --compute-threads 5
+# A negative count and an unparsable environment value are refused at start, naming the setting.
+for bad in "--compute-threads -1" "ENV=abc"; do
+  if [ "$bad" = ENV=abc ]; then out=$(ROTARY_COMPUTE_THREADS=abc "$binary" serve --port 0 2>&1) && rc=0 || rc=$?
+  else out=$("$binary" serve --port 0 $bad 2>&1) && rc=0 || rc=$?; fi
+  if [ "$rc" -ne 0 ] && echo "$out" | grep -qiE "compute-threads|ROTARY_COMPUTE_THREADS"; then echo "ok   refused: $bad"
+  else echo "FAIL $bad: rc $rc, $out"; failures=$((failures + 1)); fi
+done
 # The shim really reports 8: otherwise the sysconf-8 line above proves nothing.
 shimmed=$(LD_PRELOAD="$work/sysconf_cores.so" SYSCONF_CORES=8 getconf _NPROCESSORS_ONLN)
 [ "$shimmed" = 8 ] && echo "ok   the shim makes sysconf report $shimmed cores" || { echo "FAIL shim reports $shimmed"; failures=$((failures + 1)); }

@@ -6,7 +6,7 @@ import Glibc
 /// A response body produced over time (Server-Sent Events): the handler returns the response at once and
 /// keeps writing; the server sends each chunk as soon as it is written, with chunked encoding. While
 /// nothing is pending the connection is suspended, not polled.
-public final class ResponseStream: @unchecked Sendable {   // all state is behind `lock`
+public final class ResponseStream: @unchecked Sendable {   // all state is behind `state`'s lock
     struct State {
         var pending: [UInt8] = []
         var offset = 0
@@ -18,23 +18,12 @@ public final class ResponseStream: @unchecked Sendable {   // all state is behin
         var connection = 0
     }
 
-    // A pthread mutex rather than Synchronization's Mutex: libmicrohttpd calls in from its own threads, and
-    // ThreadSanitizer (which make test runs) sees pthread locking but not the stdlib's futex-based lock.
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private var current = State()
+    // libmicrohttpd calls in from its own threads: a lock ThreadSanitizer sees (see PthreadLocked).
+    private let state = PthreadLocked(State())
 
-    public init() { pthread_mutex_init(mutex, nil) }
+    public init() {}
 
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    private func withState<T>(_ body: (inout State) -> T) -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return body(&current)
-    }
+    private func withState<T>(_ body: (inout State) -> T) -> T { state.withLock(body) }
 
     /// True once the client has gone (or the server is stopping): producers should stop.
     public var isCancelled: Bool { withState { $0.cancelled } }

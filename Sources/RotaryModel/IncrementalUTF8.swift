@@ -23,6 +23,17 @@ public struct IncrementalUTF8: Sendable {
         return pending.isEmpty ? "" : String(decoding: pending, as: UTF8.self)
     }
 
+    /// Each piece's text when `pieces` are decoded in order: a character split across pieces belongs to the
+    /// piece that completes it, and a truncated last character (U+FFFD) to the last piece. The texts
+    /// concatenate to `String(decoding: pieces.joined(), as: UTF8.self)`.
+    /// - Parameter pieces: `[count]` byte strings, in order.
+    public static func texts(of pieces: [[UInt8]]) -> [String] {
+        var decoder = IncrementalUTF8()
+        var texts = pieces.map { decoder.append($0) }
+        if !texts.isEmpty { texts[texts.count - 1] += decoder.finish() }
+        return texts
+    }
+
     /// Bytes of `bytes` up to the start of a last character that is still missing bytes.
     static func completeLength(_ bytes: [UInt8]) -> Int {
         for back in 1...min(3, bytes.count) {
@@ -39,10 +50,5 @@ public struct IncrementalUTF8: Sendable {
 extension SentencePieceTokenizer {
     /// Each token's text with `ids` read from the start of a sequence (`sequenceBytes`), a character
     /// split over byte tokens given to the token that completes it: the texts concatenate to `decode(ids)`.
-    public func sequenceTexts(_ ids: [Int]) -> [String] {
-        var decoder = IncrementalUTF8()
-        var texts = sequenceBytes(ids).map { decoder.append($0) }
-        if !texts.isEmpty { texts[texts.count - 1] += decoder.finish() }
-        return texts
-    }
+    public func sequenceTexts(_ ids: [Int]) -> [String] { IncrementalUTF8.texts(of: sequenceBytes(ids)) }
 }

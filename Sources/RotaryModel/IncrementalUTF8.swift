@@ -46,9 +46,3 @@ public struct IncrementalUTF8: Sendable {
         return bytes.count
     }
 }
-
-extension SentencePieceTokenizer {
-    /// Each token's text with `ids` read from the start of a sequence (`sequenceBytes`), a character
-    /// split over byte tokens given to the token that completes it: the texts concatenate to `decode(ids)`.
-    public func sequenceTexts(_ ids: [Int]) -> [String] { IncrementalUTF8.texts(of: sequenceBytes(ids)) }
-}

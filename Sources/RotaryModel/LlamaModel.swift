@@ -6,12 +6,12 @@ import RotaryNumerics
 public final class LlamaModel: Sendable {
     public let configuration: LlamaConfiguration
     public let weights: LlamaWeights
-    public let tokenizer: SentencePieceTokenizer
+    public let tokenizer: any Tokenizer
     public let file: GGUFFile
 
     public init(file: GGUFFile) throws(GGUFError) {
         self.file = file
-        tokenizer = try SentencePieceTokenizer(gguf: file)
+        tokenizer = try TokenizerFactory.make(gguf: file)
         configuration = try LlamaConfiguration(gguf: file, vocabularySize: tokenizer.vocabularySize)
         weights = try LlamaWeights(file: file, configuration: configuration)
     }

@@ -127,7 +127,7 @@ enum CompletionsRoutes {
 
     /// The prompt as `echo` shows it: its own text, or its tokens decoded as the start of a sequence
     /// (without BOS and without the space prefix the tokenizer adds, as `/detokenize` gives them).
-    static func echoedText(_ text: String?, tokens: [Int], tokenizer: SentencePieceTokenizer) -> String {
+    static func echoedText(_ text: String?, tokens: [Int], tokenizer: any Tokenizer) -> String {
         text ?? tokenizer.decode(tokens)
     }
 

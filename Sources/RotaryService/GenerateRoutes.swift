@@ -102,7 +102,7 @@ enum GenerateRoutes {
     /// Runs `job` for a stream: `emit` gets each token's released text with the token as it comes (text
     /// that could begin a stop sequence waits until it cannot), then, with no token, the held-back rest
     /// that survived the stop sequences. Stops when the client or the stream goes away.
-    static func releasingGeneration(_ job: GenerationJob, owner: ModelOwner, tokenizer: SentencePieceTokenizer,
+    static func releasingGeneration(_ job: GenerationJob, owner: ModelOwner, tokenizer: any Tokenizer,
                                     stream: ResponseStream, isConnected connected: @escaping @Sendable () -> Bool,
                                     emit: @escaping @Sendable (String, ScoredToken?) -> Void) async throws(HTTPError) -> GenerationOutcome {
         let release = TextRelease(holdBack: max(0, (job.stop.map(\.count).max() ?? 0) - 1))
@@ -143,7 +143,7 @@ enum GenerateRoutes {
         }
     }
 
-    static func event(_ text: String, _ token: ScoredToken, _ tokenizer: SentencePieceTokenizer) -> [UInt8] {
+    static func event(_ text: String, _ token: ScoredToken, _ tokenizer: any Tokenizer) -> [UInt8] {
         var writer = JSONWriter()
         writer.raw("{"); writer.key("text"); writer.string(text); writer.comma()
         writer.key("token"); writeToken(token, tokenizer, &writer); writer.raw("}")
@@ -163,7 +163,7 @@ enum GenerateRoutes {
         writer.raw("{\"prompt_tokens\":\(promptCount),\"completion_tokens\":\(outcome.generated.count)}")
     }
 
-    static func writeTokens(_ tokens: [ScoredToken], _ tokenizer: SentencePieceTokenizer, _ writer: inout JSONWriter) {
+    static func writeTokens(_ tokens: [ScoredToken], _ tokenizer: any Tokenizer, _ writer: inout JSONWriter) {
         writer.raw("[")
         for (i, token) in tokens.enumerated() {
             if i > 0 { writer.comma() }
@@ -172,7 +172,7 @@ enum GenerateRoutes {
         writer.raw("]")
     }
 
-    static func writeToken(_ token: ScoredToken, _ tokenizer: SentencePieceTokenizer, _ writer: inout JSONWriter) {
+    static func writeToken(_ token: ScoredToken, _ tokenizer: any Tokenizer, _ writer: inout JSONWriter) {
         writer.raw("{")
         writer.key("id"); writer.int(token.id); writer.comma()
         writer.key("text"); writer.string(tokenizer.decodePiece(token.id)); writer.comma()

@@ -21,7 +21,7 @@ enum TokenizerRoutes {
                 writer.raw("{\"tokens\":[" + ids.map(String.init).joined(separator: ",") + "],\"pieces\":[")
                 for (i, id) in ids.enumerated() {
                     if i > 0 { writer.comma() }
-                    writer.string(model.tokenizer.pieces[id])
+                    writer.string(model.tokenizer.piece(id))
                 }
                 writer.raw("],\"count\":\(ids.count),\"max_model_len\":\(model.configuration.contextLength)}")
                 return .json(writer.bytes)
@@ -41,12 +41,13 @@ enum TokenizerRoutes {
                 let t = model.tokenizer
                 var writer = JSONWriter()
                 writer.raw("{")
-                writer.key("tokenizer_class"); writer.string("llama (SentencePiece, from GGUF)"); writer.comma()
-                writer.key("bos_token"); t.bosID.map { writer.string(t.pieces[$0]) } ?? writer.null(); writer.comma()
-                writer.key("eos_token"); t.eosID.map { writer.string(t.pieces[$0]) } ?? writer.null(); writer.comma()
+                let algorithm = t.model == "gpt2" ? "byte-level BPE" : t.model == "llama" ? "SentencePiece" : t.model
+                writer.key("tokenizer_class"); writer.string("\(t.model) (\(algorithm), from GGUF)"); writer.comma()
+                writer.key("bos_token"); t.bosID.map { writer.string(t.piece($0)) } ?? writer.null(); writer.comma()
+                writer.key("eos_token"); t.eosID.map { writer.string(t.piece($0)) } ?? writer.null(); writer.comma()
                 writer.key("bos_token_id"); t.bosID.map { writer.int($0) } ?? writer.null(); writer.comma()
                 writer.key("eos_token_id"); t.eosID.map { writer.int($0) } ?? writer.null(); writer.comma()
-                writer.key("unk_token"); writer.string(t.pieces[t.unknownID]); writer.comma()
+                writer.key("unk_token"); t.unknownID.map { writer.string(t.piece($0)) } ?? writer.null(); writer.comma()
                 writer.key("add_bos_token"); writer.bool(t.addBOS); writer.comma()
                 writer.key("vocab_size"); writer.int(t.vocabularySize); writer.comma()
                 writer.key("model_max_length"); writer.int(model.configuration.contextLength)

@@ -4,9 +4,9 @@ import RotaryModel
 /// it writes — `<unk>`, `<s>`, `</s>`, the 256 byte tokens `<0x00>`…`<0xFF>`, then `▁` and the printable
 /// ASCII characters as pieces. Every other character falls back to its UTF-8 bytes.
 public enum CharacterVocabulary {
-    public static func make() -> (pieces: [String], scores: [Float], types: [SentencePieceTokenizer.TokenType]) {
+    public static func make() -> (pieces: [String], scores: [Float], types: [TokenType]) {
         var pieces = ["<unk>", "<s>", "</s>"]
-        var types: [SentencePieceTokenizer.TokenType] = [.unknown, .control, .control]
+        var types: [TokenType] = [.unknown, .control, .control]
         for byte in 0..<256 {
             let hex = String(byte, radix: 16, uppercase: true)
             pieces.append("<0x" + (hex.count == 1 ? "0" : "") + hex + ">")

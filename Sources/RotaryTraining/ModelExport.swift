@@ -27,7 +27,7 @@ public enum ModelExport {
         w.add("tokenizer.ggml.token_type", .array(elementType: .int32, tokenizer.types.map { .int32($0.rawValue) }))
         if let bos = tokenizer.bosID { w.add("tokenizer.ggml.bos_token_id", .uint32(UInt32(bos))) }
         if let eos = tokenizer.eosID { w.add("tokenizer.ggml.eos_token_id", .uint32(UInt32(eos))) }
-        w.add("tokenizer.ggml.unknown_token_id", .uint32(UInt32(tokenizer.unknownID)))
+        w.add("tokenizer.ggml.unknown_token_id", .uint32(UInt32(tokenizer.unknownID ?? 0)))
         w.add("tokenizer.ggml.add_bos_token", .bool(tokenizer.addBOS))
         w.add("tokenizer.ggml.add_eos_token", .bool(false))
         w.add("tokenizer.ggml.add_space_prefix", .bool(tokenizer.addSpacePrefix))

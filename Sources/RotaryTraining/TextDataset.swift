@@ -11,7 +11,7 @@ public struct TextDataset: Sendable {
     private var generator: SplitMix64
 
     /// The last `validationFraction` of the text (cut at a character boundary) is held out.
-    public init(text: String, tokenizer: SentencePieceTokenizer, context: Int, validationFraction: Double, seed: UInt64) {
+    public init(text: String, tokenizer: any Tokenizer, context: Int, validationFraction: Double, seed: UInt64) {
         let scalars = Array(text.unicodeScalars)
         let cut = Int(Double(scalars.count) * (1 - validationFraction))
         let train = String(String.UnicodeScalarView(scalars[..<cut]))

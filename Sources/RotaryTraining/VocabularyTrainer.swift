@@ -25,7 +25,7 @@ public enum VocabularyTrainer {
         flush()
         for (word, count) in wordCounts { for scalar in word.unicodeScalars { characterCounts[scalar, default: 0] += count } }
         var pieces = ["<unk>", "<s>", "</s>"]
-        var types: [SentencePieceTokenizer.TokenType] = [.unknown, .control, .control]
+        var types: [TokenType] = [.unknown, .control, .control]
         var scores: [Float] = [0, 0, 0]
         for byte in 0..<256 {
             let hex = String(byte, radix: 16, uppercase: true)

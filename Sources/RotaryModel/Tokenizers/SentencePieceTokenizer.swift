@@ -1,33 +1,33 @@
 /// llama.cpp's SentencePiece-style ("llama" / SPM) tokenizer, from GGUF metadata: highest-score
 /// pair merges over code points, `▁` for spaces, an added space prefix, byte fallback `<0xNN>`.
-public struct SentencePieceTokenizer: Sendable {
-    public enum TokenType: Int32, Sendable {
-        case normal = 1, unknown = 2, control = 3, userDefined = 4, unused = 5, byte = 6
-    }
-
+public struct SentencePieceTokenizer: Tokenizer {
     public let pieces: [String]
     public let scores: [Float]
     public let types: [TokenType]
-    public let bosID: Int?
-    public let eosID: Int?
-    public let unknownID: Int
-    public let addBOS: Bool
+    public let special: SpecialTokens
     public let addSpacePrefix: Bool
     private let idsByPiece: [String: Int]
     /// Token id of each byte's `<0xNN>` piece (nil when the vocabulary lacks it).
     private let byteIDs: [Int?]
+    private let splitter: SpecialTokenSplitter
 
+    public var model: String { "llama" }
     public var vocabularySize: Int { pieces.count }
 
     public init(pieces: [String], scores: [Float], types: [TokenType], bosID: Int?, eosID: Int?, unknownID: Int,
                 addBOS: Bool = true, addSpacePrefix: Bool = true) {
+        var special = SpecialTokens(bos: bosID, eos: eosID, unknown: unknownID, addBOS: addBOS)
+        special.endOfGeneration = Set(pieces.indices.filter { VocabularyMetadata.endOfGenerationTexts.contains(pieces[$0]) }
+                                      + [eosID].compactMap { $0 })
+        self.init(pieces: pieces, scores: scores, types: types, special: special, addSpacePrefix: addSpacePrefix, rightStripped: [])
+    }
+
+    private init(pieces: [String], scores: [Float], types: [TokenType], special: SpecialTokens, addSpacePrefix: Bool,
+                 rightStripped: Set<Int>) {
         self.pieces = pieces
         self.scores = scores
         self.types = types
-        self.bosID = bosID
-        self.eosID = eosID
-        self.unknownID = unknownID
-        self.addBOS = addBOS
+        self.special = special
         self.addSpacePrefix = addSpacePrefix
         var map: [String: Int] = [:]
         map.reserveCapacity(pieces.count)
@@ -41,38 +41,49 @@ public struct SentencePieceTokenizer: Sendable {
         }
         idsByPiece = map
         byteIDs = bytes
+        splitter = SpecialTokenSplitter(pieces: pieces, types: types, rightStripped: rightStripped)
     }
 
     /// Reads `tokenizer.ggml.*` from a GGUF file.
     public init(gguf: GGUFFile) throws(GGUFError) {
         guard let model = gguf.value("tokenizer.ggml.model")?.string else { throw GGUFError("tokenizer.ggml.model is missing") }
-        guard model == "llama" else { throw GGUFError("tokenizer.ggml.model '\(model)' is not supported (only 'llama')") }
-        guard let tokens = gguf.value("tokenizer.ggml.tokens")?.array?.compactMap(\.string), !tokens.isEmpty else {
-            throw GGUFError("tokenizer.ggml.tokens is missing or not strings")
-        }
+        guard model == "llama" else { throw GGUFError("tokenizer.ggml.model '\(model)' is not SentencePiece ('llama')") }
+        let vocabulary = try VocabularyMetadata(gguf: gguf, defaults: SpecialTokens(bos: 1, eos: 2, unknown: 0, addBOS: true),
+                                                typesRequired: true)
         let scores = gguf.value("tokenizer.ggml.scores")?.array?.compactMap { $0.double.map(Float.init) } ?? []
-        let types = gguf.value("tokenizer.ggml.token_type")?.array?.compactMap(\.int) ?? []
-        guard scores.count == tokens.count else { throw GGUFError("tokenizer.ggml.scores has \(scores.count) entries for \(tokens.count) tokens") }
-        guard types.count == tokens.count else { throw GGUFError("tokenizer.ggml.token_type has \(types.count) entries for \(tokens.count) tokens") }
-        func id(_ key: String) throws(GGUFError) -> Int? {
-            guard let value = gguf.value(key) else { return nil }
-            guard let id = value.int, id >= 0, id < tokens.count else { throw GGUFError("\(key) is not a token id") }
-            return id
+        guard scores.count == vocabulary.pieces.count else {
+            throw GGUFError("tokenizer.ggml.scores has \(scores.count) entries for \(vocabulary.pieces.count) tokens")
         }
-        self.init(pieces: tokens, scores: scores, types: types.map { TokenType(rawValue: Int32(truncatingIfNeeded: $0)) ?? .normal },
-                  bosID: try id("tokenizer.ggml.bos_token_id"), eosID: try id("tokenizer.ggml.eos_token_id"),
-                  unknownID: try id("tokenizer.ggml.unknown_token_id") ?? 0,
-                  addBOS: gguf.value("tokenizer.ggml.add_bos_token")?.bool ?? true,
-                  addSpacePrefix: gguf.value("tokenizer.ggml.add_space_prefix")?.bool ?? true)
+        var special = vocabulary.special
+        if special.unknown == nil { special.unknown = 0 }
+        self.init(pieces: vocabulary.pieces, scores: scores, types: vocabulary.types, special: special,
+                  addSpacePrefix: gguf.value("tokenizer.ggml.add_space_prefix")?.bool ?? true,
+                  rightStripped: vocabulary.rightStripped)
     }
 
-    /// Token ids for `text`, with BOS first when `addSpecial` and the model adds it.
-    public func encode(_ text: String, addSpecial: Bool = true) -> [Int] {
+    public func tokenType(_ id: Int) -> TokenType { id >= 0 && id < types.count ? types[id] : .undefined }
+    public func piece(_ id: Int) -> String { id >= 0 && id < pieces.count ? pieces[id] : "" }
+
+    /// Token ids for `text`. Each text fragment that starts the text or follows a special token gets the
+    /// space prefix, as llama.cpp does.
+    public func encode(_ text: String, addSpecial: Bool, parseSpecial: Bool) -> [Int] {
         var ids: [Int] = []
-        if addSpecial && addBOS, let bosID { ids.append(bosID) }
-        guard !text.isEmpty else { return ids }
-        let prepared = ((addSpacePrefix ? " " : "") + text).replacingSpaces()
-        ids += mergeSymbols(Array(prepared.unicodeScalars).map { String($0) })
+        if addSpecial && special.addBOS, let bos = special.bos { ids.append(bos) }
+        let utf8 = Array(text.utf8)
+        var afterSpecial = true
+        for fragment in splitter.split(utf8, parseSpecial: parseSpecial) {
+            switch fragment {
+            case .token(let id):
+                ids.append(id)
+                afterSpecial = true
+            case .text(let range):
+                let part = String(decoding: utf8[range], as: UTF8.self)
+                let prepared = ((addSpacePrefix && afterSpecial ? " " : "") + part).replacingSpaces()
+                ids += mergeSymbols(Array(prepared.unicodeScalars).map { String($0) })
+                afterSpecial = false
+            }
+        }
+        if addSpecial && special.addEOS, let eos = special.eos { ids.append(eos) }
         return ids
     }
 
@@ -107,7 +118,7 @@ public struct SentencePieceTokenizer: Sendable {
             if let id = idsByPiece[text[index]] {
                 ids.append(id)
             } else {
-                for byte in text[index].utf8 { ids.append(byteIDs[Int(byte)] ?? unknownID) }
+                for byte in text[index].utf8 { ids.append(byteIDs[Int(byte)] ?? special.unknown ?? 0) }
             }
             index = next[index]
         }
@@ -132,9 +143,6 @@ public struct SentencePieceTokenizer: Sendable {
         }
         return pieces
     }
-
-    /// One token's text (a lone byte token decodes to U+FFFD unless it is ASCII).
-    public func decodePiece(_ id: Int) -> String { String(decoding: pieceBytes(id), as: UTF8.self) }
 
     /// The bytes one token stands for (a byte token is one byte, possibly part of a character).
     public func pieceBytes(_ id: Int) -> [UInt8] {

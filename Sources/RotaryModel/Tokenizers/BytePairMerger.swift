@@ -4,7 +4,7 @@
 /// Holds its buffers between words: merging allocates nothing once they are grown.
 struct BytePairMerger {
     /// Words of more bytes than this merge through the heap.
-    static let scanLimit = 48
+    var scanLimit = 48
 
     /// Per symbol, indexed by the symbol's first byte: its token id (-1: no vocabulary entry), the next
     /// symbol (-1: last), the previous one, and the rank and joined id of the pair it starts.
@@ -36,7 +36,7 @@ struct BytePairMerger {
             previous[i] = Int32(i - 1)
         }
         for i in 0..<n { updatePair(Int32(i), rules) }
-        if n <= Self.scanLimit { mergeByScanning(rules) } else { mergeByHeap(n, rules) }
+        if n <= scanLimit { mergeByScanning(rules) } else { mergeByHeap(n, rules) }
         var i: Int32 = 0
         while i >= 0 {
             let end = next[Int(i)] >= 0 ? Int(next[Int(i)]) : n

@@ -12,9 +12,9 @@ public struct BytePairTokenizer: Tokenizer {
     private let dropsLeadingSpace: Bool
     /// Token ids by the bytes their strings stand for.
     private let tokensByBytes: ByteStringTable
-    private let rules: MergeTable
+    let rules: MergeTable
     /// `[256]`: the token of each single byte (-1 when the vocabulary has none).
-    private let byteIDs: [Int32]
+    let byteIDs: [Int32]
     /// Each token's output bytes, end to end; `[count + 1]` starts.
     private let outputPool: [UInt8]
     private let outputStarts: [Int32]

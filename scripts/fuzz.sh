@@ -28,12 +28,14 @@ for module in RotaryHTTP RotaryJSON RotaryNumerics; do
   swiftc -emit-module -parse-as-library -module-name "$module" "$OUT/stubs/empty.swift" -o "$OUT/stubs/$module.swiftmodule"
 done
 build RequestDecodingFuzz -I "$OUT/stubs" -I Sources/CMicroHTTPD -I Sources/COpenBLAS $(pkg-config --cflags-only-I libmicrohttpd) \
-  Sources/RotaryJSON/*.swift Sources/RotaryHTTP/{HTTPError,Request,Response,ResponseStream,PthreadLocked}.swift Sources/RotaryNumerics/*.swift \
+  Sources/RotaryJSON/*.swift Sources/RotaryHTTP/{HTTPError,Request,Response,ResponseStream,PthreadLocked}.swift $(find Sources/RotaryNumerics -name '*.swift') \
   Sources/RotaryService/{ObjectReader,FloatTensor,RoPEDecoding,RotateRequest,AttentionRequest,NPY,JSONBody,ServiceConfiguration}.swift \
   Sources/RotaryService/{ResponseSize,RotateAnswer,AttentionAnswer,AttentionHeatmap,SVG,LinePlot}.swift \
   scripts/fuzz/RequestDecodingFuzz.swift -lmicrohttpd -lopenblas
-build GGUFFuzz Sources/RotaryModel/ByteReader.swift Sources/RotaryModel/GGUFFile.swift Sources/RotaryModel/GGUFValue.swift \
-  scripts/fuzz/GGUFFuzz.swift
+# The GGUF harness: the reader, every tensor format's dequantization and the architecture and weight checks a
+# model load runs, compiled with the numerics they use.
+build GGUFFuzz -I "$OUT/stubs" -I Sources/COpenBLAS $(find Sources/RotaryNumerics -name '*.swift') Sources/RotaryModel/GGUF/*.swift \
+  Sources/RotaryModel/Architectures/*.swift scripts/fuzz/GGUFFuzz.swift -lopenblas
 build RequestFramingFuzz -I Sources/CMicroHTTPD $(pkg-config --cflags-only-I libmicrohttpd) \
   Sources/RotaryHTTP/{HTTPError,Request,Response,ResponseStream,PthreadLocked,RequestFraming}.swift scripts/fuzz/RequestFramingFuzz.swift -lmicrohttpd
 mkdir -p "$OUT/seeds-framing"
@@ -52,5 +54,5 @@ run() {   # name, seed corpus, max input length
 }
 run JSONParserFuzz "$OUT/seeds-json" 4096
 run RequestDecodingFuzz "$OUT/seeds-request" 4096
-run GGUFFuzz "$OUT/seeds-gguf" 4096
+run GGUFFuzz "$OUT/seeds-gguf" 20000   # room for the micro models among the seeds
 run RequestFramingFuzz "$OUT/seeds-framing" 1024

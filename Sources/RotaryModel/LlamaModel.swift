@@ -20,6 +20,18 @@ public final class LlamaModel: Sendable {
         try self.init(file: GGUFFile(path: path))
     }
 
+    /// What start-up and `/v1/model` state: e.g. `llama, tokenizer gpt2 (smollm), 134.5M parameters in
+    /// Q4_1 ×210, F32 ×61, Q8_0 ×1 (98.4 MB mapped)`.
+    public var summary: String {
+        let tokenizerModel = file.value("tokenizer.ggml.model")?.string ?? "?"
+        let pre = file.value("tokenizer.ggml.pre")?.string.map { " (\($0))" } ?? ""
+        let formats = weights.formatCounts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) ×\($0.value)" }
+        let millions = Double(weights.parameterCount) / 1e6, megabytes = Double(weights.storedBytes) / 1e6
+        return "\(configuration.architecture.name), tokenizer \(tokenizerModel)\(pre), "
+            + "\((millions * 10).rounded() / 10)M parameters in \(formats.joined(separator: ", ")) "
+            + "(\((megabytes * 10).rounded() / 10) MB mapped), context \(configuration.contextLength)"
+    }
+
     public func makeCache(capacity: Int? = nil) -> KVCache { KVCache(configuration: configuration, capacity: capacity) }
 
     /// Runs `tokens` at positions `cache.count…` through the model, appending to the cache.

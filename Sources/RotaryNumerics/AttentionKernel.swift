@@ -23,6 +23,9 @@ public enum AttentionMask: Sendable {
     case causal(positionsQ: [Int], positionsK: [Int])
     /// A model's cache: query r sits at position `start + r` and key j at position j.
     case causalAfter(start: Int)
+    /// As `causalAfter`, but query r sees only the last `window` positions: keys j with
+    /// `start + r − window < j ≤ start + r`.
+    case slidingWindowAfter(start: Int, window: Int)
 }
 
 extension Attention {
@@ -85,6 +88,11 @@ extension Attention {
                         case .causalAfter(let start):
                             Softmax.normalizeRow(row, count: lk, visibleCount: start + r + 1)
                             visibleMost = max(visibleMost, min(lk, start + r + 1))
+                        case .slidingWindowAfter(let start, let window):
+                            let end = min(lk, start + r + 1), first = max(0, end - window)
+                            row.update(repeating: 0, count: first)
+                            Softmax.normalizeRow(row + first, count: lk - first, visibleCount: end - first)
+                            visibleMost = max(visibleMost, end)
                         case .causal(let positionsQ, let positionsK):
                             normalize(row, columns: lk, queryPosition: positionsQ[r], positionsK: positionsK,
                                       keysSorted: keysSorted, scratch: &gathered)

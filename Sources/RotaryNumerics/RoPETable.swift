@@ -29,9 +29,14 @@ extension RoPEConfiguration {
     /// divided by any scale), so that `inverse ∘ forward` is the identity for every variant.
     /// The angle is `Float(p) · θ_i` rounded to Float, as transformers computes it.
     /// - Parameter sequenceLength: what `dynamic`/`longrope` choose by; nil means max(positions) + 1.
+    /// - Parameter frequencyDivisors: per-pair divisors of θ_i (Llama 3's `rope_freqs.weight`), `[pairCount]`.
     public func table(positions: [Int], role: RoPERole = .query, inverse: Bool = false,
-                      sequenceLength: Int? = nil) -> RoPETable {
-        let frequencies = frequencies(sequenceLength: sequenceLength ?? ((positions.max() ?? -1) + 1))
+                      sequenceLength: Int? = nil, frequencyDivisors: [Float]? = nil) -> RoPETable {
+        var frequencies = frequencies(sequenceLength: sequenceLength ?? ((positions.max() ?? -1) + 1))
+        if let frequencyDivisors {
+            precondition(frequencyDivisors.count == pairCount, "one divisor per rotated pair")
+            for i in 0..<pairCount { frequencies.inverseFrequencies[i] /= frequencyDivisors[i] }
+        }
         let pairs = pairCount
         var cosTable = [Float](repeating: 0, count: positions.count * pairs)
         var sinTable = [Float](repeating: 0, count: positions.count * pairs)

@@ -34,6 +34,19 @@ public enum SwiGLU {
     }
 }
 
+/// GELU-gated feed-forward: h = GELU(g) · u with GELU's tanh form, 0.5·g·(1 + tanh(√(2/π)·(g + 0.044715·g³))).
+public enum GeGLU {
+    /// - Parameters: gate `[count]`, up `[count]`, hidden `[count]` (may be `gate`)
+    public static func apply(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int,
+                             into hidden: UnsafeMutablePointer<Float>) {
+        let root2OverPi: Float = 0.797_884_560_802_865_4
+        for i in 0..<count {
+            let g = gate[i]
+            hidden[i] = 0.5 * g * (1 + tanhf(root2OverPi * g * (1 + 0.044_715 * g * g))) * up[i]
+        }
+    }
+}
+
 /// Rows of an embedding table.
 public enum Embedding {
     /// Copies row `tokens[t]` of the table to row t of the output.

@@ -24,16 +24,23 @@ enum TextModes {
         }
         try ResponseSize.check(ResponseSize.envelope + ResponseSize.jsonTensor(count: tokens.count * c.dim, rows: tokens.count)
                                + tokens.count * (2 * ResponseSize.jsonInt + tokenBytes(pieceBytes)), limits, what: "the JSON vectors", param: "text")
+        // The embedding row cut into head-wide pieces (its own heads count, as key_length need not divide dim evenly).
+        guard c.dim % c.headDim == 0 else {
+            throw HTTPError(status: 400, type: "invalid_request_error",
+                            message: "this model's embedding width \(c.dim) is not a multiple of its head width \(c.headDim)", param: "text")
+        }
+        let heads = c.dim / c.headDim
         var vectors = [Float](repeating: 0, count: tokens.count * c.dim)   // [tokens][dim] = [tokens][heads][headDim]
-        for (t, token) in tokens.enumerated() {
-            for i in 0..<c.dim { vectors[t * c.dim + i] = model.weights.tokenEmbedding.pointer[token * c.dim + i] }
+        vectors.withUnsafeMutableBufferPointer { v in
+            let table = model.weights.matrix(.tokenEmbedding)!
+            for (t, token) in tokens.enumerated() { table.dequantizeRow(token, into: v.baseAddress! + t * c.dim) }
         }
         let positions = Array(offset..<(offset + tokens.count))
         let table = c.rope.table(positions: positions, inverse: inverse)
         vectors.withUnsafeMutableBufferPointer { v in
             table.cos.withUnsafeBufferPointer { cosines in
                 table.sin.withUnsafeBufferPointer { sines in
-                    RoPEKernel.rotate(v.baseAddress!, tokens: tokens.count, heads: c.heads, headDim: c.headDim,
+                    RoPEKernel.rotate(v.baseAddress!, tokens: tokens.count, heads: heads, headDim: c.headDim,
                                       rotaryDim: c.rope.rotaryDim, layout: c.rope.layout, cos: cosines.baseAddress!, sin: sines.baseAddress!)
                 }
             }
@@ -48,7 +55,7 @@ enum TextModes {
         writer.key("rope"); writer.raw("{"); writer.key("rope_type"); writer.string(c.rope.scaling.name); writer.comma()
         writer.key("rope_theta"); writer.double(c.rope.theta); writer.comma()
         writer.key("layout"); writer.string(c.rope.layout.rawValue); writer.comma()
-        writer.key("heads"); writer.int(c.heads); writer.comma()
+        writer.key("heads"); writer.int(heads); writer.comma()
         writer.key("head_dim"); writer.int(c.headDim); writer.raw("}")
         writer.raw("}")
         return .json(writer.bytes)

@@ -70,8 +70,30 @@ enum TokenizerRoutes {
                 var writer = JSONWriter()
                 writer.raw("{")
                 writer.key("id"); writer.string(owner.name); writer.comma()
-                writer.key("architecture"); writer.string("llama"); writer.comma()
+                writer.key("architecture"); writer.string(c.architecture.name); writer.comma()
+                writer.key("summary"); writer.string(model.summary); writer.comma()
                 writer.key("parameters"); writer.int(model.weights.parameterCount); writer.comma()
+                writer.key("weight_bytes"); writer.int(model.weights.storedBytes); writer.comma()
+                writer.key("kernels"); writer.string(TensorKernels.description); writer.comma()
+                writer.key("tensor_types"); writer.raw("{")
+                for (index, entry) in model.weights.formatCounts.sorted(by: { $0.key < $1.key }).enumerated() {
+                    if index > 0 { writer.comma() }
+                    writer.key(entry.key); writer.int(entry.value)
+                }
+                writer.raw("},")
+                writer.key("tokenizer"); writer.raw("{")
+                writer.key("model"); writer.string(model.file.value("tokenizer.ggml.model")?.string ?? "llama"); writer.comma()
+                writer.key("pre"); writer.string(model.file.value("tokenizer.ggml.pre")?.string ?? "default")
+                writer.raw("},")
+                writer.key("layer_attention"); writer.raw("[")
+                for (l, kind) in c.layerAttention.enumerated() {
+                    if l > 0 { writer.comma() }
+                    switch kind {
+                    case .global: writer.string("global")
+                    case .slidingWindow(let window): writer.string("sliding_window:\(window)")
+                    }
+                }
+                writer.raw("],")
                 writer.key("context_length"); writer.int(c.contextLength); writer.comma()
                 writer.key("vocab_size"); writer.int(c.vocabularySize); writer.comma()
                 writer.key("embedding_length"); writer.int(c.dim); writer.comma()
@@ -87,6 +109,8 @@ enum TokenizerRoutes {
                 writer.key("rotary_dim"); writer.int(c.rope.rotaryDim)
                 if case .linear(let factor) = c.rope.scaling { writer.comma(); writer.key("factor"); writer.double(factor) }
                 if case .yarn(let p) = c.rope.scaling, let factor = p.factor { writer.comma(); writer.key("factor"); writer.double(factor) }
+                if let local = c.localRope { writer.comma(); writer.key("sliding_window_rope_theta"); writer.double(local.theta) }
+                if c.ropeFrequencyFactors != nil { writer.comma(); writer.key("frequency_factors"); writer.bool(true) }
                 writer.raw("},")
                 let threads = Parallel.threads
                 writer.key("compute_threads"); writer.raw("{")

@@ -13,15 +13,12 @@ public struct TrainingParameters: Sendable {
 
     /// The tensor names of a Llama model with these settings.
     public static func tensorNames(_ c: LlamaConfiguration, tiedOutput: Bool) -> [String] {
-        var names = ["token_embd.weight"]
-        for l in 0..<c.layers {
-            names += ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"]
-                .map { "blk.\(l).\($0).weight" }
-        }
-        names.append("output_norm.weight")
-        if !tiedOutput { names.append("output.weight") }
-        if c.positionEncoding == .learned { names.append("position_embd.weight") }
-        return names
+        LlamaTensor.all(c) { $0 == .output ? !tiedOutput : false }.map(\.ggufName)
+    }
+
+    /// The tensors by name, to give each its shape.
+    static func roles(_ c: LlamaConfiguration) -> [String: LlamaTensor] {
+        Dictionary(uniqueKeysWithValues: LlamaTensor.all(c) { _ in true }.map { ($0.ggufName, $0) })
     }
 
     /// Copies every tensor of a loaded GGUF model.
@@ -47,8 +44,9 @@ public struct TrainingParameters: Sendable {
         dims = [:]
         var generator = SplitMix64(seed: seed)
         let residualScale = 1 / Float(2 * c.layers).squareRoot()
+        let roles = Self.roles(c)
         for name in names {
-            let shape = Self.shape(name, c)
+            let shape = roles[name]!.ggufDims(c)
             dims[name] = shape
             let count = shape.reduce(1, *)
             if shape.count == 1 {
@@ -58,18 +56,6 @@ public struct TrainingParameters: Sendable {
                 tensors[name] = (0..<count).map { _ in Float(generator.nextGaussian()) * scale }
             }
         }
-    }
-
-    /// ggml dims of a tensor: `[in, out]` for matrices, `[n]` for norms.
-    static func shape(_ name: String, _ c: LlamaConfiguration) -> [Int] {
-        if name.hasSuffix("norm.weight") { return [c.dim] }
-        if name == "token_embd.weight" || name == "output.weight" { return [c.dim, c.vocabularySize] }
-        if name == "position_embd.weight" { return [c.dim, c.contextLength] }
-        if name.hasSuffix("attn_q.weight") { return [c.dim, c.heads * c.headDim] }
-        if name.hasSuffix("attn_k.weight") || name.hasSuffix("attn_v.weight") { return [c.dim, c.kvDim] }
-        if name.hasSuffix("attn_output.weight") { return [c.heads * c.headDim, c.dim] }
-        if name.hasSuffix("ffn_gate.weight") || name.hasSuffix("ffn_up.weight") { return [c.dim, c.feedForwardDim] }
-        return [c.feedForwardDim, c.dim]   // ffn_down
     }
 
     /// Zeros shaped like `other` (for gradients and moments).
@@ -90,8 +76,10 @@ public struct TrainingParameters: Sendable {
 
 extension TrainingParameters: LlamaWeightSource {
     /// The forward pass reads the parameters in place (a tied model's output head is its token embedding).
-    public func withTensor<R>(_ tensor: LlamaTensor, _ body: (UnsafePointer<Float>) -> R) -> R {
-        let name = tensor == .output && isTied ? LlamaTensor.tokenEmbedding.ggufName : tensor.ggufName
-        return tensors[name]!.withUnsafeBufferPointer { body($0.baseAddress!) }
+    public func withMatrix<R>(_ tensor: LlamaTensor, _ body: (WeightMatrix?) -> R) -> R {
+        let role = tensor == .output && isTied ? LlamaTensor.tokenEmbedding : tensor
+        guard let data = tensors[role.ggufName] else { return body(nil) }
+        let (rows, columns) = role.shape(configuration)
+        return data.withUnsafeBufferPointer { body(WeightMatrix($0.baseAddress!, rows: rows, columns: columns)) }
     }
 }

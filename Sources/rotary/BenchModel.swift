@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import RotaryModel
 import RotaryNumerics
@@ -19,13 +20,12 @@ extension Bench {
             guard promptTokens + decodeTokens <= c.contextLength else {
                 throw ValidationError("prompt + decode tokens exceed the context length \(c.contextLength)")
             }
-            // A fixed, valid prompt: the tokenizer's own ids for repeated text, cut to length.
-            var prompt = llama.tokenizer.encode(String(repeating: "Once upon a time, there was a little robot who loved to read. ", count: 64))
-            prompt = Array(prompt.prefix(promptTokens))
+            // A fixed prompt any runner can reproduce (scripts/bench/llamacpp_speed.py uses the same ids).
+            let prompt = (0..<promptTokens).map { 100 + ($0 * 7919) % (c.vocabularySize - 100) }
             var prefillTime = Double.infinity, decodeTime = Double.infinity
             var generated: [Int] = []
             for _ in 0..<runs {
-                var cache = llama.makeCache()
+                var cache = llama.makeCache(capacity: promptTokens + decodeTokens)
                 var logits: [Float] = []
                 prefillTime = min(prefillTime, bestTime(runs: 1) { logits = llama.forward(prompt, cache: &cache) })
                 generated = []
@@ -37,12 +37,13 @@ extension Bench {
                     }
                 })
             }
-            let weightBytes = Double(llama.weights.parameterCount * 4)
+            let weightBytes = Double(llama.weights.storedBytes)
             let decodeRate = Double(decodeTokens) / decodeTime
             print(String(format: "RESULT name=rotary_prompt tokens=%d tokens_per_second=%.1f", prompt.count, Double(prompt.count) / prefillTime))
             print(String(format: "RESULT name=rotary_decode tokens=%d tokens_per_second=%.1f weight_gbps=%.2f parameters=%d",
                          decodeTokens, decodeRate, decodeRate * weightBytes / 1e9, llama.weights.parameterCount))
             print("RESULT name=rotary_greedy first_tokens=\(generated.prefix(8).map(String.init).joined(separator: ","))")
+            print("RESULT name=rotary_memory peak_rss_kb=\(peakResidentKilobytes())")
         }
     }
 }
@@ -106,4 +107,11 @@ extension Bench {
                          times[min(times.count - 1, Int(Double(times.count) * 0.99))] * 1e3))
         }
     }
+}
+
+/// The process's peak resident set (VmHWM), in kB.
+func peakResidentKilobytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+    return Int(line.split(separator: " ")[1]) ?? 0
 }

@@ -9,15 +9,30 @@ struct Logits: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print a model's tokens and last-position logits for a prompt (JSON).")
 
     @Option(help: "GGUF file (default: the embedded model).") var model: String?
-    @Option(help: "Prompt text (BOS is added as the model says).") var prompt: String
+    @Option(help: "Prompt text (BOS is added as the model says).") var prompt: String?
+    @Option(help: "Token ids instead of a prompt, comma-separated (nothing added).") var tokens: String?
+    @Flag(help: "Logits of every position ([tokens][vocab]), not only the last.") var allPositions = false
 
     func run() throws {
         _ = try configureComputeThreads(nil)   // ROTARY_COMPUTE_THREADS, else the CPUs this process may use
         let llama = try model.map { try LlamaModel(path: $0) } ?? EmbeddedModel.load()
         guard let llama else { throw ValidationError("no --model given and no embedded model is shipped") }
-        let tokens = llama.tokenizer.encode(prompt)
-        var cache = llama.makeCache()
-        let logits = llama.forward(tokens, cache: &cache)
+        let tokens: [Int]
+        switch (prompt, self.tokens) {
+        case (let text?, nil): tokens = llama.tokenizer.encode(text)
+        case (nil, let list?):
+            let ids = list.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !ids.isEmpty, ids.allSatisfy({ $0 != nil && $0! >= 0 && $0! < llama.configuration.vocabularySize }) else {
+                throw ValidationError("--tokens must be comma-separated ids below \(llama.configuration.vocabularySize)")
+            }
+            tokens = ids.map { $0! }
+        default: throw ValidationError("give --prompt or --tokens (one of them)")
+        }
+        guard tokens.count <= llama.configuration.contextLength else {
+            throw ValidationError("\(tokens.count) tokens is over the context of \(llama.configuration.contextLength)")
+        }
+        var cache = llama.makeCache(capacity: tokens.count)
+        let logits = llama.forward(tokens, cache: &cache, allLogits: allPositions)
         let object: [String: Any] = ["tokens": tokens, "logits": logits.map(Double.init)]
         FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: object))
         print()

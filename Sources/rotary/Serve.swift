@@ -96,7 +96,7 @@ struct Serve: ParsableCommand {
         LoggingSystem.bootstrap { label in BufferedLogHandler(label: label, level: level, sink: sink) }
         defer { sink.flush() }
         let logger = Logger(label: "rotary")
-        logger.info("numerics: \(threads)")
+        logger.info("numerics: \(threads); kernels: \(TensorKernels.description)")
         LargeBlockMemory.keepLargeBlocks()
         var owner: ModelOwner?
         do {
@@ -105,7 +105,7 @@ struct Serve: ParsableCommand {
                 let fallback = modelPath.isEmpty ? EmbeddedModel.resourceName : String(modelPath.split(separator: "/").last ?? "model")
                 let name = loaded.file.value("general.name")?.string ?? fallback
                 owner = ModelOwner(model: loaded, name: name, queueLimit: service.modelQueueSize)
-                logger.info("model \(name): \(loaded.weights.parameterCount) parameters, context \(loaded.configuration.contextLength)")
+                logger.info("model \(name): \(loaded.summary)")
             } else {
                 logger.warning("no model loaded: model routes answer 503 model_not_loaded")
             }

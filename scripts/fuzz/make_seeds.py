@@ -67,7 +67,58 @@ writer.add_array("fuzz.scores", [0.5, -1.0])
 writer.add_int64("fuzz.big", -5)
 writer.add_tensor("f32", np.arange(8, dtype=np.float32).reshape(2, 4))
 writer.add_tensor("f16", np.arange(4, dtype=np.float16))
+# One row of every quantized format Rotary reads: gguf-py quantizes the 32-blocks; K-quant blocks are random bytes.
+from gguf import GGMLQuantizationType as Q
+rng = np.random.default_rng(1)
+row32 = rng.standard_normal((1, 32)).astype(np.float32)
+for kind in (Q.BF16, Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q5_1, Q.Q8_0):
+    writer.add_tensor(kind.name.lower(), gguf.quants.quantize(row32, kind), raw_dtype=kind)
+for kind in (Q.Q4_K, Q.Q5_K, Q.Q6_K):
+    block_bytes = gguf.GGML_QUANT_SIZES[kind][1]
+    writer.add_tensor(kind.name.lower(), rng.integers(0, 256, (1, block_bytes), dtype=np.uint8), raw_dtype=kind)
 writer.write_header_to_file()
 writer.write_kv_data_to_file()
 writer.write_tensors_to_file()
 writer.close()
+
+# Whole (micro) models of each architecture, so the fuzzer starts from files that reach the architecture and
+# weight checks: 4 tokens, dim 32, one or two layers.
+def micro_model(arch, name, extra):
+    path = os.path.join(gguf_dir, name)
+    w = gguf.GGUFWriter(path, arch)
+    dim, ffn, heads, layers = 32, 32, 2, 2
+    for key, value in [("context_length", 16), ("embedding_length", dim), ("block_count", layers),
+                       ("feed_forward_length", ffn), ("attention.head_count", heads), ("attention.head_count_kv", 1)]:
+        w.add_uint32(f"{arch}.{key}", value)
+    w.add_float32(f"{arch}.attention.layer_norm_rms_epsilon", 1e-6)
+    for key, value in extra.get("uint32", []):
+        w.add_uint32(f"{arch}.{key}", value)
+    w.add_string("tokenizer.ggml.model", "llama")
+    w.add_array("tokenizer.ggml.tokens", ["<unk>", "<s>", "</s>", "\u2581a"])
+    w.add_array("tokenizer.ggml.scores", [0.0, 0.0, 0.0, -1.0])
+    w.add_array("tokenizer.ggml.token_type", [2, 3, 3, 1])
+    hd = dim // heads
+    def t(n, *shape):
+        w.add_tensor(n, gguf.quants.quantize(rng.standard_normal(shape).astype(np.float32) * 0.1, Q.Q8_0)
+                     if len(shape) == 2 else np.ones(shape, dtype=np.float32), raw_dtype=Q.Q8_0 if len(shape) == 2 else None)
+    t("token_embd.weight", 4, dim)
+    for l in range(layers):
+        t(f"blk.{l}.attn_norm.weight", dim)
+        t(f"blk.{l}.attn_q.weight", heads * hd, dim)
+        t(f"blk.{l}.attn_k.weight", hd, dim)
+        t(f"blk.{l}.attn_v.weight", hd, dim)
+        for extra_vector, size in extra.get("vectors", []):
+            t(f"blk.{l}.{extra_vector}", size)
+        t(f"blk.{l}.attn_output.weight", dim, heads * hd)
+        t(f"blk.{l}.ffn_norm.weight", dim)
+        t(f"blk.{l}.ffn_gate.weight", ffn, dim)
+        t(f"blk.{l}.ffn_up.weight", ffn, dim)
+        t(f"blk.{l}.ffn_down.weight", dim, ffn)
+    t("output_norm.weight", dim)
+    w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+
+micro_model("llama", "llama.gguf", {})
+micro_model("qwen2", "qwen2.gguf", {"vectors": [("attn_q.bias", 32), ("attn_k.bias", 16), ("attn_v.bias", 16)]})
+micro_model("gemma3", "gemma3.gguf", {"uint32": [("attention.sliding_window", 4)],
+                                      "vectors": [("attn_q_norm.weight", 16), ("attn_k_norm.weight", 16),
+                                                  ("post_attention_norm.weight", 32), ("post_ffw_norm.weight", 32)]})

@@ -1,17 +1,77 @@
+/// How `WeightMatrix.linear` multiplies a non-F32 matrix (F32 always goes to BLAS).
+enum LinearPath: CaseIterable {
+    /// Per row and input: AVX2 integer dot products against 8-bit activations (quantized formats), float dot
+    /// products on converted values (F16, BF16).
+    case rowDots
+    /// Per row: the row dequantized into a scratch row, then float dot products with each input (portable).
+    case dequantizedRowDots
+    /// Tiles of 64 rows dequantized into a scratch tile, multiplied by BLAS sgemm (prompts).
+    case tiles
+}
+
 extension WeightMatrix {
     /// y = x · Wᵀ for `count` input rows, in whatever format W is stored; the rows of W split over the cores.
     /// - Parameters: x `[count][columns]`, y `[count][rows]` (overwritten)
     public func linear(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>) {
         if let floats { return MatrixMultiply.linear(x, count: count, floats, outputs: rows, inputs: columns, y) }
-        // Reference path: rows are expanded a tile at a time, then multiplied as F32.
+        linear(x, count: count, y, path: TensorKernels.path(format, count: count))
+    }
+
+    /// - Parameters: x `[count][columns]`, y `[count][rows]` (overwritten)
+    func linear(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>, path: LinearPath) {
+        guard rows > 0, count > 0 else { return }
+        switch path {
+        case .rowDots:
+            if let dot = FloatRowDot.kernel(for: format) { return floatRowDots(x, count: count, y, dot) }
+            if let dot = TensorKernels.quantizedRowDot(for: format) { return quantizedRowDots(x, count: count, y, dot) }
+            dequantizedRowDots(x, count: count, y)
+        case .dequantizedRowDots: dequantizedRowDots(x, count: count, y)
+        case .tiles: tiles(x, count: count, y)
+        }
+    }
+
+    private func quantizedRowDots(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>,
+                                  _ dot: TensorKernels.QuantizedRowDot) {
+        let activations = QuantizedActivations(x, count: count, columns: columns)
+        let blocks = columns / 32
+        Parallel.forEachRange(rows, costPerItem: count * columns, minimumWork: 1 << 16) { range in
+            for r in range {
+                let row = base + r * rowBytes
+                for i in 0..<count { y[i * rows + r] = dot(row, activations.row(i), blocks) }
+            }
+        }
+    }
+
+    private func floatRowDots(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>,
+                              _ dot: FloatRowDot.Kernel) {
+        Parallel.forEachRange(rows, costPerItem: count * columns, minimumWork: 1 << 16) { range in
+            for r in range {
+                let row = base + r * rowBytes
+                for i in 0..<count { y[i * rows + r] = dot(row, x + i * columns, columns) }
+            }
+        }
+    }
+
+    private func dequantizedRowDots(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>) {
+        Parallel.forEachRange(rows, costPerItem: count * columns, minimumWork: 1 << 16) { range in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: columns)   // [columns]
+            defer { scratch.deallocate() }
+            for r in range {
+                dequantizeRow(r, into: scratch)
+                for i in 0..<count { y[i * rows + r] = MatrixMultiply.dot(scratch, x + i * columns, columns) }
+            }
+        }
+    }
+
+    private func tiles(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>) {
         let tileRows = 64
         Parallel.forEachRange(rows, costPerItem: count * columns) { range in
-            let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * columns)
+            let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * columns)   // [tileRows][columns]
             defer { tile.deallocate() }
             var first = range.lowerBound
             while first < range.upperBound {
                 let n = min(tileRows, range.upperBound - first)
-                for r in 0..<n { dequantizeRow(first + r, into: tile + r * columns) }
+                format.dequantize(base + first * rowBytes, count: n * columns, into: tile)
                 MatrixMultiply.timesTransposed(x, lda: columns, tile, ldb: columns, y + first, ldc: rows,
                                                m: count, n: n, k: columns)
                 first += n

@@ -1,8 +1,10 @@
+import RotaryNumerics
+
 /// Writes a GGUF version 3 file: metadata in the order given, tensors aligned to `alignment`.
 public struct GGUFWriter {
     public var metadata: [(key: String, value: GGUFValue)] = []
     /// name, ggml dims (`dims[0]` fastest), element type, encoded data.
-    public var tensors: [(name: String, dims: [Int], type: GGUFTensorType, data: [UInt8])] = []
+    public var tensors: [(name: String, dims: [Int], type: TensorFormat, data: [UInt8])] = []
     public var alignment = 32
 
     public init() {}
@@ -16,9 +18,8 @@ public struct GGUFWriter {
     }
 
     /// A tensor already encoded as `type` (F16 halves, Q8_0 blocks).
-    public mutating func addEncodedTensor(_ name: String, dims: [Int], type: GGUFTensorType, data: [UInt8]) {
-        let block = type.block
-        precondition(dims.reduce(1, *) / block.elements * block.bytes == data.count, "dims do not match the data of \(name)")
+    public mutating func addEncodedTensor(_ name: String, dims: [Int], type: TensorFormat, data: [UInt8]) {
+                precondition(dims.reduce(1, *) / type.blockElements * type.blockBytes == data.count, "dims do not match the data of \(name)")
         tensors.append((name, dims, type, data))
     }
 

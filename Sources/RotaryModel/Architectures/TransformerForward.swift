@@ -1,56 +1,23 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import RotaryNumerics
-
-/// One tensor of a Llama model, by role.
-public enum LlamaTensor: Sendable, Hashable {
-    case tokenEmbedding, positionEmbedding, outputNorm
-    /// The output head (the token embedding when the file ties them).
-    case output
-    case attentionNorm(Int), query(Int), key(Int), value(Int), attentionOutput(Int)
-    case feedForwardNorm(Int), gate(Int), up(Int), down(Int)
-
-    /// The GGUF tensor name (`output.weight` even where a tied source answers with `token_embd.weight`).
-    public var ggufName: String {
-        switch self {
-        case .tokenEmbedding: return "token_embd.weight"
-        case .positionEmbedding: return "position_embd.weight"
-        case .outputNorm: return "output_norm.weight"
-        case .output: return "output.weight"
-        case .attentionNorm(let l): return "blk.\(l).attn_norm.weight"
-        case .query(let l): return "blk.\(l).attn_q.weight"
-        case .key(let l): return "blk.\(l).attn_k.weight"
-        case .value(let l): return "blk.\(l).attn_v.weight"
-        case .attentionOutput(let l): return "blk.\(l).attn_output.weight"
-        case .feedForwardNorm(let l): return "blk.\(l).ffn_norm.weight"
-        case .gate(let l): return "blk.\(l).ffn_gate.weight"
-        case .up(let l): return "blk.\(l).ffn_up.weight"
-        case .down(let l): return "blk.\(l).ffn_down.weight"
-        }
-    }
-}
 
 /// Where the forward pass reads its weights: a loaded file (inference) or training's parameters.
 public protocol LlamaWeightSource {
-    /// Lends the tensor's floats, row-major as GGUF stores them (a matrix `[out][in]`).
-    func withTensor<R>(_ tensor: LlamaTensor, _ body: (UnsafePointer<Float>) -> R) -> R
+    /// Lends the tensor as stored, row-major (a matrix `[out][in]`); nil when the model has no such tensor.
+    /// Vectors (norms, biases) are F32.
+    func withMatrix<R>(_ tensor: LlamaTensor, _ body: (WeightMatrix?) -> R) -> R
 }
 
 extension LlamaWeights: LlamaWeightSource {
-    public func withTensor<R>(_ tensor: LlamaTensor, _ body: (UnsafePointer<Float>) -> R) -> R {
-        switch tensor {
-        case .tokenEmbedding: return body(tokenEmbedding.pointer)
-        case .positionEmbedding: return body(positionEmbedding!.pointer)
-        case .outputNorm: return body(outputNorm.pointer)
-        case .output: return body(output.pointer)
-        case .attentionNorm(let l): return body(layers[l].attentionNorm.pointer)
-        case .query(let l): return body(layers[l].query.pointer)
-        case .key(let l): return body(layers[l].key.pointer)
-        case .value(let l): return body(layers[l].value.pointer)
-        case .attentionOutput(let l): return body(layers[l].attentionOutput.pointer)
-        case .feedForwardNorm(let l): return body(layers[l].feedForwardNorm.pointer)
-        case .gate(let l): return body(layers[l].gate.pointer)
-        case .up(let l): return body(layers[l].up.pointer)
-        case .down(let l): return body(layers[l].down.pointer)
-        }
+    public func withMatrix<R>(_ tensor: LlamaTensor, _ body: (WeightMatrix?) -> R) -> R { body(matrix(tensor)) }
+}
+
+extension LlamaWeightSource {
+    /// The floats of an F32 vector the model must have.
+    func withFloats<R>(_ tensor: LlamaTensor, _ body: (UnsafePointer<Float>) -> R) -> R {
+        withMatrix(tensor) { body($0!.floats!) }
     }
 }
 
@@ -75,8 +42,8 @@ public struct LlamaBlockActivations: Sendable {
     init(_ c: LlamaConfiguration, rows n: Int) {
         func zeros(_ count: Int) -> [Float] { [Float](repeating: 0, count: count) }
         input = zeros(n * c.dim); normed1 = zeros(n * c.dim); inverseRMS1 = zeros(n)
-        query = zeros(n * c.heads * c.headDim); key = []; value = []; probabilities = []
-        attention = zeros(n * c.heads * c.headDim); middle = zeros(n * c.dim); normed2 = zeros(n * c.dim)
+        query = zeros(n * c.queryDim); key = []; value = []; probabilities = []
+        attention = zeros(n * c.queryDim); middle = zeros(n * c.dim); normed2 = zeros(n * c.dim)
         inverseRMS2 = zeros(n); gate = zeros(n * c.feedForwardDim); up = zeros(n * c.feedForwardDim)
         hidden = zeros(n * c.feedForwardDim)
     }
@@ -90,9 +57,10 @@ public struct LlamaForwardResult: Sendable {
     public var final: [Float], normedFinal: [Float], inverseRMSFinal: [Float]
 }
 
-/// The Llama forward pass — embedding, absolute positions if any, blocks of (RMSNorm, attention with
-/// RoPE and grouped-query heads over the KV cache, RMSNorm, SwiGLU), final norm, output head — composed
-/// of RotaryNumerics' kernels. Inference and training both run this one.
+/// The forward pass of every architecture — embedding (scaled where the architecture says), absolute
+/// positions if any, blocks of (RMSNorm, attention with RoPE and grouped-query heads over the KV cache, with
+/// the architecture's biases, q/k norms and output norms, RMSNorm, gated feed-forward), final norm, output
+/// head (soft-capped where set) — composed of RotaryNumerics' kernels. Inference and training both run this one.
 public enum LlamaForward {
     /// Runs `tokens` at positions `cache.count…`, appending their keys and values to the cache.
     /// - Parameters:
@@ -106,29 +74,43 @@ public enum LlamaForward {
         precondition(n > 0, "no tokens")
         precondition(cache.count + n <= cache.capacity, "the cache holds \(cache.capacity) positions")
         precondition(tokens.allSatisfy { $0 >= 0 && $0 < c.vocabularySize }, "token id out of range")
+        let architecture = c.architecture
         let start = cache.count, span = start + n
         let positions = Array(start..<span)
-        let (hd, qDim, kvDim) = (c.headDim, c.heads * c.headDim, c.kvDim)
+        let (hd, qDim, kvDim) = (c.headDim, c.queryDim, c.kvDim)
         var a = LlamaBlockActivations(c, rows: n)
         var x = [Float](repeating: 0, count: n * c.dim)                 // [n][dim] residual stream
         var projected = [Float](repeating: 0, count: n * c.dim)         // [n][dim]
         x.withUnsafeMutableBufferPointer { out in
-            weights.withTensor(.tokenEmbedding) { Embedding.gather($0, tokens: tokens, dim: c.dim, into: out.baseAddress!) }
+            weights.withMatrix(.tokenEmbedding) { table in
+                for (t, token) in tokens.enumerated() { table!.dequantizeRow(token, into: out.baseAddress! + t * c.dim) }
+            }
+        }
+        if architecture.scalesEmbedding {
+            let scale = Float(c.dim).squareRoot()
+            for i in 0..<(n * c.dim) { x[i] *= scale }
         }
         switch c.positionEncoding {
         case .sinusoidal: SinusoidalEncoding.add(to: &x, heads: 1, positions: positions, dim: c.dim)
         case .learned:
-            weights.withTensor(.positionEmbedding) { table in
+            weights.withFloats(.positionEmbedding) { table in
                 for i in 0..<(n * c.dim) { x[i] += table[start * c.dim + i] }   // row p of the table is position p
             }
         case .rope, .none: break
         }
-        let table = c.rope.table(positions: c.positionEncoding == .rope ? positions : [])
+        let ropePositions = c.positionEncoding == .rope ? positions : []
+        let globalTable = c.rope.table(positions: ropePositions, frequencyDivisors: c.ropeFrequencyFactors)
+        let localTable = c.localRope?.table(positions: ropePositions)
         let layerStride = cache.capacity * kvDim
         for l in 0..<c.layers {
             if record != nil { a.input = x }
+            let table: RoPETable, mask: AttentionMask
+            switch c.layerAttention[l] {
+            case .global: (table, mask) = (globalTable, .causalAfter(start: start))
+            case .slidingWindow(let window): (table, mask) = (localTable ?? globalTable, .slidingWindowAfter(start: start, window: window))
+            }
             norm(x, .attentionNorm(l), c, weights, into: &a.normed1, inverse: &a.inverseRMS1, rows: n)
-            linear(a.normed1, .query(l), outputs: qDim, inputs: c.dim, weights, into: &a.query, rows: n)
+            linear(a.normed1, .query(l), bias: .queryBias(l), rows: n, weights, into: &a.query)
             let wantProbabilities = record != nil && probabilitiesOf(l)
             if wantProbabilities { a.probabilities = [Float](repeating: 0, count: c.heads * n * span) }
             cache.keys.withUnsafeMutableBufferPointer { keys in
@@ -136,11 +118,17 @@ public enum LlamaForward {
                     let layerKeys = keys.baseAddress! + l * layerStride, layerValues = values.baseAddress! + l * layerStride
                     let kSlot = layerKeys + start * kvDim, vSlot = layerValues + start * kvDim
                     a.normed1.withUnsafeBufferPointer { input in
-                        weights.withTensor(.key(l)) { MatrixMultiply.linear(input.baseAddress!, count: n, $0, outputs: kvDim, inputs: c.dim, kSlot) }
-                        weights.withTensor(.value(l)) { MatrixMultiply.linear(input.baseAddress!, count: n, $0, outputs: kvDim, inputs: c.dim, vSlot) }
+                        linear(input.baseAddress!, .key(l), bias: .keyBias(l), rows: n, weights, into: kSlot)
+                        linear(input.baseAddress!, .value(l), bias: .valueBias(l), rows: n, weights, into: vSlot)
                     }
-                    a.query.withUnsafeMutableBufferPointer { rotate($0.baseAddress!, heads: c.heads, tokens: n, c, table) }
-                    rotate(kSlot, heads: c.kvHeads, tokens: n, c, table)
+                    a.query.withUnsafeMutableBufferPointer { query in
+                        if architecture.queryKeyNorms {
+                            headNorm(query.baseAddress!, .queryNorm(l), heads: c.heads, rows: n, c, weights)
+                            headNorm(kSlot, .keyNorm(l), heads: c.kvHeads, rows: n, c, weights)
+                        }
+                        rotate(query.baseAddress!, heads: c.heads, tokens: n, c, table, layer: l)
+                    }
+                    rotate(kSlot, heads: c.kvHeads, tokens: n, c, table, layer: l)
                     if record != nil {
                         a.key = Array(UnsafeBufferPointer(start: kSlot, count: n * kvDim))
                         a.value = Array(UnsafeBufferPointer(start: vSlot, count: n * kvDim))
@@ -153,7 +141,7 @@ public enum LlamaForward {
                                 Attention.kernel(queries: q.baseAddress!, queryRows: .tokenMajor(width: hd, rowStride: qDim),
                                                  keys: layerKeys, keyRows: .tokenMajor(width: hd, rowStride: kvDim),
                                                  values: layerValues, valueRows: .tokenMajor(width: hd, rowStride: kvDim), shape: shape,
-                                                 mask: .causalAfter(start: start), scale: nil,
+                                                 mask: mask, scale: c.queryScale,
                                                  weights: wantProbabilities ? p.baseAddress : nil, scores: nil,
                                                  output: out.baseAddress!, outputRows: .tokenMajor(width: hd, rowStride: qDim))
                             }
@@ -161,16 +149,21 @@ public enum LlamaForward {
                     }
                 }
             }
-            linear(a.attention, .attentionOutput(l), outputs: c.dim, inputs: qDim, weights, into: &projected, rows: n)
+            linear(a.attention, .attentionOutput(l), rows: n, weights, into: &projected)
+            if architecture.outputNorms { normInPlace(&projected, .attentionOutputNorm(l), c, weights, rows: n) }
             for i in 0..<(n * c.dim) { x[i] += projected[i] }
             if record != nil { a.middle = x }
             norm(x, .feedForwardNorm(l), c, weights, into: &a.normed2, inverse: &a.inverseRMS2, rows: n)
-            linear(a.normed2, .gate(l), outputs: c.feedForwardDim, inputs: c.dim, weights, into: &a.gate, rows: n)
-            linear(a.normed2, .up(l), outputs: c.feedForwardDim, inputs: c.dim, weights, into: &a.up, rows: n)
+            linear(a.normed2, .gate(l), rows: n, weights, into: &a.gate)
+            linear(a.normed2, .up(l), rows: n, weights, into: &a.up)
             a.gate.withUnsafeBufferPointer { g in a.up.withUnsafeBufferPointer { u in a.hidden.withUnsafeMutableBufferPointer { h in
-                SwiGLU.apply(gate: g.baseAddress!, up: u.baseAddress!, count: h.count, into: h.baseAddress!)
+                switch architecture.activation {
+                case .silu: SwiGLU.apply(gate: g.baseAddress!, up: u.baseAddress!, count: h.count, into: h.baseAddress!)
+                case .geluTanh: GeGLU.apply(gate: g.baseAddress!, up: u.baseAddress!, count: h.count, into: h.baseAddress!)
+                }
             } } }
-            linear(a.hidden, .down(l), outputs: c.dim, inputs: c.feedForwardDim, weights, into: &projected, rows: n)
+            linear(a.hidden, .down(l), rows: n, weights, into: &projected)
+            if architecture.outputNorms { normInPlace(&projected, .feedForwardOutputNorm(l), c, weights, rows: n) }
             for i in 0..<(n * c.dim) { x[i] += projected[i] }
             record?(l, a)
         }
@@ -180,7 +173,10 @@ public enum LlamaForward {
         var normedFinal = [Float](repeating: 0, count: rows * c.dim), inverseFinal = [Float](repeating: 0, count: rows)
         norm(final, .outputNorm, c, weights, into: &normedFinal, inverse: &inverseFinal, rows: rows)
         var logits = [Float](repeating: 0, count: rows * c.vocabularySize)
-        linear(normedFinal, .output, outputs: c.vocabularySize, inputs: c.dim, weights, into: &logits, rows: rows)
+        linear(normedFinal, .output, rows: rows, weights, into: &logits)
+        if let cap = c.finalLogitSoftcap {
+            for i in logits.indices { logits[i] = cap * tanhf(logits[i] / cap) }
+        }
         return LlamaForwardResult(logits: logits, final: final, normedFinal: normedFinal, inverseRMSFinal: inverseFinal)
     }
 
@@ -188,28 +184,61 @@ public enum LlamaForward {
     private static func norm(_ x: [Float], _ tensor: LlamaTensor, _ c: LlamaConfiguration, _ weights: some LlamaWeightSource,
                              into output: inout [Float], inverse: inout [Float], rows: Int) {
         x.withUnsafeBufferPointer { input in output.withUnsafeMutableBufferPointer { out in inverse.withUnsafeMutableBufferPointer { r in
-            weights.withTensor(tensor) { w in
+            weights.withFloats(tensor) { w in
                 RMSNorm.apply(input.baseAddress!, weight: w, rows: rows, dim: c.dim, epsilon: c.rmsEpsilon,
                               into: out.baseAddress!, inverseRMS: r.baseAddress!)
             }
         } } }
     }
 
-    /// y = x · Wᵀ. x `[rows][inputs]`, W `[outputs][inputs]`, y `[rows][outputs]`.
-    private static func linear(_ x: [Float], _ tensor: LlamaTensor, outputs: Int, inputs: Int, _ weights: some LlamaWeightSource,
-                               into y: inout [Float], rows: Int) {
+    /// RMSNorm per row, in place. x `[rows][dim]`.
+    private static func normInPlace(_ x: inout [Float], _ tensor: LlamaTensor, _ c: LlamaConfiguration,
+                                    _ weights: some LlamaWeightSource, rows: Int) {
+        x.withUnsafeMutableBufferPointer { data in
+            weights.withFloats(tensor) { w in
+                RMSNorm.apply(data.baseAddress!, weight: w, rows: rows, dim: c.dim, epsilon: c.rmsEpsilon, into: data.baseAddress!)
+            }
+        }
+    }
+
+    /// RMSNorm of every head, in place. data `[rows][heads][headDim]`.
+    private static func headNorm(_ data: UnsafeMutablePointer<Float>, _ tensor: LlamaTensor, heads: Int, rows: Int,
+                                 _ c: LlamaConfiguration, _ weights: some LlamaWeightSource) {
+        weights.withFloats(tensor) { w in
+            RMSNorm.apply(data, weight: w, rows: rows * heads, dim: c.headDim, epsilon: c.rmsEpsilon, into: data)
+        }
+    }
+
+    /// y = x · Wᵀ (+ b when the model has the bias). x `[rows][in]`, W `[out][in]`, y `[rows][out]`.
+    private static func linear(_ x: UnsafePointer<Float>, _ tensor: LlamaTensor, bias: LlamaTensor? = nil, rows: Int,
+                               _ weights: some LlamaWeightSource, into y: UnsafeMutablePointer<Float>) {
+        let outputs = weights.withMatrix(tensor) { matrix in
+            matrix!.linear(x, count: rows, y)
+            return matrix!.rows
+        }
+        guard let bias else { return }
+        weights.withMatrix(bias) { vector in
+            guard let b = vector?.floats else { return }
+            for r in 0..<rows { for i in 0..<outputs { y[r * outputs + i] += b[i] } }
+        }
+    }
+
+    private static func linear(_ x: [Float], _ tensor: LlamaTensor, bias: LlamaTensor? = nil, rows: Int,
+                               _ weights: some LlamaWeightSource, into y: inout [Float]) {
         x.withUnsafeBufferPointer { input in y.withUnsafeMutableBufferPointer { out in
-            weights.withTensor(tensor) { MatrixMultiply.linear(input.baseAddress!, count: rows, $0, outputs: outputs, inputs: inputs, out.baseAddress!) }
+            linear(input.baseAddress!, tensor, bias: bias, rows: rows, weights, into: out.baseAddress!)
         } }
     }
 
     /// RoPE on `[tokens][heads][headDim]` rows at the table's rows (nothing for models without RoPE).
-    public static func rotate(_ data: UnsafeMutablePointer<Float>, heads: Int, tokens: Int, _ c: LlamaConfiguration, _ table: RoPETable) {
+    public static func rotate(_ data: UnsafeMutablePointer<Float>, heads: Int, tokens: Int, _ c: LlamaConfiguration,
+                              _ table: RoPETable, layer: Int = 0) {
         guard c.positionEncoding == .rope else { return }
+        let rope = c.rope(layer: layer)
         table.cos.withUnsafeBufferPointer { cosTable in
             table.sin.withUnsafeBufferPointer { sinTable in
-                RoPEKernel.rotate(data, tokens: tokens, heads: heads, headDim: c.headDim, rotaryDim: c.rope.rotaryDim,
-                                  layout: c.rope.layout, cos: cosTable.baseAddress!, sin: sinTable.baseAddress!)
+                RoPEKernel.rotate(data, tokens: tokens, heads: heads, headDim: c.headDim, rotaryDim: rope.rotaryDim,
+                                  layout: rope.layout, cos: cosTable.baseAddress!, sin: sinTable.baseAddress!)
             }
         }
     }

@@ -70,20 +70,6 @@ public enum GGUFValueType: UInt32, Sendable {
     }
 }
 
-/// The tensor element types Rotary reads (ggml's type codes).
-public enum GGUFTensorType: UInt32, Sendable {
-    case f32 = 0, f16 = 1, q8_0 = 8
-
-    /// Elements per block and bytes per block.
-    var block: (elements: Int, bytes: Int) {
-        switch self {
-        case .f32: (1, 4)
-        case .f16: (1, 2)
-        case .q8_0: (32, 34)   // one f16 scale, then 32 int8
-        }
-    }
-}
-
 /// What is wrong with a GGUF file.
 public struct GGUFError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String

@@ -1,3 +1,5 @@
+import RotaryNumerics
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,7 +9,7 @@ public struct GGUFTensorInfo: Sendable, Equatable {
     public var name: String
     /// ggml order: `dims[0]` is the fastest-varying (columns of a row-major matrix).
     public var dims: [Int]
-    public var type: GGUFTensorType
+    public var type: TensorFormat
     /// From the start of the file.
     public var offset: Int
     public var elementCount: Int
@@ -92,7 +94,7 @@ public struct GGUFFile: Sendable {
             throw GGUFError("general.alignment must be a power of two up to 65536, got \(alignmentValue.map { "\($0)" } ?? "?")")
         }
         alignment = align
-        var infos: [(name: String, dims: [Int], type: GGUFTensorType, relative: UInt64)] = []
+        var infos: [(name: String, dims: [Int], type: TensorFormat, relative: UInt64)] = []
         var names = Set<String>()
         for index in 0..<Int(tensorCount) {
             let name = try reader.string("name of tensor \(index)")
@@ -106,8 +108,9 @@ public struct GGUFFile: Sendable {
                 dims.append(Int(size))
             }
             let rawType = try reader.read(UInt32.self, "type of \(name)")
-            guard let type = GGUFTensorType(rawValue: rawType) else {
-                throw GGUFError("tensor \(name) has ggml type \(rawType); supported: F32 (0), F16 (1), Q8_0 (8)")
+            guard let type = TensorFormat(rawValue: rawType) else {
+                throw GGUFError("tensor \(name) has ggml type \(rawType); supported: "
+                                + TensorFormat.allCases.map { "\($0.name) (\($0.rawValue))" }.joined(separator: ", "))
             }
             infos.append((name, dims, type, try reader.read(UInt64.self, "offset of \(name)")))
         }
@@ -121,11 +124,12 @@ public struct GGUFFile: Sendable {
                 guard !overflow, product <= 1 << 40 else { throw GGUFError("tensor \(info.name) has too many elements") }
                 elements = product
             }
-            let block = info.type.block
-            guard info.dims[0] % block.elements == 0 else {
-                throw GGUFError("tensor \(info.name): row length \(info.dims[0]) is not a multiple of the \(block.elements)-element block")
+            let format = info.type
+            guard info.dims[0] % format.blockElements == 0 else {
+                throw GGUFError("tensor \(info.name) (\(format.name)): row length \(info.dims[0]) is not a multiple of "
+                                + "the \(format.blockElements)-element block")
             }
-            let byteCount = elements / block.elements * block.bytes
+            let byteCount = elements / format.blockElements * format.blockBytes
             guard info.relative % UInt64(align) == 0 else { throw GGUFError("tensor \(info.name) is not aligned to \(align)") }
             guard info.relative <= UInt64(bytes.count), dataStart <= bytes.count,
                   Int(info.relative) <= bytes.count - dataStart - byteCount else {
@@ -176,25 +180,11 @@ public struct GGUFFile: Sendable {
 
     public func tensor(_ name: String) -> GGUFTensorInfo? { tensors.first { $0.name == name } }
 
-    /// A tensor's elements as Float (F16 and Q8_0 are dequantized).
+    /// A tensor's elements as Float (dequantized when stored otherwise).
     public func floats(_ info: GGUFTensorInfo) -> [Float] {
-        let source = bytes.base + info.offset
-        switch info.type {
-        case .f32:
-            return [Float](unsafeUninitializedCapacity: info.elementCount) { buffer, count in
-                UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: source, byteCount: info.byteCount)
-                count = info.elementCount
-            }
-        case .f16:
-            return (0..<info.elementCount).map { Float(Float16(bitPattern: source.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) }
-        case .q8_0:
-            var out = [Float](repeating: 0, count: info.elementCount)
-            for block in 0..<(info.elementCount / 32) {
-                let start = source + block * 34
-                let scale = Float(Float16(bitPattern: start.loadUnaligned(as: UInt16.self)))
-                for i in 0..<32 { out[block * 32 + i] = scale * Float(start.load(fromByteOffset: 2 + i, as: Int8.self)) }
-            }
-            return out
+        [Float](unsafeUninitializedCapacity: info.elementCount) { buffer, count in
+            info.type.dequantize(bytes.base + info.offset, count: info.elementCount, into: buffer.baseAddress!)
+            count = info.elementCount
         }
     }
 

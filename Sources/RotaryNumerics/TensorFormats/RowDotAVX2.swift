@@ -1,0 +1,148 @@
+#if ROTARY_AVX2
+import _Builtin_intrinsics.intel
+
+/// Row · activation-row dot products on quantized blocks in AVX2 integers: weight quants (made unsigned) times
+/// 8-bit activations by `vpmaddubsw`/`vpmaddwd`, eight 32-bit partial sums per 32 values, then one float
+/// multiply-add per 32 values with (weight scale · activation scale). Offsets (Q4_0's −8, Q5_0's −16) and
+/// minimums (Q4_1, Q5_1, Q4_K, Q5_K) come from the activations' per-block sums. The intrinsics' vector types are
+/// Swift SIMD types (`__m256` is `SIMD8<Float>`, `__m256i` is `SIMD4<Int64>`).
+enum AVX2RowDot {
+    static func kernel(for format: TensorFormat) -> TensorKernels.QuantizedRowDot? {
+        switch format {
+        case .q4_0: q4_0
+        case .q4_1: q4_1
+        case .q5_0: q5_0
+        case .q5_1: q5_1
+        case .q8_0: q8_0
+        case .q4_K: q4_K
+        case .q5_K: q5_K
+        case .q6_K: q6_K
+        case .f32, .f16, .bf16: nil
+        }
+    }
+
+    // MARK: 32-value blocks
+
+    static func q4_0(_ row: UnsafeRawPointer, _ x: ActivationRow, _ blocks: Int) -> Float {
+        var sums = _mm256_setzero_ps(), offsets = _mm_setzero_ps()
+        for b in 0..<blocks {
+            let p = row + 18 * b
+            let factors = _mm_mul_ps(_mm_broadcastss_ps(half(p)), x.scaleAndSum(b))   // [d·dx, d·dx·Σq]
+            sums = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors), pairDot(nibbles(p + 2), x.quants(b)), sums)
+            offsets = _mm_add_ps(offsets, factors)
+        }
+        return sums.sum() - 8 * offsets[1]
+    }
+
+    static func q4_1(_ row: UnsafeRawPointer, _ x: ActivationRow, _ blocks: Int) -> Float {
+        var sums = _mm256_setzero_ps(), minimums = _mm_setzero_ps()
+        for b in 0..<blocks {
+            let p = row + 20 * b
+            let factors = _mm_mul_ps(halves(p), x.scaleAndSum(b))   // [d·dx, m·dx·Σq]
+            sums = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors), pairDot(nibbles(p + 4), x.quants(b)), sums)
+            minimums = _mm_add_ps(minimums, factors)
+        }
+        return sums.sum() + minimums[1]
+    }
+
+    static func q5_0(_ row: UnsafeRawPointer, _ x: ActivationRow, _ blocks: Int) -> Float {
+        var sums = _mm256_setzero_ps(), offsets = _mm_setzero_ps()
+        for b in 0..<blocks {
+            let p = row + 22 * b
+            let factors = _mm_mul_ps(_mm_broadcastss_ps(half(p)), x.scaleAndSum(b))
+            let q = _mm256_or_si256(nibbles(p + 6), fifthBits(p + 2))
+            sums = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors), pairDot(q, x.quants(b)), sums)
+            offsets = _mm_add_ps(offsets, factors)
+        }
+        return sums.sum() - 16 * offsets[1]
+    }
+
+    static func q5_1(_ row: UnsafeRawPointer, _ x: ActivationRow, _ blocks: Int) -> Float {
+        var sums = _mm256_setzero_ps(), minimums = _mm_setzero_ps()
+        for b in 0..<blocks {
+            let p = row + 24 * b
+            let factors = _mm_mul_ps(halves(p), x.scaleAndSum(b))
+            let q = _mm256_or_si256(nibbles(p + 8), fifthBits(p + 4))
+            sums = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors), pairDot(q, x.quants(b)), sums)
+            minimums = _mm_add_ps(minimums, factors)
+        }
+        return sums.sum() + minimums[1]
+    }
+
+    /// Signed × signed: |w| (unsigned) times x with w's sign.
+    static func q8_0(_ row: UnsafeRawPointer, _ x: ActivationRow, _ blocks: Int) -> Float {
+        var sums = _mm256_setzero_ps()
+        for b in 0..<blocks {
+            let p = row + 34 * b
+            let w = load(p + 2)
+            let factor = _mm_mul_ss(half(p), _mm_load_ss(x.scales + b))
+            sums = _mm256_fmadd_ps(_mm256_broadcastss_ps(factor),
+                                   pairDot(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x.quants(b), w)), sums)
+        }
+        return sums.sum()
+    }
+
+    // MARK: Shared pieces
+
+    /// Σ of u·s over each group of four bytes, as eight floats: u unsigned (≤ 128), s signed. The pairs' 16-bit
+    /// sums cannot saturate: 2·128·127 < 32768.
+    @inline(__always)
+    static func pairDot(_ u: __m256i, _ s: __m256i) -> __m256 {
+        _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)))
+    }
+
+    /// 16 bytes of nibbles as 32 bytes: low nibbles first (values 0–15), then high (16–31).
+    @inline(__always)
+    static func nibbles(_ p: UnsafeRawPointer) -> __m256i {
+        let bytes = _mm_loadu_si128(p.assumingMemoryBound(to: __m128i.self))
+        return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(bytes, 4), bytes), _mm256_set1_epi8(0x0F))
+    }
+
+    /// 32 bits (bit j for value j) as 32 bytes of 0x10 or 0.
+    @inline(__always)
+    static func fifthBits(_ p: UnsafeRawPointer) -> __m256i {
+        let bits = _mm256_set1_epi32(Int32(bitPattern: p.loadUnaligned(as: UInt32.self)))
+        // Byte j takes byte j/8 of the bits, then keeps its own bit j % 8.
+        let spread = _mm256_shuffle_epi8(bits, _mm256_set_epi64x(0x0303_0303_0303_0303, 0x0202_0202_0202_0202,
+                                                                  0x0101_0101_0101_0101, 0))
+        let mask = _mm256_set1_epi64x(Int64(bitPattern: 0x8040_2010_0804_0201))
+        return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, mask), mask), _mm256_set1_epi8(0x10))
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafeRawPointer) -> __m256i { _mm256_loadu_si256(p.assumingMemoryBound(to: __m256i.self)) }
+
+    /// The f16 at p in lane 0. (Through an integer register: a scalar f16 load would merge into, and so wait on,
+    /// whatever the destination register last held.)
+    @inline(__always)
+    static func half(_ p: UnsafeRawPointer) -> __m128 {
+        _mm_cvtph_ps(_mm_cvtsi32_si128(Int32(p.loadUnaligned(as: UInt16.self))))
+    }
+
+    /// The two f16 at p in lanes 0 and 1.
+    @inline(__always)
+    static func halves(_ p: UnsafeRawPointer) -> __m128 {
+        _mm_cvtph_ps(_mm_cvtsi32_si128(Int32(bitPattern: p.loadUnaligned(as: UInt32.self))))
+    }
+
+    /// Eight bytes as eight floats.
+    @inline(__always)
+    static func floats(bytes: UInt64) -> __m256 {
+        _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(Int64(bitPattern: bytes))))
+    }
+
+    /// Lane i of v in every lane.
+    @inline(__always)
+    static func lane(_ v: __m256, _ i: Int32) -> __m256 { _mm256_permutevar8x32_ps(v, _mm256_set1_epi32(i)) }
+}
+
+extension ActivationRow {
+    /// Block b's 32 quants.
+    @inline(__always)
+    func quants(_ b: Int) -> __m256i { AVX2RowDot.load(base + 32 * b) }
+
+    /// [d, d·Σq, 0, 0] of block b.
+    @inline(__always)
+    func scaleAndSum(_ b: Int) -> __m128 { _mm_unpacklo_ps(_mm_load_ss(scales + b), _mm_load_ss(sums + b)) }
+}
+#endif

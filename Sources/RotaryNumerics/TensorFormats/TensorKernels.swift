@@ -1,0 +1,82 @@
+import Foundation
+
+/// Which kernels `WeightMatrix.linear` uses, and what the processor offers beyond them.
+public enum TensorKernels {
+    /// Inputs from which a product dequantizes tiles for BLAS instead of dotting rows (measured on 2 Zen 3 cores:
+    /// below 8 inputs the row dots win for every quantized format; see BENCHMARKS.md).
+    public static let promptCount = 8
+
+    /// The instruction set the kernels were built for.
+    public static var instructionSet: String {
+        #if ROTARY_AVX2
+        "avx2"
+        #else
+        "portable"
+        #endif
+    }
+
+    /// One line for /v1/model, e.g. "avx2; activations quantized to 8 bits per 32 values for Q4_0…Q6_K …".
+    public static var description: String {
+        var parts = [instructionSet]
+        #if ROTARY_AVX2
+        parts.append("activations quantized to 8 bits per 32 values for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, "
+                     + "Q6_K products of fewer than \(promptCount) rows (integer dot products)")
+        #else
+        parts.append("quantized rows dequantized to float for products of fewer than \(promptCount) rows")
+        #endif
+        parts.append("F16/BF16 converted to float")
+        parts.append("\(promptCount)+ rows: 64-row tiles dequantized for BLAS sgemm")
+        let unused = ProcessorFeatures.current.unusedExtensions
+        if !unused.isEmpty { parts.append("processor also has \(unused.joined(separator: ", ")) (unused)") }
+        return parts.joined(separator: "; ")
+    }
+
+    /// Row · activation-row dot for a quantized format, where this build has one.
+    /// - Parameters: row: one weight row's blocks; x: one activation row; blocks: its 32-value blocks
+    typealias QuantizedRowDot = (_ row: UnsafeRawPointer, _ x: ActivationRow, _ blocks: Int) -> Float
+
+    static func quantizedRowDot(for format: TensorFormat) -> QuantizedRowDot? {
+        #if ROTARY_AVX2
+        AVX2RowDot.kernel(for: format)
+        #else
+        nil
+        #endif
+    }
+
+    static func path(_ format: TensorFormat, count: Int) -> LinearPath {
+        count >= promptCount ? .tiles : .rowDots
+    }
+}
+
+/// The vector extensions of the processor this runs on, from /proc/cpuinfo's flags (all false where there is none).
+public struct ProcessorFeatures: Sendable, Equatable {
+    public let flags: Set<String>
+
+    /// Extensions the kernels could use and would be faster with, by their /proc/cpuinfo names.
+    static let beyondAVX2 = ["avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "avx_vnni"]
+
+    public init(flags: Set<String>) { self.flags = flags }
+
+    /// The first processor's flags in a /proc/cpuinfo text.
+    public init(cpuinfo: String) {
+        let line = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }
+        let list = line.flatMap { $0.split(separator: ":", maxSplits: 1).last } ?? ""
+        self.init(flags: Set(list.split(separator: " ").map(String.init)))
+    }
+
+    public static let current: ProcessorFeatures = {
+        ProcessorFeatures(cpuinfo: (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "")
+    }()
+
+    /// Whether the processor has what the build needs (AVX2, FMA, F16C for an AVX2 build).
+    public var supportsBuild: Bool {
+        #if ROTARY_AVX2
+        ["avx2", "fma", "f16c"].allSatisfy(flags.contains) || flags.isEmpty   // no cpuinfo: nothing to say
+        #else
+        true
+        #endif
+    }
+
+    /// Extensions beyond AVX2 that the processor has and the kernels do not use.
+    public var unusedExtensions: [String] { Self.beyondAVX2.filter(flags.contains) }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import Testing
+@testable import RotaryNumerics
+
+/// `WeightMatrix.linear` in every format and on every path against float64 products of the dequantized weights
+/// (dequantization itself is checked bit for bit against gguf-py in DequantizeTests).
+@Suite struct WeightLinearTests {
+    static let rows = 37, columns = 768   // odd rows split unevenly over threads; 3 K-blocks, 24 32-blocks
+
+    /// Random blocks: random bytes for the quants, sane f16 scales of either sign (F16/BF16: Gaussian values).
+    static func randomMatrix(_ format: TensorFormat, seed: UInt64) -> [UInt8] {
+        var generator = SplitMix64(seed: seed)
+        let count = rows * format.rowBytes(columns)
+        var bytes = (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        func put(_ value: UInt16, at offset: Int) {
+            bytes[offset] = UInt8(value & 0xFF)
+            bytes[offset + 1] = UInt8(value >> 8)
+        }
+        func saneHalf() -> UInt16 {
+            let magnitude = pow(10, -3 + 2 * Double(generator.next() >> 11) / 9_007_199_254_740_992)
+            return Float16(generator.next() & 1 == 0 ? magnitude : -magnitude).bitPattern
+        }
+        switch format {
+        case .f16, .bf16:
+            for i in 0..<(count / 2) {
+                let value = Float(generator.nextGaussian())
+                put(format == .f16 ? Float16(value).bitPattern : UInt16(value.bitPattern >> 16), at: 2 * i)
+            }
+        default:
+            let fields: [Int] = switch format {
+            case .q4_0, .q5_0, .q8_0: [0]
+            case .q6_K: [208]
+            default: [0, 2]
+            }
+            for block in 0..<(count / format.blockBytes) {
+                for field in fields { put(saneHalf(), at: block * format.blockBytes + field) }
+            }
+        }
+        return bytes
+    }
+
+    static func randomInputs(_ count: Int, seed: UInt64) -> [Float] {
+        var generator = SplitMix64(seed: seed)
+        // Gaussian with a few outliers per row, as hidden states have.
+        return (0..<(count * columns)).map { i in Float(generator.nextGaussian()) * (i % 97 == 5 ? 12 : 1) }
+    }
+
+    /// Σ in float64 of dequantized W times x. Returns y `[count][rows]` and Σ|w·x| (the size float32 sums round to).
+    static func reference(_ matrix: WeightMatrix, _ x: [Float], count: Int) -> (y: [Double], magnitude: [Double]) {
+        var weights = [Float](repeating: 0, count: rows * columns)
+        weights.withUnsafeMutableBufferPointer { w in
+            for r in 0..<rows { matrix.dequantizeRow(r, into: w.baseAddress! + r * columns) }
+        }
+        var y = [Double](repeating: 0, count: count * rows), magnitude = y
+        for i in 0..<count {
+            for r in 0..<rows {
+                var sum = 0.0, size = 0.0
+                for c in 0..<columns {
+                    let product = Double(weights[r * columns + c]) * Double(x[i * columns + c])
+                    sum += product
+                    size += abs(product)
+                }
+                y[i * rows + r] = sum
+                magnitude[i * rows + r] = size
+            }
+        }
+        return (y, magnitude)
+    }
+
+    /// Largest error the 8-bit activations can add: each input is off by at most half its block's step
+    /// max|x|/127, so the sum is off by at most Σ|w|·step/2 (with 1% for the rounding of x/step itself).
+    static func activationBound(_ matrix: WeightMatrix, _ x: [Float], count: Int) -> [Double] {
+        var row = [Float](repeating: 0, count: columns)
+        var bound = [Double](repeating: 0, count: count * rows)
+        for r in 0..<rows {
+            row.withUnsafeMutableBufferPointer { matrix.dequantizeRow(r, into: $0.baseAddress!) }
+            for i in 0..<count {
+                var sum = 0.0
+                for block in 0..<(columns / 32) {
+                    let span = (i * columns + 32 * block)..<(i * columns + 32 * block + 32)
+                    let step = Double(x[span].map(abs).max()!) / 127
+                    sum += (0..<32).reduce(0.0) { $0 + abs(Double(row[32 * block + $1])) } * step * 0.505
+                }
+                bound[i * rows + r] = sum
+            }
+        }
+        return bound
+    }
+
+    static let formats = TensorFormat.allCases.filter { $0 != .f32 }
+
+    /// Tolerances: float32 sums of exact products (F16/BF16 everywhere, every format on the float paths) stay within
+    /// 2e-5·Σ|w·x| (768 terms: worst case 768·2⁻²⁴ ≈ 4.6e-5, typically far less); the integer row dots on 8-bit
+    /// activations may add up to `activationBound`, which is about 1e-3 of Σ|w·x| here.
+    @Test(arguments: formats, [1, 3, 17])
+    func matchesAFloat64Product(_ format: TensorFormat, _ count: Int) {
+        let bytes = Self.randomMatrix(format, seed: UInt64(format.rawValue) + 100)
+        let x = Self.randomInputs(count, seed: UInt64(count))
+        bytes.withUnsafeBytes { raw in
+            let matrix = WeightMatrix(base: raw.baseAddress!, format: format, rows: Self.rows, columns: Self.columns)
+            let (expected, magnitude) = Self.reference(matrix, x, count: count)
+            let integer = format.isQuantized && TensorKernels.instructionSet == "avx2"
+            let activationBound = integer ? Self.activationBound(matrix, x, count: count) : []
+            for path in LinearPath.allCases + [nil] {
+                var y = [Float](repeating: .nan, count: count * Self.rows)
+                x.withUnsafeBufferPointer { x in
+                    y.withUnsafeMutableBufferPointer { y in
+                        if let path { matrix.linear(x.baseAddress!, count: count, y.baseAddress!, path: path) }
+                        else { matrix.linear(x.baseAddress!, count: count, y.baseAddress!) }
+                    }
+                }
+                let quantizedActivations = integer && (path == .rowDots || (path == nil && count < TensorKernels.promptCount))
+                var worst = 0.0, worstRelative = 0.0
+                for k in 0..<y.count {
+                    let error = abs(Double(y[k]) - expected[k])
+                    let allowed = 2e-5 * magnitude[k] + (quantizedActivations ? activationBound[k] : 0)
+                    worst = max(worst, error / allowed)
+                    worstRelative = max(worstRelative, error / magnitude[k])
+                }
+                #expect(worst <= 1, "\(format.name) count \(count) \(path.map { "\($0)" } ?? "default"): error \(worst)× the tolerance (\(worstRelative) of Σ|w·x|)")
+            }
+        }
+    }
+
+    /// The integer kernels against float64 sums of the same weights times the *quantized* activations: only
+    /// float32 rounding may differ, so a wrong scale, offset or bit anywhere shows.
+    @Test(arguments: formats.filter(\.isQuantized))
+    func integerDotsAreExactOnQuantizedActivations(_ format: TensorFormat) throws {
+        guard TensorKernels.instructionSet == "avx2" else { return }   // portable builds have no integer kernels
+        let count = 3
+        let bytes = Self.randomMatrix(format, seed: UInt64(format.rawValue) + 200)
+        let x = Self.randomInputs(count, seed: 9)
+        let activations = x.withUnsafeBufferPointer { QuantizedActivations($0.baseAddress!, count: count, columns: Self.columns) }
+        let rounded = (0..<(count * Self.columns)).map { Float(activations.quants[$0]) * activations.scales[$0 / 32] }
+        let kernel = try #require(TensorKernels.quantizedRowDot(for: format))
+        bytes.withUnsafeBytes { raw in
+            let matrix = WeightMatrix(base: raw.baseAddress!, format: format, rows: Self.rows, columns: Self.columns)
+            let (expected, magnitude) = Self.reference(matrix, rounded, count: count)
+            for i in 0..<count {
+                for r in 0..<Self.rows {
+                    let got = kernel(raw.baseAddress! + r * matrix.rowBytes, activations.row(i), Self.columns / 32)
+                    let k = i * Self.rows + r
+                    #expect(abs(Double(got) - expected[k]) <= 1e-5 * magnitude[k], "\(format.name) row \(r) input \(i)")
+                }
+            }
+        }
+    }
+
+    @Test func activationsRoundToTheNearestStep() {
+        var x = Self.randomInputs(2, seed: 4)
+        for c in 0..<32 { x[Self.columns + c] = 0 }   // an all-zero block: scale 0, quants 0
+        let activations = x.withUnsafeBufferPointer { QuantizedActivations($0.baseAddress!, count: 2, columns: Self.columns) }
+        for block in 0..<(2 * Self.columns / 32) {
+            let values = x[(32 * block)..<(32 * block + 32)]
+            let step = values.map(abs).max()! / 127
+            #expect(activations.scales[block] == step)
+            var sum = 0
+            for c in 0..<32 {
+                let q = Int(activations.quants[32 * block + c])
+                sum += q
+                #expect(abs(q) <= 127)
+                #expect(abs(Float(q) * step - values[values.startIndex + c]) <= step * 0.5001)
+            }
+            #expect(abs(activations.sums[block] - step * Float(sum)) <= abs(step * Float(sum)) * 1e-6)
+        }
+    }
+
+    /// A NaN or infinite input makes the outputs NaN (as in float), on every path, rather than trapping.
+    @Test(arguments: [Float.nan, .infinity])
+    func nonFiniteInputsGiveNaN(_ bad: Float) {
+        for format in Self.formats {
+            let bytes = Self.randomMatrix(format, seed: 7)
+            var x = Self.randomInputs(1, seed: 1)
+            x[40] = bad
+            bytes.withUnsafeBytes { raw in
+                let matrix = WeightMatrix(base: raw.baseAddress!, format: format, rows: Self.rows, columns: Self.columns)
+                for path in LinearPath.allCases {
+                    var y = [Float](repeating: 0, count: Self.rows)
+                    matrix.linear(x, count: 1, &y, path: path)
+                    #expect(y.allSatisfy { !$0.isFinite }, "\(format.name) \(path)")
+                }
+            }
+        }
+    }
+
+    @Test func processorFeaturesAreReadFromCpuinfo() {
+        let cpuinfo = "processor\t: 0\nflags\t\t: fpu sse2 avx2 fma f16c avx512f avx512_vnni\n\nprocessor\t: 1\nflags\t\t: fpu\n"
+        let features = ProcessorFeatures(cpuinfo: cpuinfo)
+        #expect(features.flags.contains("avx2") && features.flags.contains("avx512_vnni"))
+        #expect(features.unusedExtensions == ["avx512f", "avx512_vnni"])
+        #expect(features.supportsBuild)
+        #expect(ProcessorFeatures(cpuinfo: "flags : fpu sse2\n").supportsBuild == (TensorKernels.instructionSet != "avx2"))
+        #expect(ProcessorFeatures(cpuinfo: "").flags.isEmpty)
+        #expect(TensorKernels.description.hasPrefix(TensorKernels.instructionSet + "; "))
+    }
+}

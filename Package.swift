@@ -70,7 +70,7 @@ let package = Package(
             "RotaryHTTP", "RotaryTestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "RotaryJSONTests", dependencies: ["RotaryJSON"]),
-        .testTarget(name: "RotaryModelTests", dependencies: ["RotaryModel", "RotaryNumerics", "RotaryTestSupport"]),
+        .testTarget(name: "RotaryModelTests", dependencies: ["RotaryModel", "RotaryNumerics", "RotaryTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "RotaryTrainingTests", dependencies: ["RotaryTraining", "RotaryModel", "RotaryNumerics", "RotaryTestSupport"]),
         .testTarget(name: "RotaryNumericsTests", dependencies: ["RotaryNumerics", "RotaryTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "RotaryServiceTests", dependencies: [

@@ -97,7 +97,10 @@ enum Prompt {
     }
 
     static func ids(_ numbers: [Double], field: String, model: LlamaModel) throws(HTTPError) -> [Int] {
-        let vocab = model.configuration.vocabularySize
+        try ids(numbers, field: field, vocabularySize: model.configuration.vocabularySize)
+    }
+
+    static func ids(_ numbers: [Double], field: String, vocabularySize vocab: Int) throws(HTTPError) -> [Int] {
         var out: [Int] = []
         for (i, n) in numbers.enumerated() {
             guard n.rounded() == n, n >= 0, n < Double(vocab) else {

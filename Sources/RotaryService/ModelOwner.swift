@@ -7,6 +7,10 @@ import Synchronization
 /// pool and `/health` stay free), with a bounded wait queue; past it, 429 with `Retry-After`.
 public final class ModelOwner: Sendable {
     public let model: LlamaModel?
+    /// The model's tokenizer, or a vocabulary-only file's (then `model` is nil and model routes answer 503).
+    public let tokenizer: (any Tokenizer)?
+    /// The context length a vocabulary-only file states (`<arch>.context_length`), for `max_model_len`.
+    let statedContextLength: Int?
     /// Shown by `/v1/models` and in completions.
     public let name: String
     /// Requests that may wait while one runs.
@@ -19,13 +23,23 @@ public final class ModelOwner: Sendable {
     /// The longest token piece in bytes: what bounds the answers' text (for `max_response_bytes`).
     let maxPieceBytes: Int
 
-    public init(model: LlamaModel?, name: String, queueLimit: Int) {
+    public convenience init(model: LlamaModel?, name: String, queueLimit: Int) {
+        self.init(model: model, tokenizer: model?.tokenizer, contextLength: model?.configuration.contextLength,
+                  name: name, queueLimit: queueLimit)
+    }
+
+    /// A vocabulary-only GGUF: the tokenizer routes answer, the model routes answer 503.
+    public convenience init(vocabularyOnly file: VocabularyFile, name: String, queueLimit: Int) {
+        self.init(model: nil, tokenizer: file.tokenizer, contextLength: file.contextLength, name: name, queueLimit: queueLimit)
+    }
+
+    private init(model: LlamaModel?, tokenizer: (any Tokenizer)?, contextLength: Int?, name: String, queueLimit: Int) {
         self.model = model
+        self.tokenizer = tokenizer
+        self.statedContextLength = contextLength
         self.name = name
         self.queueLimit = queueLimit
-        maxPieceBytes = model.map { model in
-            (0..<model.tokenizer.vocabularySize).reduce(0) { max($0, model.tokenizer.pieceBytes($1).count) }
-        } ?? 0
+        maxPieceBytes = tokenizer.map { t in (0..<t.vocabularySize).reduce(0) { max($0, t.pieceBytes($1).count) } } ?? 0
     }
 
     /// Requests running or waiting now.
@@ -106,12 +120,23 @@ public final class ModelOwner: Sendable {
         """
     }
 
-    /// The model, for cheap read-only work (tokenizing) that need not queue.
+    /// The model, for cheap read-only work that need not queue.
     func requireModel() throws(HTTPError) -> LlamaModel {
         guard let model else {
+            if tokenizer != nil {
+                throw HTTPError(status: 503, type: "model_not_loaded",
+                                message: "the loaded file \(name) is vocabulary-only (it has no weights): /tokenize, /detokenize and "
+                                    + "/tokenizer_info answer; model routes need a GGUF with weights (--model PATH.gguf)")
+            }
             throw HTTPError(status: 503, type: "model_not_loaded",
                             message: "no model is loaded: start the server with --model PATH.gguf (or ship the embedded model)")
         }
         return model
+    }
+
+    /// The tokenizer, of a model or of a vocabulary-only file.
+    func requireTokenizer() throws(HTTPError) -> any Tokenizer {
+        guard let tokenizer else { return try requireModel().tokenizer }
+        return tokenizer
     }
 }

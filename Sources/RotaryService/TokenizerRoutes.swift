@@ -11,34 +11,35 @@ enum TokenizerRoutes {
     static func routes(owner: ModelOwner, configuration: ServiceConfiguration) -> [Route] {
         [
             Route("POST", "/tokenize", consumes: ["application/json"], handler: .worker { request in
-                let model = try owner.requireModel()
+                let tokenizer = try owner.requireTokenizer()
                 var reader = try ObjectReader(try parseJSON(request.body, limits: configuration), path: "")
                 guard let prompt = try reader.string("prompt") else { throw HTTPError.badRequest("prompt is required (a string)", param: "prompt") }
                 let special = try reader.bool("add_special_tokens") ?? true
                 try reader.finish()
-                let ids = model.tokenizer.encode(prompt, addSpecial: special)
+                let ids = tokenizer.encode(prompt, addSpecial: special)
                 var writer = JSONWriter()
                 writer.raw("{\"tokens\":[" + ids.map(String.init).joined(separator: ",") + "],\"pieces\":[")
                 for (i, id) in ids.enumerated() {
                     if i > 0 { writer.comma() }
-                    writer.string(model.tokenizer.piece(id))
+                    writer.string(tokenizer.piece(id))
                 }
-                writer.raw("],\"count\":\(ids.count),\"max_model_len\":\(model.configuration.contextLength)}")
+                writer.raw("],\"count\":\(ids.count),\"max_model_len\":")
+                owner.statedContextLength.map { writer.int($0) } ?? writer.null()
+                writer.raw("}")
                 return .json(writer.bytes)
             }),
             Route("POST", "/detokenize", consumes: ["application/json"], handler: .worker { request in
-                let model = try owner.requireModel()
+                let tokenizer = try owner.requireTokenizer()
                 var reader = try ObjectReader(try parseJSON(request.body, limits: configuration), path: "")
                 guard let numbers = try reader.doubles("tokens") else { throw HTTPError.badRequest("tokens is required (token ids)", param: "tokens") }
                 try reader.finish()
-                let ids = numbers.isEmpty ? [] : try Prompt.ids(numbers, field: "tokens", model: model)
+                let ids = numbers.isEmpty ? [] : try Prompt.ids(numbers, field: "tokens", vocabularySize: tokenizer.vocabularySize)
                 var writer = JSONWriter()
-                writer.raw("{"); writer.key("prompt"); writer.string(model.tokenizer.decode(ids)); writer.raw("}")
+                writer.raw("{"); writer.key("prompt"); writer.string(tokenizer.decode(ids)); writer.raw("}")
                 return .json(writer.bytes)
             }),
             Route("GET", "/tokenizer_info", handler: .inline { _ in
-                let model = try owner.requireModel()
-                let t = model.tokenizer
+                let t = try owner.requireTokenizer()
                 var writer = JSONWriter()
                 writer.raw("{")
                 let algorithm = t.model == "gpt2" ? "byte-level BPE" : t.model == "llama" ? "SentencePiece" : t.model
@@ -50,7 +51,7 @@ enum TokenizerRoutes {
                 writer.key("unk_token"); t.unknownID.map { writer.string(t.piece($0)) } ?? writer.null(); writer.comma()
                 writer.key("add_bos_token"); writer.bool(t.addBOS); writer.comma()
                 writer.key("vocab_size"); writer.int(t.vocabularySize); writer.comma()
-                writer.key("model_max_length"); writer.int(model.configuration.contextLength)
+                writer.key("model_max_length"); owner.statedContextLength.map { writer.int($0) } ?? writer.null()
                 writer.raw("}")
                 return .json(writer.bytes)
             }),

@@ -101,7 +101,13 @@ struct Serve: ParsableCommand {
         var owner: ModelOwner?
         do {
             // --model, else the model shipped in the package resources, else none (model routes answer 503).
-            if let loaded = modelPath.isEmpty ? try EmbeddedModel.load() : try LlamaModel(path: modelPath) {
+            if !modelPath.isEmpty, case let file = try GGUFFile(path: modelPath), VocabularyFile.isVocabularyOnly(file) {
+                let vocabulary = try VocabularyFile(file: file)
+                let name = file.value("general.name")?.string ?? String(modelPath.split(separator: "/").last ?? "vocabulary")
+                owner = ModelOwner(vocabularyOnly: vocabulary, name: name, queueLimit: service.modelQueueSize)
+                let tokenizer = vocabulary.tokenizer
+                logger.warning("\(modelPath) is vocabulary-only (no weights): tokenizer \(tokenizer.model) with \(tokenizer.vocabularySize) tokens; model routes answer 503 model_not_loaded")
+            } else if let loaded = modelPath.isEmpty ? try EmbeddedModel.load() : try LlamaModel(path: modelPath) {
                 let fallback = modelPath.isEmpty ? EmbeddedModel.resourceName : String(modelPath.split(separator: "/").last ?? "model")
                 let name = loaded.file.value("general.name")?.string ?? fallback
                 owner = ModelOwner(model: loaded, name: name, queueLimit: service.modelQueueSize)

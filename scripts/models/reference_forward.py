@@ -68,8 +68,7 @@ class Model:
         f = self.fields.get(key)
         if f is None:
             return default
-        value = f.contents()
-        return value
+        return f.contents()
 
     def has(self, name: str) -> bool:
         return name in self.tensors

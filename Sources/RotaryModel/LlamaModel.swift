@@ -9,15 +9,18 @@ public final class LlamaModel: Sendable {
     public let tokenizer: any Tokenizer
     public let file: GGUFFile
 
-    public init(file: GGUFFile) throws(GGUFError) {
+    /// - Parameter exactActivations: keep activations in float in every product (see `LlamaConfiguration`).
+    public init(file: GGUFFile, exactActivations: Bool = false) throws(GGUFError) {
         self.file = file
         tokenizer = try TokenizerFactory.make(gguf: file)
-        configuration = try LlamaConfiguration(gguf: file, vocabularySize: tokenizer.vocabularySize)
+        var configuration = try LlamaConfiguration(gguf: file, vocabularySize: tokenizer.vocabularySize)
+        configuration.exactActivations = exactActivations
+        self.configuration = configuration
         weights = try LlamaWeights(file: file, configuration: configuration)
     }
 
-    public convenience init(path: String) throws(GGUFError) {
-        try self.init(file: GGUFFile(path: path))
+    public convenience init(path: String, exactActivations: Bool = false) throws(GGUFError) {
+        try self.init(file: GGUFFile(path: path), exactActivations: exactActivations)
     }
 
     /// What start-up and `/v1/model` state: e.g. `llama, tokenizer gpt2 (smollm), 134.5M parameters in

@@ -75,7 +75,9 @@ enum TokenizerRoutes {
                 writer.key("summary"); writer.string(model.summary); writer.comma()
                 writer.key("parameters"); writer.int(model.weights.parameterCount); writer.comma()
                 writer.key("weight_bytes"); writer.int(model.weights.storedBytes); writer.comma()
-                writer.key("kernels"); writer.string(TensorKernels.description); writer.comma()
+                writer.key("kernels")
+                writer.string((c.exactActivations ? "activations kept in float (--exact-activations); " : "") + TensorKernels.description)
+                writer.comma()
                 writer.key("tensor_types"); writer.raw("{")
                 for (index, entry) in model.weights.formatCounts.sorted(by: { $0.key < $1.key }).enumerated() {
                     if index > 0 { writer.comma() }

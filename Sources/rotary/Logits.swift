@@ -12,10 +12,11 @@ struct Logits: ParsableCommand {
     @Option(help: "Prompt text (BOS is added as the model says).") var prompt: String?
     @Option(help: "Token ids instead of a prompt, comma-separated (nothing added).") var tokens: String?
     @Flag(help: "Logits of every position ([tokens][vocab]), not only the last.") var allPositions = false
+    @Flag(help: "Keep activations in float in every product (no 8-bit rounding in the quantized kernels).") var exactActivations = false
 
     func run() throws {
         _ = try configureComputeThreads(nil)   // ROTARY_COMPUTE_THREADS, else the CPUs this process may use
-        let llama = try model.map { try LlamaModel(path: $0) } ?? EmbeddedModel.load()
+        let llama = try model.map { try LlamaModel(path: $0, exactActivations: exactActivations) } ?? EmbeddedModel.load()
         guard let llama else { throw ValidationError("no --model given and no embedded model is shipped") }
         let tokens: [Int]
         switch (prompt, self.tokens) {

@@ -61,6 +61,8 @@ struct Serve: ParsableCommand {
     var corsOrigin: String?
     @Option(help: "Threads for the numerics (0 = the CPUs this process may use: its affinity mask, capped by the cgroup CPU quota). Env ROTARY_COMPUTE_THREADS. Default: 0.")
     var computeThreads: Int?
+    @Option(help: "Keep activations in float in every matrix product (exact to the dequantized weights; slower decode) instead of rounding them to 8 bits in the quantized kernels, as llama.cpp does. Env ROTARY_EXACT_ACTIVATIONS. Default: false.")
+    var exactActivations: Bool?
     @Option(help: "Log level: trace, debug, info (one line per request), notice, warning, error. Env ROTARY_LOG_LEVEL. Default: info.")
     var logLevel: String?
 
@@ -92,11 +94,12 @@ struct Serve: ParsableCommand {
             throw ValidationError("log level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let threads = try configureComputeThreads(computeThreads)
+        let exact = try setting(exactActivations, "ROTARY_EXACT_ACTIVATIONS", false)
         let sink = LogSink.shared
         LoggingSystem.bootstrap { label in BufferedLogHandler(label: label, level: level, sink: sink) }
         defer { sink.flush() }
         let logger = Logger(label: "rotary")
-        logger.info("numerics: \(threads); kernels: \(TensorKernels.description)")
+        logger.info("numerics: \(threads); kernels: \(exact ? "activations kept in float (--exact-activations); " : "")\(TensorKernels.description)")
         LargeBlockMemory.keepLargeBlocks()
         var owner: ModelOwner?
         do {
@@ -107,7 +110,7 @@ struct Serve: ParsableCommand {
                 owner = ModelOwner(vocabularyOnly: vocabulary, name: name, queueLimit: service.modelQueueSize)
                 let tokenizer = vocabulary.tokenizer
                 logger.warning("\(modelPath) is vocabulary-only (no weights): tokenizer \(tokenizer.model) with \(tokenizer.vocabularySize) tokens; model routes answer 503 model_not_loaded")
-            } else if let loaded = modelPath.isEmpty ? try EmbeddedModel.load() : try LlamaModel(path: modelPath) {
+            } else if let loaded = modelPath.isEmpty ? try EmbeddedModel.load() : try LlamaModel(path: modelPath, exactActivations: exact) {
                 let fallback = modelPath.isEmpty ? EmbeddedModel.resourceName : String(modelPath.split(separator: "/").last ?? "model")
                 let name = loaded.file.value("general.name")?.string ?? fallback
                 owner = ModelOwner(model: loaded, name: name, queueLimit: service.modelQueueSize)

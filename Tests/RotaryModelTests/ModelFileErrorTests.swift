@@ -83,14 +83,29 @@ import RotaryNumerics
         #expect(message.contains("blk.0.ffn_gate.weight has dims [64, 172], expected [64, 160]"))
     }
 
-    @Test func gemma3NeedsItsSlidingWindow() throws {
-        let bytes = try Self.rewritten(metadata: { metadata in
-            metadata = metadata.map { entry in
-                if entry.key == "general.architecture" { return (entry.key, .string("gemma3")) }
-                return (entry.key.hasPrefix("llama.") ? "gemma3." + entry.key.dropFirst(6) : entry.key, entry.value)
-            }
-        })
-        let message = try #require(Self.loadError(bytes))
-        #expect(message.contains("gemma3.attention.sliding_window is missing"))
+    @Test func gemma3WithoutAWindowIsAllGlobalAndAWrongPatternIsNamed() throws {
+        func gemma3(_ extra: [(String, GGUFValue)]) throws -> [UInt8] {
+            try Self.rewritten(metadata: { metadata in
+                metadata = metadata.map { entry in
+                    if entry.key == "general.architecture" { return (entry.key, .string("gemma3")) }
+                    return (entry.key.hasPrefix("llama.") ? "gemma3." + entry.key.dropFirst(6) : entry.key, entry.value)
+                }
+                metadata += extra.map { (key: $0.0, value: $0.1) }
+            })
+        }
+        // The tiny llama file lacks gemma3's norms: the first missing tensor is named.
+        #expect(Self.loadError(try gemma3([]))?.contains("tensor blk.0.attn_q_norm.weight is missing") == true)
+        let configuration = { (bytes: [UInt8]) throws -> LlamaConfiguration in
+            try LlamaConfiguration(gguf: GGUFFile(bytes: GGUFBytes(bytes)), vocabularySize: 424)
+        }
+        #expect(try configuration(try gemma3([])).layerAttention == [.global, .global])
+        #expect(try configuration(try gemma3([("gemma3.attention.sliding_window", .uint32(4))])).layerAttention
+                == [.slidingWindow(4), .slidingWindow(4)])
+        let pattern = try gemma3([("gemma3.attention.sliding_window", .uint32(4)),
+                                  ("gemma3.attention.sliding_window_pattern", .array(elementType: .bool, [.bool(false), .bool(true)]))])
+        #expect(try configuration(pattern).layerAttention == [.global, .slidingWindow(4)])
+        let short = try gemma3([("gemma3.attention.sliding_window", .uint32(4)),
+                                ("gemma3.attention.sliding_window_pattern", .array(elementType: .bool, [.bool(true)]))])
+        #expect(Self.loadError(short)?.contains("gemma3.attention.sliding_window_pattern must be a period or one bool per layer") == true)
     }
 }

@@ -29,6 +29,9 @@ public struct LlamaConfiguration: Sendable, Equatable {
     public var ropeFrequencyFactors: [Float]?
     /// RoPE for `llama` files; set otherwise by `rotary.position_encoding`.
     public var positionEncoding: PositionEncodingKind = .rope
+    /// Not from the file: keep activations in float for every product (slower decode), rather than rounding them
+    /// to 8 bits where the quantized kernels do (see `WeightMatrix.linear(_:count:_:exactActivations:)`).
+    public var exactActivations = false
 
     public var queryDim: Int { heads * headDim }
     public var kvDim: Int { kvHeads * headDim }

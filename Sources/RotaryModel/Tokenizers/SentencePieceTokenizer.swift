@@ -114,18 +114,19 @@ public struct SentencePieceTokenizer: Tokenizer {
             guard right >= 0 else { return }
             let length = lengths[left] + lengths[right], token = id(starts[left], length)
             guard token >= 0 else { return }
-            heap.push(.init(score: scores[Int(token)], left: left, right: right, length: length))
+            heap.push(.init(score: scores[Int(token)], left: Int32(left), right: Int32(right), length: Int32(length)))
         }
         for i in 0..<(count - 1) { consider(i) }
         while let pair = heap.pop() {
+            let left = Int(pair.left), right = Int(pair.right)
             // Stale entries: a side was merged away or changed since the pair was queued.
-            guard lengths[pair.left] > 0, lengths[pair.right] > 0, lengths[pair.left] + lengths[pair.right] == pair.length else { continue }
-            lengths[pair.left] = pair.length
-            lengths[pair.right] = 0
-            next[pair.left] = next[pair.right]
-            if next[pair.left] >= 0 { previous[next[pair.left]] = pair.left }
-            consider(previous[pair.left])
-            consider(pair.left)
+            guard lengths[left] > 0, lengths[right] > 0, lengths[left] + lengths[right] == Int(pair.length) else { continue }
+            lengths[left] = Int(pair.length)
+            lengths[right] = 0
+            next[left] = next[right]
+            if next[left] >= 0 { previous[next[left]] = left }
+            consider(previous[left])
+            consider(left)
         }
         var index = 0
         while index >= 0 {
@@ -172,7 +173,8 @@ public struct SentencePieceTokenizer: Tokenizer {
 }
 
 private struct PairHeap {
-    struct Pair { var score: Float; var left: Int; var right: Int; var length: Int }
+    /// 16 bytes: the heap of a long text is large, and its moves are memory-bound.
+    struct Pair { var score: Float; var left: Int32; var right: Int32; var length: Int32 }
     private var items: [Pair] = []
 
     /// Higher score first; on equal scores the leftmost pair.

@@ -9,7 +9,8 @@ import RotaryService
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "In-process benchmarks (make bench runs them).",
-        subcommands: [RopeKernel.self, RotateJSON.self, AttentionCore.self, ModelSpeed.self, TrainingSpeed.self, GenerateInProcess.self])
+        subcommands: [RopeKernel.self, RotateJSON.self, AttentionCore.self, ModelSpeed.self, TrainingSpeed.self, GenerateInProcess.self,
+                      TokenizerSpeed.self])
 }
 
 /// Best-of-N wall time in seconds.

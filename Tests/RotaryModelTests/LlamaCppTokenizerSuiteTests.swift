@@ -98,11 +98,4 @@ struct LlamaCppTokenizerFixture: @unchecked Sendable {
         guard tokenizer.model == "llama", let first = ids.first, tokenizer.pieceBytes(first).isEmpty, text.hasPrefix(" ") else { return text }
         return String(text.dropFirst())
     }
-
-    /// The suites do tell tokenizers apart: another vocabulary's tokenizer gets the ids wrong.
-    @Test func suitesDistinguishVocabularies() throws {
-        let gpt2 = try Self.tokenizer("gpt-2"), cases = try Self.suite("llama-bpe")
-        let agreeing = cases.filter { gpt2.encode($0.text, addSpecial: false, parseSpecial: false) == $0.ids }.count
-        #expect(agreeing < cases.count / 2)
-    }
 }

@@ -38,13 +38,25 @@ SMOLLM2_TEXTS = [
 ]
 
 
-def combinations(vocab, text):
+# Text that tells byte-exact tokenizers from ones that compare strings loosely or classify characters by another
+# Unicode version: canonically equivalent characters (U+037E is `;`, U+0387 is `·`, U+2000 is U+2002), scalars
+# assigned after Unicode 15.1 (U+2FFC, U+31E4, U+1CC00), combining marks with nothing before them, NEL, the
+# ideographic space and other non-ASCII whitespace, Arabic-Indic and full-width digits.
+EXTRA_TEXTS = [
+    "a\u037eb \u0387 x\u2000y\u2001z \u0340\u0341 caf\u0065\u0301 caf\u00e9",
+    "\u0301\u0302start \u2ffc\u31e4\U0001cc00 \u0897end",
+    "one\u0085two\u3000three\u00a0four\u2028five \u1680 six\u202f",
+    "\u0663\u0664\u0665 \uff11\uff12\uff13\uff14 \u00b2\u00b3 12345678",
+    "\u3001\u3002\u300c\u300d\uff01\uff1f \u2018\u201cquoted\u201d\u2019 \u00ab\u00bb",
+]
+
+
+def combinations(vocab, text, flags=((False, False), (False, True), (True, False), (True, True))):
     out = []
-    for add_special in (False, True):
-        for parse_special in (False, True):
-            ids = vocab.tokenize(text, add_special, parse_special)
-            out.append({"text": text, "add_special": add_special, "parse_special": parse_special, "ids": ids,
-                        "decoded": vocab.detokenize(ids).decode("utf-8")})
+    for add_special, parse_special in flags:
+        ids = vocab.tokenize(text, add_special, parse_special)
+        out.append({"text": text, "add_special": add_special, "parse_special": parse_special, "ids": ids,
+                    "decoded": vocab.detokenize(ids).decode("utf-8")})
     return out
 
 
@@ -87,7 +99,8 @@ def main():
             if decoded != text:
                 not_round_tripping[str(index)] = decoded
         fixture["suites"][name] = {"cases": len(inputs), "decoded_otherwise": not_round_tripping}
-        fixture["special"][name] = [case for text in special_texts(path) for case in combinations(vocab, text)]
+        fixture["special"][name] = [case for text in special_texts(path) for case in combinations(vocab, text)] + \
+            [case for text in EXTRA_TEXTS for case in combinations(vocab, text, ((False, False),))]
     smollm2 = LlamaVocabulary(os.path.join(models, "SmolLM2-135M-Instruct.Q4_1.gguf"))
     fixture["smollm2"] = [case for text in SMOLLM2_TEXTS for case in combinations(smollm2, text)]
     out = os.path.join(ROOT, "Tests", "RotaryModelTests", "Fixtures", "tokenizer-llamacpp.json")

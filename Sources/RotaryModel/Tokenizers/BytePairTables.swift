@@ -8,17 +8,22 @@ struct ByteStringTable: Sendable {
     private var values: [Int32] = []
     /// Entry index + 1 per slot, 0 when empty; power-of-two count.
     private var slots: [Int32]
+    let capacity: Int
+    var count: Int { values.count }
 
     init(capacity: Int) {
         var size = 16
         while size < 2 * capacity { size <<= 1 }
         slots = [Int32](repeating: 0, count: size)
+        self.capacity = capacity
     }
 
-    /// Adds `key → value` unless the key is already present (the first value stays).
-    mutating func insert(_ key: [UInt8], _ value: Int32) {
+    /// Adds `key → value` unless the key is already present (the first value stays) or the table holds
+    /// `capacity` entries.
+    mutating func insert<Key: Collection>(_ key: Key, _ value: Int32) where Key.Element == UInt8 {
+        guard values.count < capacity else { return }
         let mask = slots.count - 1
-        var slot = key.withUnsafeBufferPointer { Self.hash($0) } & mask
+        var slot = Array(key).withUnsafeBufferPointer { Self.hash($0) } & mask
         while slots[slot] != 0 {
             if self.key(Int(slots[slot] - 1)).elementsEqual(key) { return }
             slot = (slot + 1) & mask
@@ -53,6 +58,30 @@ struct ByteStringTable: Sendable {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in bytes { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
         return Int(truncatingIfNeeded: (h &* 0x9E37_79B9_7F4A_7C15) >> 17)
+    }
+}
+
+/// Words already merged during one encoding and their tokens: a word merges the same way every time,
+/// and natural text repeats its words.
+struct WordCache {
+    private var words = ByteStringTable(capacity: 1 << 15)
+    /// The tokens of entry i are `tokens[starts[i]..<starts[i + 1]]`.
+    private var tokens: [Int32] = []
+    private var starts: [Int32] = [0]
+
+    /// Appends the cached tokens of `word` to `output`; false when it is not cached.
+    func append(_ word: UnsafeBufferPointer<UInt8>, to output: inout [Int]) -> Bool {
+        let entry = words.value(word)
+        guard entry >= 0 else { return false }
+        for i in Int(starts[Int(entry)])..<Int(starts[Int(entry) + 1]) { output.append(Int(tokens[i])) }
+        return true
+    }
+
+    mutating func insert(_ word: UnsafeBufferPointer<UInt8>, _ ids: ArraySlice<Int>) {
+        guard words.count < words.capacity else { return }
+        words.insert(word, Int32(starts.count - 1))
+        for id in ids { tokens.append(Int32(id)) }
+        starts.append(Int32(tokens.count))
     }
 }
 

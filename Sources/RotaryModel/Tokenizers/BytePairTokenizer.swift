@@ -123,12 +123,14 @@ public struct BytePairTokenizer: Tokenizer {
         var ids: [Int] = []
         if addSpecial && special.addBOS, let bos = special.bos { ids.append(bos) }
         let utf8 = Array(text.utf8)
-        var merger = BytePairMerger()
+        var merger = BytePairMerger(), cache = WordCache()
         for fragment in splitter.split(utf8, parseSpecial: parseSpecial) {
             switch fragment {
             case .token(let id): ids.append(id)
             case .text(let range):
-                utf8.withUnsafeBufferPointer { encodeText(UnsafeBufferPointer(rebasing: $0[range]), into: &ids, merger: &merger) }
+                utf8.withUnsafeBufferPointer {
+                    encodeText(UnsafeBufferPointer(rebasing: $0[range]), into: &ids, merger: &merger, cache: &cache)
+                }
             }
         }
         if addSpecial && special.addEOS, let eos = special.eos { ids.append(eos) }
@@ -137,7 +139,8 @@ public struct BytePairTokenizer: Tokenizer {
 
     /// Pre-tokenizes and merges one text fragment.
     /// - Parameter utf8: `[n]` valid UTF-8.
-    private func encodeText(_ utf8: UnsafeBufferPointer<UInt8>, into ids: inout [Int], merger: inout BytePairMerger) {
+    private func encodeText(_ utf8: UnsafeBufferPointer<UInt8>, into ids: inout [Int], merger: inout BytePairMerger,
+                            cache: inout WordCache) {
         var scalars: [UInt32] = [], classes: [CharacterClass] = [], offsets: [Int32] = []
         scalars.reserveCapacity(utf8.count); classes.reserveCapacity(utf8.count); offsets.reserveCapacity(utf8.count + 1)
         var i = 0
@@ -163,12 +166,15 @@ public struct BytePairTokenizer: Tokenizer {
                     ids.append(Int(id))
                     continue
                 }
+                if cache.append(word, to: &ids) { continue }
+                let first = ids.count
                 merger.merge(word, byteIDs: byteIDs, rules: rules, into: &ids) { bytes, output in
                     // llama.cpp looks each byte of the symbol's alphabet string up as a one-byte token.
                     for byte in bytes where ByteLevel.scalarOfByte[Int(byte)] < 0x80 && byteIDs[Int(byte)] >= 0 {
                         output.append(Int(byteIDs[Int(byte)]))
                     }
                 }
+                cache.insert(word, ids[first...])
             }
         }
     }

@@ -6,7 +6,8 @@ public struct SentencePieceTokenizer: Tokenizer {
     public let types: [TokenType]
     public let special: SpecialTokens
     public let addSpacePrefix: Bool
-    private let idsByPiece: [String: Int]
+    /// Token ids by their UTF-8 bytes, every type (llama.cpp compares bytes: `;` and U+037E differ).
+    private let idsByBytes: ByteStringTable
     /// Token id of each byte's `<0xNN>` piece (nil when the vocabulary lacks it).
     private let byteIDs: [Int?]
     private let splitter: SpecialTokenSplitter
@@ -29,17 +30,15 @@ public struct SentencePieceTokenizer: Tokenizer {
         self.types = types
         self.special = special
         self.addSpacePrefix = addSpacePrefix
-        var map: [String: Int] = [:]
-        map.reserveCapacity(pieces.count)
+        var table = ByteStringTable(capacity: pieces.count)
         var bytes = [Int?](repeating: nil, count: 256)
         for (id, piece) in pieces.enumerated() {
             if types[id] == .byte, piece.count == 6, piece.hasPrefix("<0x"), let value = UInt8(piece.dropFirst(3).prefix(2), radix: 16) {
                 bytes[Int(value)] = id
-            } else if types[id] == .normal || types[id] == .userDefined || types[id] == .unknown {
-                if map[piece] == nil { map[piece] = id }
             }
+            if !piece.isEmpty { table.insert(Array(piece.utf8), Int32(id)) }
         }
-        idsByPiece = map
+        idsByBytes = table
         byteIDs = bytes
         splitter = SpecialTokenSplitter(pieces: pieces, types: types, rightStripped: rightStripped)
     }
@@ -77,9 +76,10 @@ public struct SentencePieceTokenizer: Tokenizer {
                 ids.append(id)
                 afterSpecial = true
             case .text(let range):
-                let part = String(decoding: utf8[range], as: UTF8.self)
-                let prepared = ((addSpacePrefix && afterSpecial ? " " : "") + part).replacingSpaces()
-                ids += mergeSymbols(Array(prepared.unicodeScalars).map { String($0) })
+                var prepared: [UInt8] = addSpacePrefix && afterSpecial ? Self.spaceMarker : []
+                prepared.reserveCapacity(range.count + 3)
+                for byte in utf8[range] { if byte == UInt8(ascii: " ") { prepared += Self.spaceMarker } else { prepared.append(byte) } }
+                prepared.withUnsafeBufferPointer { mergeSymbols($0, into: &ids) }
                 afterSpecial = false
             }
         }
@@ -87,42 +87,57 @@ public struct SentencePieceTokenizer: Tokenizer {
         return ids
     }
 
-    /// A doubly linked list of symbols and a max-heap of adjacent pairs that form a piece, merged
-    /// highest score first (leftmost on ties), as llama.cpp does.
-    private func mergeSymbols(_ initial: [String]) -> [Int] {
-        var text = initial
-        var previous = Array(-1..<(initial.count - 1))
-        var next = Array(1...initial.count).map { $0 == initial.count ? -1 : $0 }
-        var alive = [Bool](repeating: true, count: initial.count)
+    /// `▁` (U+2581), SentencePiece's space, in UTF-8.
+    private static let spaceMarker: [UInt8] = [0xE2, 0x96, 0x81]
+
+    /// A doubly linked list of symbols (UTF-8 characters to start with) and a max-heap of adjacent pairs
+    /// that form a piece, merged highest score first (leftmost on ties), as llama.cpp does.
+    /// - Parameter text: `[n]` the fragment's bytes with spaces as `▁`, n ≥ 1.
+    private func mergeSymbols(_ text: UnsafeBufferPointer<UInt8>, into ids: inout [Int]) {
+        var starts: [Int] = [], lengths: [Int] = []
+        var offset = 0
+        while offset < text.count {
+            let lead = text[offset]
+            let length = min(lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1, text.count - offset)
+            starts.append(offset)
+            lengths.append(length)
+            offset += length
+        }
+        let count = starts.count
+        var previous = Array(-1..<(count - 1))
+        var next = Array(1...count).map { $0 == count ? -1 : $0 }
         var heap = PairHeap()
+        func id(_ start: Int, _ length: Int) -> Int32 { idsByBytes.value(UnsafeBufferPointer(rebasing: text[start..<start + length])) }
         func consider(_ left: Int) {
+            guard left >= 0 else { return }
             let right = next[left]
-            guard left >= 0, right >= 0, let id = idsByPiece[text[left] + text[right]] else { return }
-            heap.push(.init(score: scores[id], left: left, right: right, length: text[left].utf8.count + text[right].utf8.count))
+            guard right >= 0 else { return }
+            let length = lengths[left] + lengths[right], token = id(starts[left], length)
+            guard token >= 0 else { return }
+            heap.push(.init(score: scores[Int(token)], left: Int32(left), right: Int32(right), length: Int32(length)))
         }
-        for i in 0..<(initial.count - 1) { consider(i) }
+        for i in 0..<(count - 1) { consider(i) }
         while let pair = heap.pop() {
+            let left = Int(pair.left), right = Int(pair.right)
             // Stale entries: a side was merged away or changed since the pair was queued.
-            guard alive[pair.left], alive[pair.right], next[pair.left] == pair.right,
-                  text[pair.left].utf8.count + text[pair.right].utf8.count == pair.length else { continue }
-            text[pair.left] += text[pair.right]
-            alive[pair.right] = false
-            next[pair.left] = next[pair.right]
-            if next[pair.left] >= 0 { previous[next[pair.left]] = pair.left }
-            if previous[pair.left] >= 0 { consider(previous[pair.left]) }
-            consider(pair.left)
+            guard lengths[left] > 0, lengths[right] > 0, lengths[left] + lengths[right] == Int(pair.length) else { continue }
+            lengths[left] = Int(pair.length)
+            lengths[right] = 0
+            next[left] = next[right]
+            if next[left] >= 0 { previous[next[left]] = left }
+            consider(previous[left])
+            consider(left)
         }
-        var ids: [Int] = []
         var index = 0
-        while index >= 0 && index < text.count {
-            if let id = idsByPiece[text[index]] {
-                ids.append(id)
+        while index >= 0 {
+            let token = id(starts[index], lengths[index])
+            if token >= 0 {
+                ids.append(Int(token))
             } else {
-                for byte in text[index].utf8 { ids.append(byteIDs[Int(byte)] ?? special.unknown ?? 0) }
+                for byte in text[starts[index]..<starts[index] + lengths[index]] { ids.append(byteIDs[Int(byte)] ?? special.unknown ?? 0) }
             }
             index = next[index]
         }
-        return ids
     }
 
     /// The text of `ids` read as the start of a sequence: `▁` back to spaces, byte tokens reassembled into
@@ -158,7 +173,8 @@ public struct SentencePieceTokenizer: Tokenizer {
 }
 
 private struct PairHeap {
-    struct Pair { var score: Float; var left: Int; var right: Int; var length: Int }
+    /// 16 bytes: the heap of a long text is large, and its moves are memory-bound.
+    struct Pair { var score: Float; var left: Int32; var right: Int32; var length: Int32 }
     private var items: [Pair] = []
 
     /// Higher score first; on equal scores the leftmost pair.
@@ -194,11 +210,6 @@ private struct PairHeap {
 }
 
 extension String {
-    /// Every space as SentencePiece's `▁` (U+2581).
-    func replacingSpaces() -> String {
-        String(String.UnicodeScalarView(unicodeScalars.map { $0 == " " ? "\u{2581}" : $0 }))
-    }
-
     /// Every `▁` back to a space.
     func replacingSpaceMarkers() -> String {
         String(String.UnicodeScalarView(unicodeScalars.map { $0 == "\u{2581}" ? " " : $0 }))

@@ -132,15 +132,21 @@ import Testing
         let x = Self.randomInputs(count, seed: 9)
         let activations = x.withUnsafeBufferPointer { QuantizedActivations($0.baseAddress!, count: count, columns: Self.columns) }
         let rounded = (0..<(count * Self.columns)).map { Float(activations.quants[$0]) * activations.scales[$0 / 32] }
-        let kernel = try #require(TensorKernels.quantizedRowDot(for: format))
+        let kernel = try #require(TensorKernels.quantizedRowsDot(for: format))
         bytes.withUnsafeBytes { raw in
             let matrix = WeightMatrix(base: raw.baseAddress!, format: format, rows: Self.rows, columns: Self.columns)
             let (expected, magnitude) = Self.reference(matrix, rounded, count: count)
+            var y = [Float](repeating: .nan, count: Self.rows), z = [Float](repeating: .nan, count: 3)
             for i in 0..<count {
+                // All rows at once (pairs and the odd one), then from an odd start.
+                kernel(raw.baseAddress!, matrix.rowBytes, Self.rows, activations.row(i), Self.columns / 32, &y)
+                kernel(raw.baseAddress! + matrix.rowBytes, matrix.rowBytes, 3, activations.row(i), Self.columns / 32, &z)
                 for r in 0..<Self.rows {
-                    let got = kernel(raw.baseAddress! + r * matrix.rowBytes, activations.row(i), Self.columns / 32)
                     let k = i * Self.rows + r
-                    #expect(abs(Double(got) - expected[k]) <= 1e-5 * magnitude[k], "\(format.name) row \(r) input \(i)")
+                    #expect(abs(Double(y[r]) - expected[k]) <= 1e-5 * magnitude[k], "\(format.name) row \(r) input \(i)")
+                    if r < 3 {
+                        #expect(abs(Double(z[r]) - expected[k + 1]) <= 1e-5 * magnitude[k + 1], "\(format.name) row \(r + 1) input \(i)")
+                    }
                 }
             }
         }

@@ -7,79 +7,101 @@ import _Builtin_intrinsics.intel
 /// minimums (Q4_1, Q5_1, Q4_K, Q5_K) come from the activations' per-block sums. The intrinsics' vector types are
 /// Swift SIMD types (`__m256` is `SIMD8<Float>`, `__m256i` is `SIMD4<Int64>`).
 enum AVX2RowDot {
-    static func kernel(for format: TensorFormat) -> TensorKernels.QuantizedRowDot? {
+    static func kernel(for format: TensorFormat) -> TensorKernels.QuantizedRowsDot? {
         switch format {
         case .q4_0: q4_0
         case .q4_1: q4_1
         case .q5_0: q5_0
         case .q5_1: q5_1
         case .q8_0: q8_0
-        case .q4_K: q4_K
-        case .q5_K: q5_K
-        case .q6_K: q6_K
+        case .q4_K: { rows, rowBytes, count, x, blocks, y in for r in 0..<count { y[r] = q4_K(rows + r * rowBytes, x, blocks) } }
+        case .q5_K: { rows, rowBytes, count, x, blocks, y in for r in 0..<count { y[r] = q5_K(rows + r * rowBytes, x, blocks) } }
+        case .q6_K: { rows, rowBytes, count, x, blocks, y in for r in 0..<count { y[r] = q6_K(rows + r * rowBytes, x, blocks) } }
         case .f32, .f16, .bf16: nil
         }
     }
 
-    // MARK: 32-value blocks
+    // MARK: 32-value blocks: d·Σq·x per block, plus `offset`·(scale·dx·Σq) — offset −8 for Q4_0, −16 for Q5_0,
+    // 1 for Q4_1 and Q5_1, whose second scale is the block minimum m, 0 for Q8_0.
 
-    static func q4_0(_ row: UnsafeRawPointer, _ x: ActivationRow, _ blocks: Int) -> Float {
-        var sums = _mm256_setzero_ps(), offsets = _mm_setzero_ps()
-        for b in 0..<blocks {
-            let p = row + 18 * b
-            let factors = _mm_mul_ps(_mm_broadcastss_ps(half(p)), x.scaleAndSum(b))   // [d·dx, d·dx·Σq]
-            sums = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors), pairDot(nibbles(p + 2), x.quants(b)), sums)
-            offsets = _mm_add_ps(offsets, factors)
-        }
-        return sums.sum() - 8 * offsets[1]
+    static func q4_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationRow, _ blocks: Int,
+                     _ y: UnsafeMutablePointer<Float>) {
+        legacy(rows, rowBytes, count, x, blocks, y, blockBytes: 18, offset: -8,
+               scales: { _mm_broadcastss_ps(half($0)) }, partial: { p, xq in pairDot(nibbles(p + 2), xq) })
     }
 
-    static func q4_1(_ row: UnsafeRawPointer, _ x: ActivationRow, _ blocks: Int) -> Float {
-        var sums = _mm256_setzero_ps(), minimums = _mm_setzero_ps()
-        for b in 0..<blocks {
-            let p = row + 20 * b
-            let factors = _mm_mul_ps(halves(p), x.scaleAndSum(b))   // [d·dx, m·dx·Σq]
-            sums = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors), pairDot(nibbles(p + 4), x.quants(b)), sums)
-            minimums = _mm_add_ps(minimums, factors)
-        }
-        return sums.sum() + minimums[1]
+    static func q4_1(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationRow, _ blocks: Int,
+                     _ y: UnsafeMutablePointer<Float>) {
+        legacy(rows, rowBytes, count, x, blocks, y, blockBytes: 20, offset: 1,
+               scales: { halves($0) }, partial: { p, xq in pairDot(nibbles(p + 4), xq) })
     }
 
-    static func q5_0(_ row: UnsafeRawPointer, _ x: ActivationRow, _ blocks: Int) -> Float {
-        var sums = _mm256_setzero_ps(), offsets = _mm_setzero_ps()
-        for b in 0..<blocks {
-            let p = row + 22 * b
-            let factors = _mm_mul_ps(_mm_broadcastss_ps(half(p)), x.scaleAndSum(b))
-            let q = _mm256_or_si256(nibbles(p + 6), fifthBits(p + 2))
-            sums = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors), pairDot(q, x.quants(b)), sums)
-            offsets = _mm_add_ps(offsets, factors)
-        }
-        return sums.sum() - 16 * offsets[1]
+    static func q5_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationRow, _ blocks: Int,
+                     _ y: UnsafeMutablePointer<Float>) {
+        legacy(rows, rowBytes, count, x, blocks, y, blockBytes: 22, offset: -16,
+               scales: { _mm_broadcastss_ps(half($0)) },
+               partial: { p, xq in pairDot(_mm256_or_si256(nibbles(p + 6), fifthBits(p + 2)), xq) })
     }
 
-    static func q5_1(_ row: UnsafeRawPointer, _ x: ActivationRow, _ blocks: Int) -> Float {
-        var sums = _mm256_setzero_ps(), minimums = _mm_setzero_ps()
-        for b in 0..<blocks {
-            let p = row + 24 * b
-            let factors = _mm_mul_ps(halves(p), x.scaleAndSum(b))
-            let q = _mm256_or_si256(nibbles(p + 8), fifthBits(p + 4))
-            sums = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors), pairDot(q, x.quants(b)), sums)
-            minimums = _mm_add_ps(minimums, factors)
-        }
-        return sums.sum() + minimums[1]
+    static func q5_1(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationRow, _ blocks: Int,
+                     _ y: UnsafeMutablePointer<Float>) {
+        legacy(rows, rowBytes, count, x, blocks, y, blockBytes: 24, offset: 1,
+               scales: { halves($0) }, partial: { p, xq in pairDot(_mm256_or_si256(nibbles(p + 8), fifthBits(p + 4)), xq) })
     }
 
     /// Signed × signed: |w| (unsigned) times x with w's sign.
-    static func q8_0(_ row: UnsafeRawPointer, _ x: ActivationRow, _ blocks: Int) -> Float {
-        var sums = _mm256_setzero_ps()
-        for b in 0..<blocks {
-            let p = row + 34 * b
-            let w = load(p + 2)
-            let factor = _mm_mul_ss(half(p), _mm_load_ss(x.scales + b))
-            sums = _mm256_fmadd_ps(_mm256_broadcastss_ps(factor),
-                                   pairDot(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x.quants(b), w)), sums)
+    static func q8_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationRow, _ blocks: Int,
+                     _ y: UnsafeMutablePointer<Float>) {
+        legacy(rows, rowBytes, count, x, blocks, y, blockBytes: 34, offset: 0, scales: { _mm_broadcastss_ps(half($0)) },
+               partial: { p, xq in
+                   let w = load(p + 2)
+                   return pairDot(_mm256_sign_epi8(w, w), _mm256_sign_epi8(xq, w))
+               })
+    }
+
+    /// Rows two at a time (one activation load for both, two independent chains of multiply-adds), then the odd one.
+    /// - Parameters: scales: a block's [scale, second scale] (any lanes after); partial: its eight partial sums
+    @inline(__always)
+    static func legacy(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationRow, _ blocks: Int,
+                       _ y: UnsafeMutablePointer<Float>, blockBytes: Int, offset: Float,
+                       scales: (UnsafeRawPointer) -> __m128, partial: (UnsafeRawPointer, __m256i) -> __m256) {
+        var r = 0
+        while r + 2 <= count {
+            let first = rows + r * rowBytes, second = first + rowBytes
+            var sums0 = _mm256_setzero_ps(), sums1 = _mm256_setzero_ps()
+            var offsets0 = _mm_setzero_ps(), offsets1 = _mm_setzero_ps()
+            for b in 0..<blocks {
+                let xq = x.quants(b), xs = x.scaleAndSum(b)
+                let p0 = first + blockBytes * b, p1 = second + blockBytes * b
+                let factors0 = _mm_mul_ps(scales(p0), xs), factors1 = _mm_mul_ps(scales(p1), xs)
+                sums0 = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors0), partial(p0, xq), sums0)
+                sums1 = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors1), partial(p1, xq), sums1)
+                offsets0 = _mm_add_ps(offsets0, factors0)
+                offsets1 = _mm_add_ps(offsets1, factors1)
+            }
+            y[r] = horizontalSum(sums0) + offset * offsets0[1]
+            y[r + 1] = horizontalSum(sums1) + offset * offsets1[1]
+            r += 2
         }
-        return sums.sum()
+        if r < count {
+            let row = rows + r * rowBytes
+            var sums = _mm256_setzero_ps(), offsets = _mm_setzero_ps()
+            for b in 0..<blocks {
+                let p = row + blockBytes * b
+                let factors = _mm_mul_ps(scales(p), x.scaleAndSum(b))
+                sums = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors), partial(p, x.quants(b)), sums)
+                offsets = _mm_add_ps(offsets, factors)
+            }
+            y[r] = horizontalSum(sums) + offset * offsets[1]
+        }
+    }
+
+    /// Σ of the eight lanes, as a tree.
+    @inline(__always)
+    static func horizontalSum(_ v: __m256) -> Float {
+        let four = v.lowHalf + v.highHalf
+        let two = four.lowHalf + four.highHalf
+        return two[0] + two[1]
     }
 
     // MARK: Shared pieces

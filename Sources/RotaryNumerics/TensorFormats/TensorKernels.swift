@@ -31,11 +31,13 @@ public enum TensorKernels {
         return parts.joined(separator: "; ")
     }
 
-    /// Row · activation-row dot for a quantized format, where this build has one.
-    /// - Parameters: row: one weight row's blocks; x: one activation row; blocks: its 32-value blocks
-    typealias QuantizedRowDot = (_ row: UnsafeRawPointer, _ x: ActivationRow, _ blocks: Int) -> Float
+    /// y[r] = row r · x for `count` consecutive weight rows `rowBytes` apart, in a quantized format, where this build
+    /// has a kernel for it.
+    /// - Parameters: rows `[count]` rows of blocks; x: one activation row; blocks: 32-value blocks per row; y `[count]`
+    typealias QuantizedRowsDot = (_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationRow,
+                                  _ blocks: Int, _ y: UnsafeMutablePointer<Float>) -> Void
 
-    static func quantizedRowDot(for format: TensorFormat) -> QuantizedRowDot? {
+    static func quantizedRowsDot(for format: TensorFormat) -> QuantizedRowsDot? {
         #if ROTARY_AVX2
         AVX2RowDot.kernel(for: format)
         #else

@@ -23,7 +23,7 @@ extension WeightMatrix {
         switch path {
         case .rowDots:
             if let dot = FloatRowDot.kernel(for: format) { return floatRowDots(x, count: count, y, dot) }
-            if let dot = TensorKernels.quantizedRowDot(for: format) { return quantizedRowDots(x, count: count, y, dot) }
+            if let dot = TensorKernels.quantizedRowsDot(for: format) { return quantizedRowDots(x, count: count, y, dot) }
             dequantizedRowDots(x, count: count, y)
         case .dequantizedRowDots: dequantizedRowDots(x, count: count, y)
         case .tiles: tiles(x, count: count, y)
@@ -31,13 +31,17 @@ extension WeightMatrix {
     }
 
     private func quantizedRowDots(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>,
-                                  _ dot: TensorKernels.QuantizedRowDot) {
+                                  _ dot: TensorKernels.QuantizedRowsDot) {
         let activations = QuantizedActivations(x, count: count, columns: columns)
         let blocks = columns / 32
+        // Rows a few KB at a time, so each stays in L1 for all inputs.
+        let chunk = max(2, 4096 / rowBytes & ~1)
         Parallel.forEachRange(rows, costPerItem: count * columns, minimumWork: 1 << 16) { range in
-            for r in range {
-                let row = base + r * rowBytes
-                for i in 0..<count { y[i * rows + r] = dot(row, activations.row(i), blocks) }
+            var first = range.lowerBound
+            while first < range.upperBound {
+                let n = min(chunk, range.upperBound - first)
+                for i in 0..<count { dot(base + first * rowBytes, rowBytes, n, activations.row(i), blocks, y + i * rows + first) }
+                first += n
             }
         }
     }

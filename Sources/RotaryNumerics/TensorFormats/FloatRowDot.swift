@@ -52,7 +52,7 @@ private protocol HalfWidthValues {
 private enum HalfValues: HalfWidthValues {
     @inline(__always)
     static func eight(_ row: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
-        SIMD8<Float>(row.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<Float16>.self))
+        Lanes.halves(row, 2 * i)
     }
 
     @inline(__always)
@@ -62,8 +62,7 @@ private enum HalfValues: HalfWidthValues {
 private enum BFloatValues: HalfWidthValues {
     @inline(__always)
     static func eight(_ row: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
-        let wide = SIMD8<UInt32>(truncatingIfNeeded: row.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self)) &<< 16
-        return unsafeBitCast(wide, to: SIMD8<Float>.self)
+        unsafeBitCast(Lanes.shorts(row, 2 * i) &<< 16, to: SIMD8<Float>.self)
     }
 
     @inline(__always)

@@ -25,17 +25,17 @@ public enum TensorKernels {
         parts.append("quantized rows dequantized to float for products of fewer than \(promptCount) rows")
         #endif
         parts.append("F16/BF16 converted to float")
-        parts.append("\(promptCount)+ rows: 64-row tiles dequantized for BLAS sgemm")
+        parts.append("\(promptCount)+ rows: 256-row tiles dequantized for BLAS sgemm")
         let unused = ProcessorFeatures.current.unusedExtensions
         if !unused.isEmpty { parts.append("processor also has \(unused.joined(separator: ", ")) (unused)") }
         return parts.joined(separator: "; ")
     }
 
-    /// y[r] = row r · x for `count` consecutive weight rows `rowBytes` apart, in a quantized format, where this build
-    /// has a kernel for it.
-    /// - Parameters: rows `[count]` rows of blocks; x: one activation row; blocks: 32-value blocks per row; y `[count]`
-    typealias QuantizedRowsDot = (_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationRow,
-                                  _ blocks: Int, _ y: UnsafeMutablePointer<Float>) -> Void
+    /// y[i·stride + r] = row r · input i for `count` consecutive weight rows `rowBytes` apart and every input of
+    /// `x`, in a quantized format, where this build has a kernel for it.
+    /// - Parameters: rows `[count]` rows of blocks; y `[x.count][stride]`
+    typealias QuantizedRowsDot = (_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: QuantizedActivations,
+                                  _ y: UnsafeMutablePointer<Float>, _ stride: Int) -> Void
 
     static func quantizedRowsDot(for format: TensorFormat) -> QuantizedRowsDot? {
         #if ROTARY_AVX2

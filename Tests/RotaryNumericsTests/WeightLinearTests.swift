@@ -109,7 +109,7 @@ import Testing
                         else { matrix.linear(x.baseAddress!, count: count, y.baseAddress!) }
                     }
                 }
-                let quantizedActivations = integer && (path == .rowDots || (path == nil && count < TensorKernels.promptCount))
+                let quantizedActivations = integer && (path == .rowDots || (path == nil && count < TensorKernels.promptCount(format)))
                 var worst = 0.0, worstRelative = 0.0
                 for k in 0..<y.count {
                     let error = abs(Double(y[k]) - expected[k])

@@ -109,7 +109,7 @@ import Testing
                         else { matrix.linear(x.baseAddress!, count: count, y.baseAddress!) }
                     }
                 }
-                let quantizedActivations = integer && (path == .rowDots || (path == nil && count < TensorKernels.promptCount))
+                let quantizedActivations = integer && (path == .rowDots || (path == nil && count < TensorKernels.promptCount(format)))
                 var worst = 0.0, worstRelative = 0.0
                 for k in 0..<y.count {
                     let error = abs(Double(y[k]) - expected[k])
@@ -123,24 +123,30 @@ import Testing
     }
 
     /// The integer kernels against float64 sums of the same weights times the *quantized* activations: only
-    /// float32 rounding may differ, so a wrong scale, offset or bit anywhere shows.
+    /// float32 rounding may differ, so a wrong scale, offset or bit anywhere shows. Five inputs: four at once and
+    /// one alone; all rows (pairs and the odd one), then three rows from an odd start.
     @Test(arguments: formats.filter(\.isQuantized))
     func integerDotsAreExactOnQuantizedActivations(_ format: TensorFormat) throws {
         guard TensorKernels.instructionSet == "avx2" else { return }   // portable builds have no integer kernels
-        let count = 3
+        let count = 5, rows = Self.rows
         let bytes = Self.randomMatrix(format, seed: UInt64(format.rawValue) + 200)
         let x = Self.randomInputs(count, seed: 9)
         let activations = x.withUnsafeBufferPointer { QuantizedActivations($0.baseAddress!, count: count, columns: Self.columns) }
         let rounded = (0..<(count * Self.columns)).map { Float(activations.quants[$0]) * activations.scales[$0 / 32] }
-        let kernel = try #require(TensorKernels.quantizedRowDot(for: format))
+        let kernel = try #require(TensorKernels.quantizedRowsDot(for: format))
         bytes.withUnsafeBytes { raw in
-            let matrix = WeightMatrix(base: raw.baseAddress!, format: format, rows: Self.rows, columns: Self.columns)
+            let matrix = WeightMatrix(base: raw.baseAddress!, format: format, rows: rows, columns: Self.columns)
             let (expected, magnitude) = Self.reference(matrix, rounded, count: count)
+            var y = [Float](repeating: .nan, count: count * rows), z = [Float](repeating: .nan, count: count * 3)
+            kernel(raw.baseAddress!, matrix.rowBytes, rows, activations, &y, rows)
+            kernel(raw.baseAddress! + matrix.rowBytes, matrix.rowBytes, 3, activations, &z, 3)
             for i in 0..<count {
-                for r in 0..<Self.rows {
-                    let got = kernel(raw.baseAddress! + r * matrix.rowBytes, activations.row(i), Self.columns / 32)
-                    let k = i * Self.rows + r
-                    #expect(abs(Double(got) - expected[k]) <= 1e-5 * magnitude[k], "\(format.name) row \(r) input \(i)")
+                for r in 0..<rows {
+                    let k = i * rows + r
+                    #expect(abs(Double(y[k]) - expected[k]) <= 1e-5 * magnitude[k], "\(format.name) row \(r) input \(i)")
+                    if (1...3).contains(r) {
+                        #expect(abs(Double(z[i * 3 + r - 1]) - expected[k]) <= 1e-5 * magnitude[k], "\(format.name) row \(r) input \(i), odd start")
+                    }
                 }
             }
         }

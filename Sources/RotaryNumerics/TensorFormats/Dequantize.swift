@@ -41,9 +41,7 @@ enum Dequantize {
 
     /// Eight bytes widened to 32-bit lanes.
     @inline(__always)
-    static func bytes8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<UInt32> {
-        SIMD8<UInt32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt8>.self))
-    }
+    static func bytes8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<UInt32> { Lanes.bytes(p, offset) }
 
     @inline(__always)
     static func store(_ v: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>) {
@@ -52,12 +50,12 @@ enum Dequantize {
 
     /// Unsigned quants as floats.
     @inline(__always)
-    static func floats(_ q: SIMD8<UInt32>) -> SIMD8<Float> { SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: q)) }
+    static func floats(_ q: SIMD8<UInt32>) -> SIMD8<Float> { Lanes.floats(SIMD8<Int32>(truncatingIfNeeded: q)) }
 
     /// Quants stored with an offset (`q − offset`, as gguf-py's int8 subtraction) as floats.
     @inline(__always)
     static func floats(_ q: SIMD8<UInt32>, minus offset: Int32) -> SIMD8<Float> {
-        SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: q) &- offset)
+        Lanes.floats(SIMD8<Int32>(truncatingIfNeeded: q) &- offset)
     }
 
     /// Bit `first + lane` of `bits` in each lane.
@@ -73,11 +71,15 @@ enum Dequantize {
     static func halves(_ p: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>) {
         var i = 0
         while i + 8 <= count {
-            let h = p.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self)
-            var bits = unsafeBitCast(SIMD8<Float>(unsafeBitCast(h, to: SIMD8<Float16>.self)), to: SIMD8<UInt32>.self)
-            let wide = SIMD8<UInt32>(truncatingIfNeeded: h)
-            bits.replace(with: bits & ~0x0040_0000, where: (wide & 0x7E00 .== 0x7C00) .& (wide & 0x03FF .!= 0))
-            UnsafeMutableRawPointer(out + i).storeBytes(of: bits, as: SIMD8<UInt32>.self)
+            let bits = unsafeBitCast(Lanes.halves(p, 2 * i), to: SIMD8<UInt32>.self)
+            // 1 in lanes whose half is a signalling NaN (exponent all ones, mantissa not 0, quiet bit 0), in
+            // integer arithmetic so that it stays vectorised.
+            let wide = Lanes.shorts(p, 2 * i)
+            let exponentFull = ((wide & 0x7C00) &+ 0x0400) &>> 15
+            let mantissaSet = ((wide & 0x03FF) &+ 0x03FF) &>> 10
+            let quietClear = (~wide &>> 9) & 1
+            let signalling = exponentFull & mantissaSet & quietClear
+            UnsafeMutableRawPointer(out + i).storeBytes(of: bits & ~(signalling &<< 22), as: SIMD8<UInt32>.self)
             i += 8
         }
         while i < count { out[i] = halfKeepingSignallingNaN(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)); i += 1 }
@@ -92,8 +94,7 @@ enum Dequantize {
     static func bfloats(_ p: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>) {
         var i = 0
         while i + 8 <= count {
-            let wide = SIMD8<UInt32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self)) &<< 16
-            UnsafeMutableRawPointer(out + i).storeBytes(of: wide, as: SIMD8<UInt32>.self)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: Lanes.shorts(p, 2 * i) &<< 16, as: SIMD8<UInt32>.self)
             i += 8
         }
         while i < count {
@@ -152,8 +153,7 @@ enum Dequantize {
     static func q8_0(_ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = SIMD8(repeating: half(p))
         for e in stride(from: 0, to: 32, by: 8) {
-            let q = SIMD8<Int32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: 2 + e, as: SIMD8<Int8>.self))
-            store(SIMD8<Float>(q) * d, out + e)
+            store(Lanes.floats(Lanes.signedBytes(p, 2 + e)) * d, out + e)
         }
     }
 }

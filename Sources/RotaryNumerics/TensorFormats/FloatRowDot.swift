@@ -14,37 +14,59 @@ enum FloatRowDot {
     }
 
     static func f16(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        dot(n, x) { i in SIMD8<Float>(row.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<Float16>.self)) } scalar: { i in
-            Float(row.loadUnaligned(fromByteOffset: 2 * i, as: Float16.self))
-        }
+        dot(HalfValues.self, row, x, n)
     }
 
     static func bf16(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        dot(n, x) { i in
-            let wide = SIMD8<UInt32>(truncatingIfNeeded: row.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self)) &<< 16
-            return unsafeBitCast(wide, to: SIMD8<Float>.self)
-        } scalar: { i in
-            Float(bitPattern: UInt32(row.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
-        }
+        dot(BFloatValues.self, row, x, n)
     }
 
-    /// Σ w(i)·x[i], `eight(i)` giving w(i…i+7), with four accumulators.
+    /// Σ w[i]·x[i] with four accumulators.
     @inline(__always)
-    private static func dot(_ n: Int, _ x: UnsafePointer<Float>, _ eight: (Int) -> SIMD8<Float>,
-                            scalar: (Int) -> Float) -> Float {
+    private static func dot<Values: HalfWidthValues>(_: Values.Type, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>,
+                                                     _ n: Int) -> Float {
         @inline(__always) func load(_ i: Int) -> SIMD8<Float> { UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) }
         var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
         var i = 0
         while i + 32 <= n {
-            s0.addProduct(eight(i), load(i))
-            s1.addProduct(eight(i + 8), load(i + 8))
-            s2.addProduct(eight(i + 16), load(i + 16))
-            s3.addProduct(eight(i + 24), load(i + 24))
+            s0.addProduct(Values.eight(row, i), load(i))
+            s1.addProduct(Values.eight(row, i + 8), load(i + 8))
+            s2.addProduct(Values.eight(row, i + 16), load(i + 16))
+            s3.addProduct(Values.eight(row, i + 24), load(i + 24))
             i += 32
         }
-        while i + 8 <= n { s0.addProduct(eight(i), load(i)); i += 8 }
+        while i + 8 <= n { s0.addProduct(Values.eight(row, i), load(i)); i += 8 }
         var sum = ((s0 + s1) + (s2 + s3)).sum()
-        while i < n { sum += scalar(i) * x[i]; i += 1 }
+        while i < n { sum += Values.one(row, i) * x[i]; i += 1 }
         return sum
+    }
+}
+
+/// Loads of a 16-bit float format.
+private protocol HalfWidthValues {
+    /// Values i…i+7.
+    static func eight(_ row: UnsafeRawPointer, _ i: Int) -> SIMD8<Float>
+    static func one(_ row: UnsafeRawPointer, _ i: Int) -> Float
+}
+
+private enum HalfValues: HalfWidthValues {
+    @inline(__always)
+    static func eight(_ row: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
+        Lanes.halves(row, 2 * i)
+    }
+
+    @inline(__always)
+    static func one(_ row: UnsafeRawPointer, _ i: Int) -> Float { Float(row.loadUnaligned(fromByteOffset: 2 * i, as: Float16.self)) }
+}
+
+private enum BFloatValues: HalfWidthValues {
+    @inline(__always)
+    static func eight(_ row: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
+        unsafeBitCast(Lanes.shorts(row, 2 * i) &<< 16, to: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func one(_ row: UnsafeRawPointer, _ i: Int) -> Float {
+        Float(bitPattern: UInt32(row.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
     }
 }

@@ -55,7 +55,9 @@ final class QuantizedActivations {
         let inverse: Float = d > 0 ? 1 / d : 0
         var total = SIMD8<Int32>()
         @inline(__always) func store(_ i: Int, _ values: SIMD8<Float>) {
-            let rounded = SIMD8<Int32>((values * inverse).rounded(.toNearestOrEven))
+            // Adding 1.5·2²³ rounds |v| ≤ 127 to the nearest integer (ties to even) in the low mantissa bits.
+            let shifted = values * inverse + 12_582_912
+            let rounded = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
             total &+= rounded
             UnsafeMutableRawPointer(q + 8 * i).storeBytes(of: SIMD8<Int8>(truncatingIfNeeded: rounded), as: SIMD8<Int8>.self)
         }

@@ -7,79 +7,151 @@ import _Builtin_intrinsics.intel
 /// minimums (Q4_1, Q5_1, Q4_K, Q5_K) come from the activations' per-block sums. The intrinsics' vector types are
 /// Swift SIMD types (`__m256` is `SIMD8<Float>`, `__m256i` is `SIMD4<Int64>`).
 enum AVX2RowDot {
-    static func kernel(for format: TensorFormat) -> TensorKernels.QuantizedRowDot? {
+    static func kernel(for format: TensorFormat) -> TensorKernels.QuantizedRowsDot? {
         switch format {
         case .q4_0: q4_0
         case .q4_1: q4_1
         case .q5_0: q5_0
         case .q5_1: q5_1
         case .q8_0: q8_0
-        case .q4_K: q4_K
-        case .q5_K: q5_K
-        case .q6_K: q6_K
+        case .q4_K: { rows, rowBytes, count, x, y, stride in eachInput(rows, rowBytes, count, x, y, stride, q4_K) }
+        case .q5_K: { rows, rowBytes, count, x, y, stride in eachInput(rows, rowBytes, count, x, y, stride, q5_K) }
+        case .q6_K: { rows, rowBytes, count, x, y, stride in eachInput(rows, rowBytes, count, x, y, stride, q6_K) }
         case .f32, .f16, .bf16: nil
         }
     }
 
-    // MARK: 32-value blocks
-
-    static func q4_0(_ row: UnsafeRawPointer, _ x: ActivationRow, _ blocks: Int) -> Float {
-        var sums = _mm256_setzero_ps(), offsets = _mm_setzero_ps()
-        for b in 0..<blocks {
-            let p = row + 18 * b
-            let factors = _mm_mul_ps(_mm_broadcastss_ps(half(p)), x.scaleAndSum(b))   // [d·dx, d·dx·Σq]
-            sums = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors), pairDot(nibbles(p + 2), x.quants(b)), sums)
-            offsets = _mm_add_ps(offsets, factors)
+    /// Row by row, input by input.
+    @inline(__always)
+    static func eachInput(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: QuantizedActivations,
+                          _ y: UnsafeMutablePointer<Float>, _ stride: Int,
+                          _ dot: (UnsafeRawPointer, ActivationRow, Int) -> Float) {
+        for i in 0..<x.count {
+            let input = x.row(i)
+            for r in 0..<count { y[i * stride + r] = dot(rows + r * rowBytes, input, x.blocksPerRow) }
         }
-        return sums.sum() - 8 * offsets[1]
     }
 
-    static func q4_1(_ row: UnsafeRawPointer, _ x: ActivationRow, _ blocks: Int) -> Float {
-        var sums = _mm256_setzero_ps(), minimums = _mm_setzero_ps()
-        for b in 0..<blocks {
-            let p = row + 20 * b
-            let factors = _mm_mul_ps(halves(p), x.scaleAndSum(b))   // [d·dx, m·dx·Σq]
-            sums = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors), pairDot(nibbles(p + 4), x.quants(b)), sums)
-            minimums = _mm_add_ps(minimums, factors)
-        }
-        return sums.sum() + minimums[1]
+    // MARK: 32-value blocks: d·Σq·x per block, plus `offset`·(scale·dx·Σq) — offset −8 for Q4_0, −16 for Q5_0,
+    // 1 for Q4_1 and Q5_1, whose second scale is the block minimum m, 0 for Q8_0.
+
+    static func q4_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: QuantizedActivations,
+                     _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
+        legacy(rows, rowBytes, count, x, y, stride, blockBytes: 18, offset: -8,
+               scales: { _mm_broadcastss_ps(half($0)) }, unpack: { nibbles($0 + 2) }, dot: pairDot)
     }
 
-    static func q5_0(_ row: UnsafeRawPointer, _ x: ActivationRow, _ blocks: Int) -> Float {
-        var sums = _mm256_setzero_ps(), offsets = _mm_setzero_ps()
-        for b in 0..<blocks {
-            let p = row + 22 * b
-            let factors = _mm_mul_ps(_mm_broadcastss_ps(half(p)), x.scaleAndSum(b))
-            let q = _mm256_or_si256(nibbles(p + 6), fifthBits(p + 2))
-            sums = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors), pairDot(q, x.quants(b)), sums)
-            offsets = _mm_add_ps(offsets, factors)
-        }
-        return sums.sum() - 16 * offsets[1]
+    static func q4_1(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: QuantizedActivations,
+                     _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
+        legacy(rows, rowBytes, count, x, y, stride, blockBytes: 20, offset: 1,
+               scales: { halves($0) }, unpack: { nibbles($0 + 4) }, dot: pairDot)
     }
 
-    static func q5_1(_ row: UnsafeRawPointer, _ x: ActivationRow, _ blocks: Int) -> Float {
-        var sums = _mm256_setzero_ps(), minimums = _mm_setzero_ps()
-        for b in 0..<blocks {
-            let p = row + 24 * b
-            let factors = _mm_mul_ps(halves(p), x.scaleAndSum(b))
-            let q = _mm256_or_si256(nibbles(p + 8), fifthBits(p + 4))
-            sums = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors), pairDot(q, x.quants(b)), sums)
-            minimums = _mm_add_ps(minimums, factors)
-        }
-        return sums.sum() + minimums[1]
+    static func q5_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: QuantizedActivations,
+                     _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
+        legacy(rows, rowBytes, count, x, y, stride, blockBytes: 22, offset: -16, scales: { _mm_broadcastss_ps(half($0)) },
+               unpack: { _mm256_or_si256(nibbles($0 + 6), fifthBits($0 + 2)) }, dot: pairDot)
+    }
+
+    static func q5_1(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: QuantizedActivations,
+                     _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
+        legacy(rows, rowBytes, count, x, y, stride, blockBytes: 24, offset: 1,
+               scales: { halves($0) }, unpack: { _mm256_or_si256(nibbles($0 + 8), fifthBits($0 + 4)) }, dot: pairDot)
     }
 
     /// Signed × signed: |w| (unsigned) times x with w's sign.
-    static func q8_0(_ row: UnsafeRawPointer, _ x: ActivationRow, _ blocks: Int) -> Float {
-        var sums = _mm256_setzero_ps()
-        for b in 0..<blocks {
-            let p = row + 34 * b
-            let w = load(p + 2)
-            let factor = _mm_mul_ss(half(p), _mm_load_ss(x.scales + b))
-            sums = _mm256_fmadd_ps(_mm256_broadcastss_ps(factor),
-                                   pairDot(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x.quants(b), w)), sums)
+    static func q8_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: QuantizedActivations,
+                     _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
+        legacy(rows, rowBytes, count, x, y, stride, blockBytes: 34, offset: 0, scales: { _mm_broadcastss_ps(half($0)) },
+               unpack: { load($0 + 2) }, dot: { w, xq in pairDot(_mm256_sign_epi8(w, w), _mm256_sign_epi8(xq, w)) })
+    }
+
+    /// Inputs four at a time against one row (each block unpacked once for all four), the rest one at a time
+    /// against rows two at a time (one activation load for both rows). Each sum has its own chain of multiply-adds.
+    /// - Parameters: scales: a block's [scale, second scale] (any lanes after); unpack: its quants as bytes;
+    ///   dot: the eight partial sums of unpacked quants times an input block
+    @inline(__always)
+    static func legacy(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: QuantizedActivations,
+                       _ y: UnsafeMutablePointer<Float>, _ stride: Int, blockBytes: Int, offset: Float,
+                       scales: (UnsafeRawPointer) -> __m128, unpack: (UnsafeRawPointer) -> __m256i,
+                       dot: (__m256i, __m256i) -> __m256) {
+        let blocks = x.blocksPerRow
+        var i = 0
+        while i + 4 <= x.count {
+            let x0 = x.row(i), x1 = x.row(i + 1), x2 = x.row(i + 2), x3 = x.row(i + 3)
+            for r in 0..<count {
+                let row = rows + r * rowBytes
+                var sums = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
+                var offsets = (_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps())
+                for b in 0..<blocks {
+                    let p = row + blockBytes * b
+                    let w = unpack(p), s = scales(p)
+                    @inline(__always) func add(_ x: ActivationRow, _ sums: inout __m256, _ offsets: inout __m128) {
+                        let factors = _mm_mul_ps(s, x.scaleAndSum(b))
+                        sums = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors), dot(w, x.quants(b)), sums)
+                        offsets = _mm_add_ps(offsets, factors)
+                    }
+                    add(x0, &sums.0, &offsets.0)
+                    add(x1, &sums.1, &offsets.1)
+                    add(x2, &sums.2, &offsets.2)
+                    add(x3, &sums.3, &offsets.3)
+                }
+                y[i * stride + r] = horizontalSum(sums.0) + offset * offsets.0[1]
+                y[(i + 1) * stride + r] = horizontalSum(sums.1) + offset * offsets.1[1]
+                y[(i + 2) * stride + r] = horizontalSum(sums.2) + offset * offsets.2[1]
+                y[(i + 3) * stride + r] = horizontalSum(sums.3) + offset * offsets.3[1]
+            }
+            i += 4
         }
-        return sums.sum()
+        while i < x.count {
+            rowPairs(rows, rowBytes, count, x.row(i), blocks, y + i * stride, blockBytes: blockBytes, offset: offset,
+                     scales: scales, partial: { p, xq in dot(unpack(p), xq) })
+            i += 1
+        }
+    }
+
+    /// One input against rows two at a time, then the odd row.
+    @inline(__always)
+    static func rowPairs(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationRow, _ blocks: Int,
+                         _ y: UnsafeMutablePointer<Float>, blockBytes: Int, offset: Float,
+                         scales: (UnsafeRawPointer) -> __m128, partial: (UnsafeRawPointer, __m256i) -> __m256) {
+        var r = 0
+        while r + 2 <= count {
+            let first = rows + r * rowBytes, second = first + rowBytes
+            var sums0 = _mm256_setzero_ps(), sums1 = _mm256_setzero_ps()
+            var offsets0 = _mm_setzero_ps(), offsets1 = _mm_setzero_ps()
+            for b in 0..<blocks {
+                let xq = x.quants(b), xs = x.scaleAndSum(b)
+                let p0 = first + blockBytes * b, p1 = second + blockBytes * b
+                let factors0 = _mm_mul_ps(scales(p0), xs), factors1 = _mm_mul_ps(scales(p1), xs)
+                sums0 = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors0), partial(p0, xq), sums0)
+                sums1 = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors1), partial(p1, xq), sums1)
+                offsets0 = _mm_add_ps(offsets0, factors0)
+                offsets1 = _mm_add_ps(offsets1, factors1)
+            }
+            y[r] = horizontalSum(sums0) + offset * offsets0[1]
+            y[r + 1] = horizontalSum(sums1) + offset * offsets1[1]
+            r += 2
+        }
+        if r < count {
+            let row = rows + r * rowBytes
+            var sums = _mm256_setzero_ps(), offsets = _mm_setzero_ps()
+            for b in 0..<blocks {
+                let p = row + blockBytes * b
+                let factors = _mm_mul_ps(scales(p), x.scaleAndSum(b))
+                sums = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors), partial(p, x.quants(b)), sums)
+                offsets = _mm_add_ps(offsets, factors)
+            }
+            y[r] = horizontalSum(sums) + offset * offsets[1]
+        }
+    }
+
+    /// Σ of the eight lanes, as a tree.
+    @inline(__always)
+    static func horizontalSum(_ v: __m256) -> Float {
+        let four = v.lowHalf + v.highHalf
+        let two = four.lowHalf + four.highHalf
+        return two[0] + two[1]
     }
 
     // MARK: Shared pieces

@@ -19,7 +19,7 @@ extension AVX2RowDot {
                 accumulate(&sums, pair, factors, low, high, x, first)
             }
         }
-        return ((sums.0 + sums.1) + (sums.2 + sums.3)).sum() - minimums.sum()
+        return horizontalSum((sums.0 + sums.1) + (sums.2 + sums.3)) - horizontalSum(minimums)
     }
 
     /// Q5_K: 176 bytes; as Q4_K with nibbles at 48 + 32j and 32 bytes of fifth bits at 16 (bit s of byte e:
@@ -41,7 +41,7 @@ extension AVX2RowDot {
                 accumulate(&sums, pair, factors, low, high, x, first)
             }
         }
-        return ((sums.0 + sums.1) + (sums.2 + sums.3)).sum() - minimums.sum()
+        return horizontalSum((sums.0 + sums.1) + (sums.2 + sums.3)) - horizontalSum(minimums)
     }
 
     /// Q6_K: 210 bytes; values q − 32 (q six bits from a nibble and a bit pair), one int8 scale per 16 values,
@@ -75,7 +75,7 @@ extension AVX2RowDot {
                 }
             }
         }
-        return ((sums.0 + sums.1) + (sums.2 + sums.3)).sum()
+        return horizontalSum((sums.0 + sums.1) + (sums.2 + sums.3))
     }
 
     /// Q4_K/Q5_K: the eight sub-blocks' (d·scale)·dx, and dmin·min·(dx·Σq) added to `minimums`.

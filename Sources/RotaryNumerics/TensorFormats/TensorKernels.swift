@@ -2,9 +2,15 @@ import Foundation
 
 /// Which kernels `WeightMatrix.linear` uses, and what the processor offers beyond them.
 public enum TensorKernels {
-    /// Inputs from which a product dequantizes tiles for BLAS instead of dotting rows (measured on 2 Zen 3 cores:
-    /// below 8 inputs the row dots win for every quantized format; see BENCHMARKS.md).
-    public static let promptCount = 8
+    /// Inputs from which a product dequantizes tiles for BLAS instead of dotting rows. Measured on 2 Zen 3 cores
+    /// (1536×768 and 768×1536): the 32-value formats' row dots, four inputs per unpacked block, keep up to about 16
+    /// inputs; K-quants and F16/BF16, one input at a time, to about 8.
+    public static func promptCount(_ format: TensorFormat) -> Int {
+        switch format {
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: 16
+        default: 8
+        }
+    }
 
     /// The instruction set the kernels were built for.
     public static var instructionSet: String {
@@ -19,23 +25,25 @@ public enum TensorKernels {
     public static var description: String {
         var parts = [instructionSet]
         #if ROTARY_AVX2
-        parts.append("activations quantized to 8 bits per 32 values for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, "
-                     + "Q6_K products of fewer than \(promptCount) rows (integer dot products)")
+        parts.append("activations quantized to 8 bits per 32 values and integer dot products for Q4_0, Q4_1, Q5_0, "
+                     + "Q5_1, Q8_0 (under 16 input rows) and Q4_K, Q5_K, Q6_K (under 8)")
         #else
-        parts.append("quantized rows dequantized to float for products of fewer than \(promptCount) rows")
+        parts.append("quantized rows dequantized to float for products of under 8-16 input rows")
         #endif
-        parts.append("F16/BF16 converted to float")
-        parts.append("\(promptCount)+ rows: 64-row tiles dequantized for BLAS sgemm")
+        parts.append("F16/BF16 converted to float (under 8)")
+        parts.append("longer prompts: 256-row tiles dequantized for BLAS sgemm")
         let unused = ProcessorFeatures.current.unusedExtensions
         if !unused.isEmpty { parts.append("processor also has \(unused.joined(separator: ", ")) (unused)") }
         return parts.joined(separator: "; ")
     }
 
-    /// Row · activation-row dot for a quantized format, where this build has one.
-    /// - Parameters: row: one weight row's blocks; x: one activation row; blocks: its 32-value blocks
-    typealias QuantizedRowDot = (_ row: UnsafeRawPointer, _ x: ActivationRow, _ blocks: Int) -> Float
+    /// y[i·stride + r] = row r · input i for `count` consecutive weight rows `rowBytes` apart and every input of
+    /// `x`, in a quantized format, where this build has a kernel for it.
+    /// - Parameters: rows `[count]` rows of blocks; y `[x.count][stride]`
+    typealias QuantizedRowsDot = (_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: QuantizedActivations,
+                                  _ y: UnsafeMutablePointer<Float>, _ stride: Int) -> Void
 
-    static func quantizedRowDot(for format: TensorFormat) -> QuantizedRowDot? {
+    static func quantizedRowsDot(for format: TensorFormat) -> QuantizedRowsDot? {
         #if ROTARY_AVX2
         AVX2RowDot.kernel(for: format)
         #else
@@ -44,7 +52,7 @@ public enum TensorKernels {
     }
 
     static func path(_ format: TensorFormat, count: Int) -> LinearPath {
-        count >= promptCount ? .tiles : .rowDots
+        count >= promptCount(format) ? .tiles : .rowDots
     }
 }
 

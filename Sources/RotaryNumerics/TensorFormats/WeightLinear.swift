@@ -5,7 +5,7 @@ enum LinearPath: CaseIterable {
     case rowDots
     /// Per row: the row dequantized into a scratch row, then float dot products with each input (portable).
     case dequantizedRowDots
-    /// Tiles of 64 rows dequantized into a scratch tile, multiplied by BLAS sgemm (prompts).
+    /// Tiles of 256 rows dequantized into a scratch tile, multiplied by BLAS sgemm (prompts).
     case tiles
 }
 
@@ -23,7 +23,7 @@ extension WeightMatrix {
         switch path {
         case .rowDots:
             if let dot = FloatRowDot.kernel(for: format) { return floatRowDots(x, count: count, y, dot) }
-            if let dot = TensorKernels.quantizedRowDot(for: format) { return quantizedRowDots(x, count: count, y, dot) }
+            if let dot = TensorKernels.quantizedRowsDot(for: format) { return quantizedRowDots(x, count: count, y, dot) }
             dequantizedRowDots(x, count: count, y)
         case .dequantizedRowDots: dequantizedRowDots(x, count: count, y)
         case .tiles: tiles(x, count: count, y)
@@ -31,13 +31,16 @@ extension WeightMatrix {
     }
 
     private func quantizedRowDots(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>,
-                                  _ dot: TensorKernels.QuantizedRowDot) {
+                                  _ dot: TensorKernels.QuantizedRowsDot) {
         let activations = QuantizedActivations(x, count: count, columns: columns)
-        let blocks = columns / 32
+        // Rows a few KB at a time, so each stays in L1 for all inputs.
+        let chunk = max(2, 4096 / rowBytes & ~1)
         Parallel.forEachRange(rows, costPerItem: count * columns, minimumWork: 1 << 16) { range in
-            for r in range {
-                let row = base + r * rowBytes
-                for i in 0..<count { y[i * rows + r] = dot(row, activations.row(i), blocks) }
+            var first = range.lowerBound
+            while first < range.upperBound {
+                let n = min(chunk, range.upperBound - first)
+                dot(base + first * rowBytes, rowBytes, n, activations, y + first, rows)
+                first += n
             }
         }
     }
@@ -64,7 +67,7 @@ extension WeightMatrix {
     }
 
     private func tiles(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>) {
-        let tileRows = 64
+        let tileRows = 256   // BLAS packs the inputs once per tile: fewer, larger tiles for long prompts
         Parallel.forEachRange(rows, costPerItem: count * columns) { range in
             let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * columns)   // [tileRows][columns]
             defer { tile.deallocate() }

@@ -13,10 +13,8 @@ For every fixture of make_fixtures.py (llama, Llama-3-style, qwen2, gemma3 in F3
 Usage: agreement_check.py ROTARY_BINARY [FIXTURE_DIR]"""
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 import reference_forward as ref  # noqa: E402
 from llamacpp_run import LlamaCpp  # noqa: E402
+from rotary_server import served  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("ROTARY_MODELS", ROOT / ".build-models"))
@@ -85,12 +84,6 @@ def check_file(binary, path, failures, top_k=None):
         failures.append(path.name)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def post(port, path, body):
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"})
@@ -99,35 +92,22 @@ def post(port, path, body):
 
 
 def check_greedy(binary, path, failures):
-    port = free_port()
-    server = subprocess.Popen([binary, "serve", "--port", str(port), "--model", str(path), "--log-level", "warning"],
-                              stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
-        with LlamaCpp(str(path), threads=1) as llm:
-            for prompt in SMOLLM_PROMPTS:
-                ours = post(port, "/generate", {"prompt": prompt, "max_tokens": GREEDY_TOKENS, "temperature": 0})
-                our_ids = [t["id"] for t in ours["tokens"]]
-                prompt_ids = llm.tokenize(prompt)
-                their_ids = llm.greedy(prompt_ids, len(our_ids))
-                first = next((i for i, (a, b) in enumerate(zip(our_ids, their_ids)) if a != b), None)
-                verdict = "identical"
-                if first is not None:
-                    step = np.sort(np.nan_to_num(llm.next_logprobs(prompt_ids + their_ids[:first], top_k=2), nan=-np.inf))
-                    lead = float(step[-1] - step[-2])
-                    verdict = f"differs at step {first} where llama.cpp's top-1 leads by {lead:.3f} nat"
-                    if lead > MARGIN:
-                        failures.append(f"greedy {prompt!r}")
-                        verdict += " FAIL"
-                print(f"SmolLM2 greedy {prompt!r}: {ours['text']!r} — {verdict}")
-    finally:
-        server.terminate()
-        server.wait()
+    with served(binary, path) as port, LlamaCpp(str(path), threads=1) as llm:
+        for prompt in SMOLLM_PROMPTS:
+            ours = post(port, "/generate", {"prompt": prompt, "max_tokens": GREEDY_TOKENS, "temperature": 0})
+            our_ids = [t["id"] for t in ours["tokens"]]
+            prompt_ids = llm.tokenize(prompt)
+            their_ids = llm.greedy(prompt_ids, len(our_ids))
+            first = next((i for i, (a, b) in enumerate(zip(our_ids, their_ids)) if a != b), None)
+            verdict = "identical"
+            if first is not None:
+                step = np.sort(np.nan_to_num(llm.next_logprobs(prompt_ids + their_ids[:first], top_k=2), nan=-np.inf))
+                lead = float(step[-1] - step[-2])
+                verdict = f"differs at step {first} where llama.cpp's top-1 leads by {lead:.3f} nat"
+                if lead > MARGIN:
+                    failures.append(f"greedy {prompt!r}")
+                    verdict += " FAIL"
+            print(f"SmolLM2 greedy {prompt!r}: {ours['text']!r} — {verdict}")
 
 
 def main():

@@ -3,12 +3,12 @@ release binary serving SmolLM2-135M-Instruct, and print exactly the ```text bloc
 Usage: readme_smollm_check.py ROTARY_BINARY [--print] (--print shows what they print now, to update the README)"""
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from rotary_server import served  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = Path(os.environ.get("ROTARY_MODELS", ROOT / ".build-models")) / "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -26,19 +26,8 @@ def main():
     found = examples()
     if not found:
         sys.exit(f"README has no '{MARK}' example followed by its ```text answer")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([binary, "serve", "--port", str(port), "--model", str(MODEL), "--log-level", "warning"],
-                              stderr=subprocess.DEVNULL)
     failed = 0
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+    with served(binary, MODEL) as port:
         for script, expected in found:
             run = subprocess.run(["bash", "-euo", "pipefail", "-c", script.replace("localhost:8080", f"127.0.0.1:{port}")],
                                  capture_output=True, text=True)
@@ -47,9 +36,6 @@ def main():
             elif run.returncode != 0 or run.stdout != expected:
                 failed += 1
                 print(f"README example:\n{script}\nprinted:\n{run.stdout}{run.stderr}\nthe README says:\n{expected}")
-    finally:
-        server.terminate()
-        server.wait()
     if failed:
         sys.exit(f"{failed} README real-model example(s) differ from what the README shows")
     if not show:

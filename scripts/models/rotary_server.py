@@ -1,0 +1,26 @@
+"""A `rotary serve` of one model on a free loopback port, for the model scripts: `with served(binary, model) as port:`."""
+import contextlib
+import socket
+import subprocess
+import time
+import urllib.request
+
+
+@contextlib.contextmanager
+def served(binary, model):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([binary, "serve", "--port", str(port), "--model", str(model), "--log-level", "warning"],
+                              stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):   # up to a minute for the model to load
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield port
+    finally:
+        server.terminate()
+        server.wait()

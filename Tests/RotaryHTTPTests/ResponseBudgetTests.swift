@@ -41,7 +41,7 @@ import Glibc
                 var status = 0
                 let asked = Date()   // the worker answers and the server starts sending: a bounded wait (long: the
                 // cooperative pool the worker needs is shared with every other suite in a full run)
-                while status == 0 && Date().timeIntervalSince(asked) < 60 { usleep(10_000); status = client.peekStatus() }
+                while status == 0 && Date().timeIntervalSince(asked) < 150 { usleep(10_000); status = client.peekStatus() }
                 peak = max(peak, server.server.bufferedResponseBytes)
                 heads.append(status)
             }

@@ -35,7 +35,7 @@ build RequestDecodingFuzz -I "$OUT/stubs" -I Sources/CMicroHTTPD -I Sources/COpe
 # The GGUF harness: the reader, every tensor format's dequantization and the architecture and weight checks a
 # model load runs, compiled with the numerics they use.
 build GGUFFuzz -I "$OUT/stubs" -I Sources/COpenBLAS $(find Sources/RotaryNumerics -name '*.swift') Sources/RotaryModel/GGUF/*.swift \
-  Sources/RotaryModel/Architectures/*.swift scripts/fuzz/GGUFFuzz.swift -lopenblas
+  Sources/RotaryModel/Architectures/*.swift Sources/RotaryModel/Generation/KVCache.swift scripts/fuzz/GGUFFuzz.swift -lopenblas
 build RequestFramingFuzz -I Sources/CMicroHTTPD $(pkg-config --cflags-only-I libmicrohttpd) \
   Sources/RotaryHTTP/{HTTPError,Request,Response,ResponseStream,PthreadLocked,RequestFraming}.swift scripts/fuzz/RequestFramingFuzz.swift -lmicrohttpd
 mkdir -p "$OUT/seeds-framing"

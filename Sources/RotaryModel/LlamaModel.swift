@@ -4,19 +4,19 @@ import RotaryNumerics
 /// grouped-query heads, RMSNorm, SwiGLU), final norm, output head. Immutable; many callers may share it,
 /// each with its own `KVCache`.
 public final class LlamaModel: Sendable {
-    public let configuration: LlamaConfiguration
-    public let weights: LlamaWeights
+    public let configuration: ModelConfiguration
+    public let weights: ModelWeights
     public let tokenizer: any Tokenizer
     public let file: GGUFFile
 
-    /// - Parameter exactActivations: keep activations in float in every product (see `LlamaConfiguration`).
+    /// - Parameter exactActivations: keep activations in float in every product (see `ModelConfiguration`).
     public init(file: GGUFFile, exactActivations: Bool = false) throws(GGUFError) {
         self.file = file
         tokenizer = try TokenizerFactory.make(gguf: file)
-        var configuration = try LlamaConfiguration(gguf: file, vocabularySize: tokenizer.vocabularySize)
+        var configuration = try ModelConfiguration(gguf: file, vocabularySize: tokenizer.vocabularySize)
         configuration.exactActivations = exactActivations
         self.configuration = configuration
-        weights = try LlamaWeights(file: file, configuration: configuration)
+        weights = try ModelWeights(file: file, configuration: configuration)
     }
 
     public convenience init(path: String, exactActivations: Bool = false) throws(GGUFError) {
@@ -40,7 +40,7 @@ public final class LlamaModel: Sendable {
     /// Runs `tokens` at positions `cache.count…` through the model, appending to the cache.
     /// - Returns: logits `[tokens.count][vocab]` when `allLogits`, else `[vocab]` for the last token.
     public func forward(_ tokens: [Int], cache: inout KVCache, allLogits: Bool = false) -> [Float] {
-        LlamaForward.run(configuration, weights: weights, tokens: tokens, cache: &cache, logitRows: allLogits ? tokens.count : 1).logits
+        TransformerForward.run(configuration, weights: weights, tokens: tokens, cache: &cache, logitRows: allLogits ? tokens.count : 1).logits
     }
 
     /// The attention weights of every head of `layer` for `tokens` read from position 0.
@@ -49,7 +49,7 @@ public final class LlamaModel: Sendable {
         precondition(layer >= 0 && layer < configuration.layers, "no layer \(layer)")
         var weights: [Float] = []
         var cache = makeCache(capacity: tokens.count)
-        _ = LlamaForward.run(configuration, weights: self.weights, tokens: tokens, cache: &cache, logitRows: 1,
+        _ = TransformerForward.run(configuration, weights: self.weights, tokens: tokens, cache: &cache, logitRows: 1,
                              record: { l, activations in if l == layer { weights = activations.probabilities } },
                              probabilitiesOf: { $0 == layer })
         return weights

@@ -8,7 +8,7 @@ import Glibc
 /// `[T][n]` for per-token vectors, `[heads][T][T]` for attention probabilities.
 struct RowPass {
     let p: TrainingParameters
-    let c: LlamaConfiguration
+    let c: ModelConfiguration
     let tokens: [Int]
     let count: Int
     let table: RoPETable
@@ -22,7 +22,7 @@ struct RowPass {
     }
 
     /// What the backward pass needs from one block: the forward pass's recorded activations.
-    typealias Saved = LlamaBlockActivations
+    typealias Saved = BlockActivations
 
     func weight(_ name: String) -> [Float] { p.tensors[name]! }
     var outputName: String { p.isTied ? "token_embd.weight" : "output.weight" }
@@ -34,7 +34,7 @@ struct RowPass {
         var saved: [Saved] = []
         saved.reserveCapacity(c.layers)
         var cache = KVCache(configuration: c, capacity: count)
-        let result = LlamaForward.run(c, weights: p, tokens: tokens, cache: &cache, logitRows: count,
+        let result = TransformerForward.run(c, weights: p, tokens: tokens, cache: &cache, logitRows: count,
                                       record: { _, activations in saved.append(activations) }, probabilitiesOf: { _ in true })
         return (saved, result.final, result.inverseRMSFinal, result.normedFinal, result.logits)
     }
@@ -165,7 +165,7 @@ struct RowPass {
 
     /// RoPE on token-major rows `[T][heads][hd]` (nothing when the model does not use RoPE).
     func rotate(_ data: inout [Float], heads: Int, table: RoPETable) {
-        data.withUnsafeMutableBufferPointer { LlamaForward.rotate($0.baseAddress!, heads: heads, tokens: count, c, table) }
+        data.withUnsafeMutableBufferPointer { TransformerForward.rotate($0.baseAddress!, heads: heads, tokens: count, c, table) }
     }
 
     /// Gradients of the attention inputs (queries and keys after RoPE, values) from the output's.

@@ -66,7 +66,7 @@ public struct Trainer {
         self.tokenizer = tokenizer
         let rope = try RoPEConfiguration(headDim: settings.dim / settings.heads, theta: settings.ropeTheta, layout: .interleaved,
                                          maxPositionEmbeddings: settings.context)
-        let configuration = LlamaConfiguration(dim: settings.dim, layers: settings.layers, heads: settings.heads,
+        let configuration = ModelConfiguration(dim: settings.dim, layers: settings.layers, heads: settings.heads,
                                                kvHeads: settings.kvHeads, feedForwardDim: settings.feedForwardDim,
                                                contextLength: settings.context, vocabularySize: tokenizer.vocabularySize,
                                                rmsEpsilon: 1e-5, rope: rope, positionEncoding: settings.positionEncoding)

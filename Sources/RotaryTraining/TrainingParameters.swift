@@ -4,7 +4,7 @@ import RotaryNumerics
 /// Every trainable tensor of a Llama model, by GGUF name, as owned Float arrays in GGUF layout
 /// (a matrix is `[out][in]`, row-major). Gradients and optimizer moments use the same type.
 public struct TrainingParameters: Sendable {
-    public var configuration: LlamaConfiguration
+    public var configuration: ModelConfiguration
     /// In the model's tensor order.
     public private(set) var names: [String]
     public var tensors: [String: [Float]]
@@ -12,17 +12,17 @@ public struct TrainingParameters: Sendable {
     public private(set) var dims: [String: [Int]]
 
     /// The tensor names of a Llama model with these settings.
-    public static func tensorNames(_ c: LlamaConfiguration, tiedOutput: Bool) -> [String] {
-        LlamaTensor.all(c) { $0 == .output ? !tiedOutput : false }.map(\.ggufName)
+    public static func tensorNames(_ c: ModelConfiguration, tiedOutput: Bool) -> [String] {
+        ModelTensor.all(c) { $0 == .output ? !tiedOutput : false }.map(\.ggufName)
     }
 
     /// The tensors by name, to give each its shape.
-    static func roles(_ c: LlamaConfiguration) -> [String: LlamaTensor] {
-        Dictionary(uniqueKeysWithValues: LlamaTensor.all(c) { _ in true }.map { ($0.ggufName, $0) })
+    static func roles(_ c: ModelConfiguration) -> [String: ModelTensor] {
+        Dictionary(uniqueKeysWithValues: ModelTensor.all(c) { _ in true }.map { ($0.ggufName, $0) })
     }
 
     /// Copies every tensor of a loaded GGUF model.
-    public init(file: GGUFFile, configuration: LlamaConfiguration) throws(GGUFError) {
+    public init(file: GGUFFile, configuration: ModelConfiguration) throws(GGUFError) {
         self.configuration = configuration
         let tied = file.tensor("output.weight") == nil   // position_embd.weight comes with a learned configuration
         names = Self.tensorNames(configuration, tiedOutput: tied)
@@ -37,7 +37,7 @@ public struct TrainingParameters: Sendable {
 
     /// A fresh model: matrices drawn from N(0, std²) (the output projections of each block scaled by
     /// 1/√(2·layers), as GPT-2 does), RMSNorm weights 1; reproducible from `seed`.
-    public init(configuration c: LlamaConfiguration, tiedOutput: Bool, seed: UInt64, std: Float = 0.02) {
+    public init(configuration c: ModelConfiguration, tiedOutput: Bool, seed: UInt64, std: Float = 0.02) {
         configuration = c
         names = Self.tensorNames(c, tiedOutput: tiedOutput)
         tensors = [:]
@@ -74,10 +74,10 @@ public struct TrainingParameters: Sendable {
     public func decays(_ name: String) -> Bool { (dims[name]?.count ?? 1) >= 2 }
 }
 
-extension TrainingParameters: LlamaWeightSource {
+extension TrainingParameters: ModelWeightSource {
     /// The forward pass reads the parameters in place (a tied model's output head is its token embedding).
-    public func withMatrix<R>(_ tensor: LlamaTensor, _ body: (WeightMatrix?) -> R) -> R {
-        let role = tensor == .output && isTied ? LlamaTensor.tokenEmbedding : tensor
+    public func withMatrix<R>(_ tensor: ModelTensor, _ body: (WeightMatrix?) -> R) -> R {
+        let role = tensor == .output && isTied ? ModelTensor.tokenEmbedding : tensor
         guard let data = tensors[role.ggufName] else { return body(nil) }
         let (rows, columns) = role.shape(configuration)
         return data.withUnsafeBufferPointer { body(WeightMatrix($0.baseAddress!, rows: rows, columns: columns)) }

@@ -59,7 +59,7 @@ extension Bench {
             _ = try configureComputeThreads(nil)   // ROTARY_COMPUTE_THREADS, else the CPUs this process may use
             LargeBlockMemory.keepLargeBlocks()   // as rotary train does
             let rope = try RoPEConfiguration(headDim: 32, theta: 10_000, layout: .interleaved, maxPositionEmbeddings: 256)
-            let c = LlamaConfiguration(dim: 256, layers: 6, heads: 8, kvHeads: 8, feedForwardDim: 688, contextLength: 256,
+            let c = ModelConfiguration(dim: 256, layers: 6, heads: 8, kvHeads: 8, feedForwardDim: 688, contextLength: 256,
                                        vocabularySize: 1024, rmsEpsilon: 1e-5, rope: rope)
             var parameters = TrainingParameters(configuration: c, tiedOutput: true, seed: 1)
             var optimizer = AdamW(like: parameters)

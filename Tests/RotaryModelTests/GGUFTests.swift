@@ -77,6 +77,25 @@ import RotaryNumerics
         }
     }
 
+    /// Two tensors of one name: which one a lookup meant is unknowable, so the file is refused, naming it.
+    @Test func rejectsARepeatedTensorName() throws {
+        var writer = GGUFWriter()
+        writer.addTensor("twice", dims: [4], data: [1, 2, 3, 4])
+        writer.addTensor("once", dims: [4], data: [5, 6, 7, 8])
+        writer.addTensor("twice", dims: [4], data: [9, 9, 9, 9])
+        #expect {
+            _ = try GGUFFile(bytes: GGUFBytes(writer.bytes()))
+        } throws: { error in
+            (error as? GGUFError)?.message.contains("duplicate tensor twice") == true
+        }
+        var distinct = GGUFWriter()
+        distinct.addTensor("a", dims: [4], data: [1, 2, 3, 4])
+        distinct.addTensor("b", dims: [4], data: [5, 6, 7, 8])
+        let file = try GGUFFile(bytes: GGUFBytes(distinct.bytes()))
+        #expect(file.floats(try #require(file.tensor("b"))) == [5, 6, 7, 8])
+        #expect(file.tensor("c") == nil)
+    }
+
     @Test func rejectsTensorDataPastTheEnd() throws {
         let truncated = Array(Self.tinyBytes.dropLast(100))
         #expect {

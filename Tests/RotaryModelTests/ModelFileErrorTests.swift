@@ -95,8 +95,8 @@ import RotaryNumerics
         }
         // The tiny llama file lacks gemma3's norms: the first missing tensor is named.
         #expect(Self.loadError(try gemma3([]))?.contains("tensor blk.0.attn_q_norm.weight is missing") == true)
-        let configuration = { (bytes: [UInt8]) throws -> LlamaConfiguration in
-            try LlamaConfiguration(gguf: GGUFFile(bytes: GGUFBytes(bytes)), vocabularySize: 424)
+        let configuration = { (bytes: [UInt8]) throws -> ModelConfiguration in
+            try ModelConfiguration(gguf: GGUFFile(bytes: GGUFBytes(bytes)), vocabularySize: 424)
         }
         #expect(try configuration(try gemma3([])).layerAttention == [.global, .global])
         #expect(try configuration(try gemma3([("gemma3.attention.sliding_window", .uint32(4))])).layerAttention

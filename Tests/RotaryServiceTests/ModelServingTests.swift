@@ -342,6 +342,9 @@ extension Sequence {
         }
         #expect(events.last == "data: [DONE]")
         #expect(text == expected)
-        #expect(firstChunkSeconds < totalSeconds / 2, "first event after \(firstChunkSeconds) s of \(totalSeconds) s")
+        // A buffered body would arrive all at once at the end. The margin is wide because a loaded 2-core run under
+        // AddressSanitizer once saw the first event after 74% of the total (generation itself slowed unevenly).
+        #expect(events.count > 10)
+        #expect(firstChunkSeconds < totalSeconds * 0.9, "first event after \(firstChunkSeconds) s of \(totalSeconds) s")
     }
 }

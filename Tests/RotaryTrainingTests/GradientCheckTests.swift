@@ -13,7 +13,7 @@ import RotaryNumerics
 @Suite struct GradientCheckTests {
     static func model(tied: Bool, encoding: PositionEncodingKind = .rope) throws -> TrainingParameters {
         let rope = try RoPEConfiguration(headDim: 8, theta: 10_000, layout: .interleaved, maxPositionEmbeddings: 16)
-        let c = LlamaConfiguration(dim: 16, layers: 2, heads: 2, kvHeads: 1, feedForwardDim: 24, contextLength: 16,
+        let c = ModelConfiguration(dim: 16, layers: 2, heads: 2, kvHeads: 1, feedForwardDim: 24, contextLength: 16,
                                    vocabularySize: 40, rmsEpsilon: 1e-5, rope: rope, positionEncoding: encoding)
         var p = TrainingParameters(configuration: c, tiedOutput: tied, seed: 11, std: 0.3)
         // Norm weights away from 1 so their gradients are exercised off the trivial point.

@@ -13,8 +13,8 @@ public func fuzzGGUF(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         if case .array(_, let items) = value { return items.count } else { return 0 }
     } ?? 0
     guard vocabulary > 0, vocabulary <= 1 << 12,
-          let configuration = try? LlamaConfiguration(gguf: file, vocabularySize: vocabulary),
+          let configuration = try? ModelConfiguration(gguf: file, vocabularySize: vocabulary),
           configuration.dim * configuration.layers <= 1 << 16 else { return 0 }
-    _ = try? LlamaWeights(file: file, configuration: configuration)
+    _ = try? ModelWeights(file: file, configuration: configuration)
     return 0
 }

@@ -37,7 +37,7 @@ public struct ArchitectureDescription: Sendable {
     /// Reads `rope_freqs.weight` (Llama 3's per-pair frequency divisors) when the file has it.
     public let ropeFrequencyFactors: Bool
     /// Architecture-specific metadata: layer attention kinds, a second RoPE base, query scale, soft-capping.
-    let readDetails: @Sendable (MetadataReader, inout LlamaConfiguration) throws(GGUFError) -> Void
+    let readDetails: @Sendable (MetadataReader, inout ModelConfiguration) throws(GGUFError) -> Void
 
     public static let known: [String: ArchitectureDescription] = Dictionary(
         uniqueKeysWithValues: [llama, qwen2, gemma3].map { ($0.name, $0) })

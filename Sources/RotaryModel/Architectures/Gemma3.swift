@@ -8,7 +8,7 @@ extension ArchitectureDescription {
     public static let gemma3 = ArchitectureDescription(
         name: "gemma3", ropeLayout: .half, attentionBiases: false, queryKeyNorms: true, outputNorms: true,
         activation: .geluTanh, scalesEmbedding: true, ropeFrequencyFactors: false,
-        readDetails: { (metadata: MetadataReader, c: inout LlamaConfiguration) throws(GGUFError) in
+        readDetails: { (metadata: MetadataReader, c: inout ModelConfiguration) throws(GGUFError) in
             // No window (or 0): every layer is global.
             let window = try metadata.int("attention.sliding_window", 0...1 << 20, default: 0)
             if window > 0 {

@@ -3,7 +3,7 @@ import RotaryNumerics
 /// The hyper-parameters of a decoder-only transformer, read from GGUF metadata (`<arch>.*`) and checked:
 /// a missing key or an impossible value is an error that names the key. The architecture says which
 /// optional parts the blocks have; the fields here say how big they are.
-public struct LlamaConfiguration: Sendable, Equatable {
+public struct ModelConfiguration: Sendable, Equatable {
     public var architecture: ArchitectureDescription
     public var dim: Int
     public var layers: Int

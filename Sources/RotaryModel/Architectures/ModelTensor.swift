@@ -1,5 +1,5 @@
 /// One tensor of a model, by role; its GGUF name and shape are written here and nowhere else.
-public enum LlamaTensor: Sendable, Hashable {
+public enum ModelTensor: Sendable, Hashable {
     case tokenEmbedding, positionEmbedding, outputNorm
     /// The output head (the token embedding when the file ties them).
     case output
@@ -38,7 +38,7 @@ public enum LlamaTensor: Sendable, Hashable {
     }
 
     /// `(rows, columns)` of the tensor as a row-major matrix (`rows` 1 for a vector); GGUF dims are `[columns, rows]`.
-    public func shape(_ c: LlamaConfiguration) -> (rows: Int, columns: Int) {
+    public func shape(_ c: ModelConfiguration) -> (rows: Int, columns: Int) {
         switch self {
         case .tokenEmbedding, .output: return (c.vocabularySize, c.dim)
         case .positionEmbedding: return (c.contextLength, c.dim)
@@ -55,7 +55,7 @@ public enum LlamaTensor: Sendable, Hashable {
     }
 
     /// GGUF dims (`[columns]` for a vector, `[columns, rows]` for a matrix).
-    public func ggufDims(_ c: LlamaConfiguration) -> [Int] {
+    public func ggufDims(_ c: ModelConfiguration) -> [Int] {
         let (rows, columns) = shape(c)
         return rows == 1 && !isMatrix ? [columns] : [columns, rows]
     }
@@ -70,13 +70,13 @@ public enum LlamaTensor: Sendable, Hashable {
 
     /// Every tensor a model with this configuration has, in file order; `present` says whether an optional one
     /// (a bias, a tied output) is in the file.
-    public static func all(_ c: LlamaConfiguration, present: (LlamaTensor) -> Bool) -> [LlamaTensor] {
+    public static func all(_ c: ModelConfiguration, present: (ModelTensor) -> Bool) -> [ModelTensor] {
         let a = c.architecture
-        var tensors: [LlamaTensor] = [.tokenEmbedding]
+        var tensors: [ModelTensor] = [.tokenEmbedding]
         for l in 0..<c.layers {
             tensors.append(.attentionNorm(l))
             tensors += [.query(l), .key(l), .value(l)]
-            tensors += [LlamaTensor.queryBias(l), .keyBias(l), .valueBias(l)].filter { a.attentionBiases || present($0) }
+            tensors += [ModelTensor.queryBias(l), .keyBias(l), .valueBias(l)].filter { a.attentionBiases || present($0) }
             if a.queryKeyNorms { tensors += [.queryNorm(l), .keyNorm(l)] }
             tensors.append(.attentionOutput(l))
             if a.outputNorms { tensors.append(.attentionOutputNorm(l)) }

@@ -3,21 +3,21 @@ import RotaryNumerics
 /// All weights of a model, as views into the memory-mapped file in their stored formats (nothing is
 /// expanded: resident memory is the file's pages the passes touch). Only vectors (norms, biases) stored
 /// in a non-F32 format are copied to F32, since they are tiny and the kernels read them as floats.
-public final class LlamaWeights: @unchecked Sendable {   // immutable after init
+public final class ModelWeights: @unchecked Sendable {   // immutable after init
     /// By role; optional tensors the file lacks are absent, a tied output is absent too (see `matrix`).
-    private let matrices: [LlamaTensor: WeightMatrix]
+    private let matrices: [ModelTensor: WeightMatrix]
     public let isTied: Bool
     /// In file order.
-    public let tensors: [LlamaTensor]
+    public let tensors: [ModelTensor]
     private let file: GGUFFile
     private let owned: FloatCopies
 
-    init(file: GGUFFile, configuration c: LlamaConfiguration) throws(GGUFError) {
+    init(file: GGUFFile, configuration c: ModelConfiguration) throws(GGUFError) {
         self.file = file
-        let present: (LlamaTensor) -> Bool = { file.tensor($0.ggufName) != nil }
-        tensors = LlamaTensor.all(c, present: present)
+        let present: (ModelTensor) -> Bool = { file.tensor($0.ggufName) != nil }
+        tensors = ModelTensor.all(c, present: present)
         isTied = !present(.output)
-        var matrices: [LlamaTensor: WeightMatrix] = [:]
+        var matrices: [ModelTensor: WeightMatrix] = [:]
         let owned = FloatCopies()   // freed with the weights, or here if loading fails
         for tensor in tensors {
             let name = tensor.ggufName
@@ -39,7 +39,7 @@ public final class LlamaWeights: @unchecked Sendable {   // immutable after init
     }
 
     /// The tensor's view, or nil when the model has no such tensor (the output of a tied model is its token embedding).
-    public func matrix(_ tensor: LlamaTensor) -> WeightMatrix? {
+    public func matrix(_ tensor: ModelTensor) -> WeightMatrix? {
         if tensor == .output && isTied { return matrices[.tokenEmbedding] }
         return matrices[tensor]
     }

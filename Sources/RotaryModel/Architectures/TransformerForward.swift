@@ -4,26 +4,26 @@ import Glibc
 import RotaryNumerics
 
 /// Where the forward pass reads its weights: a loaded file (inference) or training's parameters.
-public protocol LlamaWeightSource {
+public protocol ModelWeightSource {
     /// Lends the tensor as stored, row-major (a matrix `[out][in]`); nil when the model has no such tensor.
     /// Vectors (norms, biases) are F32.
-    func withMatrix<R>(_ tensor: LlamaTensor, _ body: (WeightMatrix?) -> R) -> R
+    func withMatrix<R>(_ tensor: ModelTensor, _ body: (WeightMatrix?) -> R) -> R
 }
 
-extension LlamaWeights: LlamaWeightSource {
-    public func withMatrix<R>(_ tensor: LlamaTensor, _ body: (WeightMatrix?) -> R) -> R { body(matrix(tensor)) }
+extension ModelWeights: ModelWeightSource {
+    public func withMatrix<R>(_ tensor: ModelTensor, _ body: (WeightMatrix?) -> R) -> R { body(matrix(tensor)) }
 }
 
-extension LlamaWeightSource {
+extension ModelWeightSource {
     /// The floats of an F32 vector the model must have.
-    func withFloats<R>(_ tensor: LlamaTensor, _ body: (UnsafePointer<Float>) -> R) -> R {
+    func withFloats<R>(_ tensor: ModelTensor, _ body: (UnsafePointer<Float>) -> R) -> R {
         withMatrix(tensor) { body($0!.floats!) }
     }
 }
 
 /// What one block computed over the call's `T` token rows: the buffers each stage hands the next, and what
-/// backpropagation keeps (`LlamaForward.run`'s `record` receives a copy per layer).
-public struct LlamaBlockActivations: Sendable {
+/// backpropagation keeps (`TransformerForward.run`'s `record` receives a copy per layer).
+public struct BlockActivations: Sendable {
     public var input: [Float]          // [T][dim], the residual stream entering the block
     public var normed1: [Float]        // [T][dim]
     public var inverseRMS1: [Float]    // [T]
@@ -39,7 +39,7 @@ public struct LlamaBlockActivations: Sendable {
     public var up: [Float]             // [T][ffn]
     public var hidden: [Float]         // [T][ffn], SiLU(gate) · up
 
-    init(_ c: LlamaConfiguration, rows n: Int) {
+    init(_ c: ModelConfiguration, rows n: Int) {
         func zeros(_ count: Int) -> [Float] { [Float](repeating: 0, count: count) }
         input = zeros(n * c.dim); normed1 = zeros(n * c.dim); inverseRMS1 = zeros(n)
         query = zeros(n * c.queryDim); key = []; value = []; probabilities = []
@@ -50,7 +50,7 @@ public struct LlamaBlockActivations: Sendable {
 }
 
 /// The end of a forward pass.
-public struct LlamaForwardResult: Sendable {
+public struct ForwardResult: Sendable {
     /// `[logitRows][vocab]` for the call's last `logitRows` tokens.
     public var logits: [Float]
     /// `[logitRows][dim]`: the residual stream into the final norm, the norm's output, and its 1/RMS `[logitRows]`.
@@ -61,15 +61,15 @@ public struct LlamaForwardResult: Sendable {
 /// positions if any, blocks of (RMSNorm, attention with RoPE and grouped-query heads over the KV cache, with
 /// the architecture's biases, q/k norms and output norms, RMSNorm, gated feed-forward), final norm, output
 /// head (soft-capped where set) — composed of RotaryNumerics' kernels. Inference and training both run this one.
-public enum LlamaForward {
+public enum TransformerForward {
     /// Runs `tokens` at positions `cache.count…`, appending their keys and values to the cache.
     /// - Parameters:
     ///   - logitRows: how many of the last tokens get logits (1 to decode, all to score or train).
     ///   - record: called after each block with its activations (nil: nothing is copied).
     ///   - probabilitiesOf: the layers whose attention weights go into the recorded activations.
-    public static func run(_ c: LlamaConfiguration, weights: some LlamaWeightSource, tokens: [Int], cache: inout KVCache,
-                           logitRows: Int, record: ((Int, LlamaBlockActivations) -> Void)? = nil,
-                           probabilitiesOf: (Int) -> Bool = { _ in false }) -> LlamaForwardResult {
+    public static func run(_ c: ModelConfiguration, weights: some ModelWeightSource, tokens: [Int], cache: inout KVCache,
+                           logitRows: Int, record: ((Int, BlockActivations) -> Void)? = nil,
+                           probabilitiesOf: (Int) -> Bool = { _ in false }) -> ForwardResult {
         let n = tokens.count
         precondition(n > 0, "no tokens")
         precondition(cache.count + n <= cache.capacity, "the cache holds \(cache.capacity) positions")
@@ -78,7 +78,7 @@ public enum LlamaForward {
         let start = cache.count, span = start + n
         let positions = Array(start..<span)
         let (hd, qDim, kvDim) = (c.headDim, c.queryDim, c.kvDim)
-        var a = LlamaBlockActivations(c, rows: n)
+        var a = BlockActivations(c, rows: n)
         var x = [Float](repeating: 0, count: n * c.dim)                 // [n][dim] residual stream
         var projected = [Float](repeating: 0, count: n * c.dim)         // [n][dim]
         x.withUnsafeMutableBufferPointer { out in
@@ -177,11 +177,11 @@ public enum LlamaForward {
         if let cap = c.finalLogitSoftcap {
             for i in logits.indices { logits[i] = cap * tanhf(logits[i] / cap) }
         }
-        return LlamaForwardResult(logits: logits, final: final, normedFinal: normedFinal, inverseRMSFinal: inverseFinal)
+        return ForwardResult(logits: logits, final: final, normedFinal: normedFinal, inverseRMSFinal: inverseFinal)
     }
 
     /// RMSNorm per row. x `[rows][dim]`, output `[rows][dim]`, inverse `[rows]`.
-    private static func norm(_ x: [Float], _ tensor: LlamaTensor, _ c: LlamaConfiguration, _ weights: some LlamaWeightSource,
+    private static func norm(_ x: [Float], _ tensor: ModelTensor, _ c: ModelConfiguration, _ weights: some ModelWeightSource,
                              into output: inout [Float], inverse: inout [Float], rows: Int) {
         x.withUnsafeBufferPointer { input in output.withUnsafeMutableBufferPointer { out in inverse.withUnsafeMutableBufferPointer { r in
             weights.withFloats(tensor) { w in
@@ -192,8 +192,8 @@ public enum LlamaForward {
     }
 
     /// RMSNorm per row, in place. x `[rows][dim]`.
-    private static func normInPlace(_ x: inout [Float], _ tensor: LlamaTensor, _ c: LlamaConfiguration,
-                                    _ weights: some LlamaWeightSource, rows: Int) {
+    private static func normInPlace(_ x: inout [Float], _ tensor: ModelTensor, _ c: ModelConfiguration,
+                                    _ weights: some ModelWeightSource, rows: Int) {
         x.withUnsafeMutableBufferPointer { data in
             weights.withFloats(tensor) { w in
                 RMSNorm.apply(data.baseAddress!, weight: w, rows: rows, dim: c.dim, epsilon: c.rmsEpsilon, into: data.baseAddress!)
@@ -202,16 +202,16 @@ public enum LlamaForward {
     }
 
     /// RMSNorm of every head, in place. data `[rows][heads][headDim]`.
-    private static func headNorm(_ data: UnsafeMutablePointer<Float>, _ tensor: LlamaTensor, heads: Int, rows: Int,
-                                 _ c: LlamaConfiguration, _ weights: some LlamaWeightSource) {
+    private static func headNorm(_ data: UnsafeMutablePointer<Float>, _ tensor: ModelTensor, heads: Int, rows: Int,
+                                 _ c: ModelConfiguration, _ weights: some ModelWeightSource) {
         weights.withFloats(tensor) { w in
             RMSNorm.apply(data, weight: w, rows: rows * heads, dim: c.headDim, epsilon: c.rmsEpsilon, into: data)
         }
     }
 
     /// y = x · Wᵀ (+ b when the model has the bias). x `[rows][in]`, W `[out][in]`, y `[rows][out]`.
-    private static func linear(_ x: UnsafePointer<Float>, _ tensor: LlamaTensor, bias: LlamaTensor? = nil, rows: Int,
-                               _ weights: some LlamaWeightSource, exact: Bool, into y: UnsafeMutablePointer<Float>) {
+    private static func linear(_ x: UnsafePointer<Float>, _ tensor: ModelTensor, bias: ModelTensor? = nil, rows: Int,
+                               _ weights: some ModelWeightSource, exact: Bool, into y: UnsafeMutablePointer<Float>) {
         let outputs = weights.withMatrix(tensor) { matrix in
             matrix!.linear(x, count: rows, y, exactActivations: exact)
             return matrix!.rows
@@ -223,15 +223,15 @@ public enum LlamaForward {
         }
     }
 
-    private static func linear(_ x: [Float], _ tensor: LlamaTensor, bias: LlamaTensor? = nil, rows: Int,
-                               _ weights: some LlamaWeightSource, exact: Bool, into y: inout [Float]) {
+    private static func linear(_ x: [Float], _ tensor: ModelTensor, bias: ModelTensor? = nil, rows: Int,
+                               _ weights: some ModelWeightSource, exact: Bool, into y: inout [Float]) {
         x.withUnsafeBufferPointer { input in y.withUnsafeMutableBufferPointer { out in
             linear(input.baseAddress!, tensor, bias: bias, rows: rows, weights, exact: exact, into: out.baseAddress!)
         } }
     }
 
     /// RoPE on `[tokens][heads][headDim]` rows at the table's rows (nothing for models without RoPE).
-    public static func rotate(_ data: UnsafeMutablePointer<Float>, heads: Int, tokens: Int, _ c: LlamaConfiguration,
+    public static func rotate(_ data: UnsafeMutablePointer<Float>, heads: Int, tokens: Int, _ c: ModelConfiguration,
                               _ table: RoPETable, layer: Int = 0) {
         guard c.positionEncoding == .rope else { return }
         let rope = c.rope(layer: layer)

@@ -60,6 +60,8 @@ public struct GGUFFile: Sendable {
     /// In file order.
     public let metadata: [(key: String, value: GGUFValue)]
     public let tensors: [GGUFTensorInfo]
+    /// Position in `tensors` by name (names are unique: a repeated one is a load error).
+    private let tensorIndex: [String: Int]
     public let alignment: Int
     public let bytes: GGUFBytes
 
@@ -117,7 +119,9 @@ public struct GGUFFile: Sendable {
         reader.align(to: align)
         let dataStart = reader.offset
         var tensors: [GGUFTensorInfo] = []
+        var tensorIndex: [String: Int] = [:]
         for info in infos {
+            tensorIndex[info.name] = tensors.count   // names were checked unique above
             var elements = 1
             for d in info.dims {
                 let (product, overflow) = elements.multipliedReportingOverflow(by: d)
@@ -139,6 +143,7 @@ public struct GGUFFile: Sendable {
                                           elementCount: elements, byteCount: byteCount))
         }
         self.tensors = tensors
+        self.tensorIndex = tensorIndex
     }
 
     private static func readValue(_ type: GGUFValueType, _ reader: inout ByteReader, _ key: String, depth: Int) throws(GGUFError) -> GGUFValue {
@@ -178,7 +183,7 @@ public struct GGUFFile: Sendable {
 
     public func value(_ key: String) -> GGUFValue? { metadata.first { $0.key == key }?.value }
 
-    public func tensor(_ name: String) -> GGUFTensorInfo? { tensors.first { $0.name == name } }
+    public func tensor(_ name: String) -> GGUFTensorInfo? { tensorIndex[name].map { tensors[$0] } }
 
     /// A tensor's elements as Float (dequantized when stored otherwise).
     public func floats(_ info: GGUFTensorInfo) -> [Float] {

@@ -9,7 +9,7 @@ public struct KVCache: Sendable {
     /// Positions filled (the next token goes to position `count`).
     public internal(set) var count = 0
 
-    public init(configuration: LlamaConfiguration, capacity: Int? = nil) {
+    public init(configuration: ModelConfiguration, capacity: Int? = nil) {
         self.capacity = min(capacity ?? configuration.contextLength, configuration.contextLength)
         kvDim = configuration.kvDim
         keys = [Float](repeating: 0, count: configuration.layers * self.capacity * kvDim)

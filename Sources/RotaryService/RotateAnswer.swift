@@ -10,7 +10,7 @@ extension RotateRequest {
         if npy { return ResponseSize.npy(count: tensor.values.count) }
         let rows = positions.count
         var total = ResponseSize.envelope + ResponseSize.jsonTensor(count: tensor.values.count, rows: rows * tensor.heads + rows)
-            + 2 * rows * ResponseSize.jsonInt
+            + 2 * rows * (axes?.axisCount ?? 1) * ResponseSize.jsonInt
         if extras.contains(.invFreq) { total += configuration.pairCount * ResponseSize.jsonFloat + 2 }
         for extra in [Extra.cos, .sin] where extras.contains(extra) {
             total += ResponseSize.jsonTensor(count: rows * configuration.pairCount * 2, rows: rows)
@@ -24,7 +24,13 @@ extension RotateRequest {
         writer.raw("{")
         writer.key("vectors"); tensor.write(to: &writer); writer.comma()
         writer.key("shape"); writer.raw("[" + tensor.shape.map(String.init).joined(separator: ",") + "]"); writer.comma()
-        writer.key("positions"); writer.raw("[" + positions.map(String.init).joined(separator: ",") + "]"); writer.comma()
+        writer.key("positions")
+        if let axisPositions {
+            writer.raw("[" + axisPositions.map { "[" + $0.map(String.init).joined(separator: ",") + "]" }.joined(separator: ",") + "]")
+        } else {
+            writer.raw("[" + positions.map(String.init).joined(separator: ",") + "]")
+        }
+        writer.comma()
         writer.key("attention_scaling"); writer.double(table.frequencies.attentionScaling)
         if extras.contains(.invFreq) {
             writer.comma(); writer.key("inv_freq"); writer.floats(table.frequencies.inverseFrequencies)

@@ -12,6 +12,9 @@ struct RotateRequest {
     var tensor: FloatTensor
     /// Absolute positions, one per row (offset included).
     var positions: [Int]
+    /// With `rope.axes`: `[rows][axes]` positions (offset included); `positions` then holds each row's first coordinate.
+    var axisPositions: [[Int]]?
+    var axes: RoPEAxes?
     var configuration: RoPEConfiguration
     var inverse: Bool
     var role: RoPERole
@@ -31,8 +34,28 @@ struct RotateRequest {
             tensor = try FloatTensor.decode(vectors, field: "vectors", maxElements: limits.maxElements)
         }
         let offset = try reader.int("offset", in: 0...limits.maxPosition) ?? 0
+        let ropeValue = reader.value("rope")
+        var axes: RoPEAxes?
+        if case .object(let members) = ropeValue, let axesValue = members.first(where: { $0.0 == "axes" })?.1, axesValue != .null {
+            axes = try AxesDecoding.axes(axesValue, path: ropePath.isEmpty ? "axes" : "\(ropePath).axes")
+        }
+        let positionsValue = reader.value("positions")
         var positions: [Int]
-        if let explicit = try reader.doubles("positions") {
+        var axisPositions: [[Int]]?
+        if let axes {
+            let rows = try AxesDecoding.positions(positionsValue, rows: tensor.rows, axisCount: axes.axisCount, offset: offset,
+                                                  maxPosition: limits.maxPosition, maxElements: limits.maxElements)
+            axisPositions = rows
+            positions = rows.map { $0[0] }
+        } else if let positionsValue {
+            let explicit: [Double]
+            switch positionsValue {
+            case .numbers(let numbers): explicit = numbers
+            case .array(let items) where items.isEmpty: explicit = []
+            default:
+                throw .badRequest("positions must be an array of numbers (multi-axis positions need rope.axes), got "
+                                  + positionsValue.kindDescription, param: "positions")
+            }
             guard explicit.count == tensor.rows else {
                 throw .badRequest("positions has \(explicit.count) entries but there are \(tensor.rows) rows", param: "positions")
             }
@@ -61,11 +84,13 @@ struct RotateRequest {
             }
             extras.insert(extra)
         }
-        let configuration = try RoPEDecoding.decode(reader.value("rope"), headDim: tensor.columns, path: ropePath)
+        let configuration = try RoPEDecoding.decode(ropeValue, headDim: tensor.columns, path: ropePath, ignoring: ["axes"])
         try reader.finish()
-        try RoPEDecoding.checkFinite(configuration, maxPosition: positions.max() ?? 0, path: ropePath)
-        return RotateRequest(tensor: tensor, positions: positions, configuration: configuration,
-                             inverse: inverse, role: role, extras: extras)
+        if let axes { try AxesDecoding.check(axes, configuration, ropePath: ropePath) }
+        let largest = axisPositions.map { $0.joined().max() ?? 0 } ?? positions.max() ?? 0
+        try RoPEDecoding.checkFinite(configuration, maxPosition: largest, path: ropePath)
+        return RotateRequest(tensor: tensor, positions: positions, axisPositions: axisPositions, axes: axes,
+                             configuration: configuration, inverse: inverse, role: role, extras: extras)
     }
 
     /// Settings of an `.npy` request from its query string: top-level names as in JSON, every

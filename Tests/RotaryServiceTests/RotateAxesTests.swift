@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+import RotaryService
+import RotaryTestSupport
+
+/// Multi-axis `/rotate`: `rope.axes` with `[rows][axes]` or grid positions, against the reference goldens
+/// (Tests/RotaryNumericsTests/Fixtures/multi-axis-rope.json), and every bad input named.
+@Suite struct RotateAxesTests {
+    nonisolated(unsafe) static let golden: [[String: Any]] = {
+        let url = repositoryRoot().appendingPathComponent("Tests/RotaryNumericsTests/Fixtures/multi-axis-rope.json")
+        let document = (try? JSONSerialization.jsonObject(with: Data(contentsOf: url))) as? [String: Any]
+        return document?["cases"] as? [[String: Any]] ?? []
+    }()
+
+    @Test(arguments: golden.map { $0["id"] as! String })
+    func rotatesAsTheReference(id: String) async throws {
+        let c = Self.golden.first { $0["id"] as? String == id }!
+        var rope = c["rope"] as! [String: Any]
+        rope["layout"] = c["layout"]
+        rope["axes"] = c["axes"]
+        // Grid cases send the grid, the others their explicit [rows][axes] positions.
+        let positions: Any = c["grid"] ?? c["positions"]!
+        let vectors = (c["q"] as! [[[NSNumber]]])[0]
+        let reply = try await call("POST", "/rotate", json: ["vectors": vectors, "positions": positions, "rope": rope])
+        #expect(reply.status == 200, "\(reply.error)")
+        #expect((reply.object["positions"] as? [[Int]]) == (c["positions"] as! [[Int]]))
+        let expected = (c["q_rot"] as! [[[NSNumber]]])[0]
+        let rows = c["positions"] as! [[Int]]
+        for (r, (got, want)) in zip(matrix(reply.object["vectors"]), expected).enumerated() {
+            for (a, b) in zip(got, want) { #expect(abs(a - b.floatValue) <= 1e-5 + 4e-7 * Float(rows[r].max()!), "\(id) row \(r)") }
+        }
+        let back = try await call("POST", "/rotate", json: ["vectors": reply.object["vectors"]!, "positions": positions,
+                                                            "rope": rope, "inverse": true])
+        for (got, want) in zip(matrix(back.object["vectors"]), vectors) {
+            for (a, b) in zip(got, want) { #expect(abs(a - b.floatValue) <= 2e-6) }
+        }
+    }
+
+    static let vector: [Float] = (0..<16).map { Float($0) / 8 - 1 }
+
+    nonisolated(unsafe) static let badRequests: [(String, [String: Any], Int, String)] = [
+        ("sections that do not sum to the pairs", ["positions": [[0, 1, 2]], "rope": ["axes": ["sections": [2, 3, 2]]]], 400, "rope.axes.sections"),
+        ("axes_dim not summing to head_dim", ["positions": [[0, 1]], "rope": ["axes": ["axes_dim": [8, 6]]]], 400, "rope.axes.axes_dim"),
+        ("both sections and axes_dim", ["positions": [[0, 1]], "rope": ["axes": ["sections": [4, 4], "axes_dim": [8, 8]]]], 400, "rope.axes.axes_dim"),
+        ("an unknown axes key", ["positions": [[0, 1]], "rope": ["axes": ["sections": [4, 4], "sectoins": 1]]], 400, "rope.axes.sectoins"),
+        ("a row with too few coordinates", ["positions": [[0, 1]], "rope": ["axes": ["sections": [2, 3, 3]]]], 400, "positions[0]"),
+        ("flat positions with axes", ["positions": [3], "rope": ["axes": ["sections": [2, 3, 3]]]], 400, "positions"),
+        ("no positions with axes", ["rope": ["axes": ["sections": [2, 3, 3]]]], 400, "positions"),
+        ("multi-axis positions without axes", ["positions": [[0, 1, 2]]], 400, "positions"),
+        ("a negative coordinate", ["positions": [[0, -1, 2]], "rope": ["axes": ["sections": [2, 3, 3]]]], 400, "positions[0]"),
+        ("a grid whose cells are not the rows", ["positions": ["grid": [1, 2, 2]], "rope": ["axes": ["sections": [2, 3, 3]]]], 400, "positions"),
+        ("a grid of another axis count", ["positions": ["grid": [1, 1]], "rope": ["axes": ["sections": [2, 3, 3]]]], 400, "positions.grid"),
+        ("a grid beyond the element limit", ["positions": ["grid": [1 << 20, 1 << 20, 1 << 20]], "rope": ["axes": ["sections": [2, 3, 3]]]],
+         413, "positions.grid"),
+        ("xpos with axes", ["positions": [[0, 1, 2]], "rope": ["rope_type": "xpos", "axes": ["sections": [2, 3, 3]]]], 400, "rope.rope_type"),
+        ("interleaved axes_dim", ["positions": [[0, 1]], "rope": ["axes": ["axes_dim": [8, 8], "interleaved": true]]], 400, "rope.axes.interleaved"),
+    ]
+
+    @Test(arguments: badRequests.map(\.0))
+    func badInputIsNamed(name: String) async throws {
+        let (_, fields, status, param) = Self.badRequests.first { $0.0 == name }!
+        var body = fields
+        body["vectors"] = [Self.vector]
+        let reply = try await call("POST", "/rotate", json: body)
+        #expect(reply.status == status, "\(name): \(reply.error)")
+        #expect(reply.error["param"] as? String == param, "\(name): \(reply.error)")
+    }
+}

@@ -75,14 +75,16 @@ extension RoPEConfiguration {
     /// configuration's (possibly scaled) frequencies and its float32 angle, as transformers' Qwen2-VL/Qwen3-VL;
     /// `axes_dim` computes each axis's frequencies, angles and cos/sin in float64 and rounds once, as diffusers.
     /// `inverse` gives the exact inverse map.
-    /// - Parameter positions: `[rows][axes.axisCount]`
+    /// - Parameters:
+    ///   - positions: `[rows][axes.axisCount]`
+    ///   - sequenceLength: what `dynamic`/`longrope` choose by; nil means the largest coordinate + 1.
     public func table(axisPositions positions: [[Int]], axes: RoPEAxes, role: RoPERole = .query,
-                      inverse: Bool = false) -> RoPETable {
+                      inverse: Bool = false, sequenceLength: Int? = nil) -> RoPETable {
         precondition(positions.allSatisfy { $0.count == axes.axisCount }, "one coordinate per axis")
         let pairs = pairCount
         let axisOf = axes.axisOfPair(pairCount: pairs)
         let largest = positions.joined().max() ?? 0
-        var frequencies = frequencies(sequenceLength: largest + 1)
+        var frequencies = frequencies(sequenceLength: sequenceLength ?? largest + 1)
         var angleOf: (Int, Int) -> Double   // (position, pair) → angle
         switch axes {
         case .sections, .interleavedSections:

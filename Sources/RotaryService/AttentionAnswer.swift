@@ -13,10 +13,12 @@ enum AttentionAnswer {
         let shape = decoded.shape
         if svg {
             return AttentionHeatmap.maxBytes(heads: shape.queryHeads, rows: shape.queryLength, columns: shape.keyLength,
-                                             labelBytes: String(limits.maxPosition).utf8.count, titleBytes: title(decoded).utf8.count)
+                                             labelBytes: (String(limits.maxPosition).utf8.count + 1) * (decoded.multiAxis?.axes.axisCount ?? 1),
+                                             titleBytes: title(decoded).utf8.count)
         }
         let rows = shape.queryHeads * shape.queryLength
-        var total = ResponseSize.envelope + (decoded.positionsQ.count + decoded.positionsK.count) * ResponseSize.jsonInt
+        var total = ResponseSize.envelope
+            + (decoded.positionsQ.count + decoded.positionsK.count) * (decoded.multiAxis?.axes.axisCount ?? 1) * (ResponseSize.jsonInt + 2)
         for output in decoded.outputs {
             total += ResponseSize.jsonTensor(count: rows * (output == .output ? shape.valueDim : shape.keyLength), rows: rows + shape.queryHeads)
         }
@@ -26,8 +28,16 @@ enum AttentionAnswer {
     static func svg(_ decoded: AttentionRequest, _ result: AttentionResult) -> String {
         let shape = decoded.shape
         return AttentionHeatmap.render(weights: result.weights, heads: shape.queryHeads, rows: shape.queryLength,
-                                       columns: shape.keyLength, rowLabels: decoded.positionsQ.map(String.init),
-                                       columnLabels: decoded.positionsK.map(String.init), title: title(decoded))
+                                       columns: shape.keyLength, rowLabels: labels(decoded, queries: true),
+                                       columnLabels: labels(decoded, queries: false), title: title(decoded))
+    }
+
+    /// A position per row as text: `7`, or `2,0,3` for multi-axis positions.
+    static func labels(_ decoded: AttentionRequest, queries: Bool) -> [String] {
+        if let multi = decoded.multiAxis {
+            return (queries ? multi.queries : multi.keys).map { $0.map(String.init).joined(separator: ",") }
+        }
+        return (queries ? decoded.positionsQ : decoded.positionsK).map(String.init)
     }
 
     /// The outputs asked for, the positions and the shape. Answers keep the rank of the queries:
@@ -45,8 +55,10 @@ enum AttentionAnswer {
             values.withUnsafeBufferPointer { writer.tensor($0, shape: dims(last)) }
             writer.comma()
         }
-        writer.key("positions_q"); writer.raw("[" + decoded.positionsQ.map(String.init).joined(separator: ",") + "]"); writer.comma()
-        writer.key("positions_k"); writer.raw("[" + decoded.positionsK.map(String.init).joined(separator: ",") + "]"); writer.comma()
+        // Multi-axis labels are "a,b,c": as JSON, [[a,b,c],…].
+        let wrap = decoded.multiAxis == nil ? { (label: String) in label } : { (label: String) in "[" + label + "]" }
+        writer.key("positions_q"); writer.raw("[" + labels(decoded, queries: true).map(wrap).joined(separator: ",") + "]"); writer.comma()
+        writer.key("positions_k"); writer.raw("[" + labels(decoded, queries: false).map(wrap).joined(separator: ",") + "]"); writer.comma()
         writer.key("shape")
         writer.raw("{\"heads\":\(shape.queryHeads),\"kv_heads\":\(shape.keyHeads),\"seq_q\":\(shape.queryLength),")
         writer.raw("\"seq_k\":\(shape.keyLength),\"head_dim\":\(shape.headDim),\"value_dim\":\(shape.valueDim)}")

@@ -12,6 +12,8 @@ struct AttentionRequest {
     var shape: AttentionShape
     var positionsQ: [Int]
     var positionsK: [Int]
+    /// With `position_encoding.axes`: multi-axis positions `[seq_q][axes]` and `[seq_k][axes]`.
+    var multiAxis: (axes: RoPEAxes, queries: [[Int]], keys: [[Int]])?
     var encoding: PositionEncoding
     var encodingName: String
     var causal: Bool
@@ -51,8 +53,29 @@ struct AttentionRequest {
             throw .payloadTooLarge("the score tensor would have \(shape.scoreCount) elements (heads × seq_q × seq_k), over the limit of \(limits.maxScoreElements) (max_score_elements)",
                                    param: "queries")
         }
-        let positionsQ = try positions(&reader, "positions_q", count: shape.queryLength, limits: limits)
-        let positionsK = try positions(&reader, "positions_k", count: shape.keyLength, limits: limits)
+        let encodingValue = reader.value("position_encoding")
+        var axes: RoPEAxes?
+        if case .object(let members) = encodingValue, let axesValue = members.first(where: { $0.0 == "axes" })?.1, axesValue != .null {
+            axes = try AxesDecoding.axes(axesValue, path: "position_encoding.axes")
+        }
+        var positionsQ: [Int], positionsK: [Int]
+        var multiAxis: (axes: RoPEAxes, queries: [[Int]], keys: [[Int]])?
+        if let axes {
+            func axisPositions(_ name: String, rows: Int) throws(HTTPError) -> [[Int]] {
+                guard let value = reader.value(name) else {
+                    throw .badRequest("\(name) is required with position_encoding.axes", param: name)
+                }
+                return try AxesDecoding.positions(value, rows: rows, axisCount: axes.axisCount, offset: 0, maxPosition: limits.maxPosition,
+                                                  maxElements: limits.maxElements, field: name)
+            }
+            multiAxis = (axes, try axisPositions("positions_q", rows: shape.queryLength), try axisPositions("positions_k", rows: shape.keyLength))
+            // Sequence order, for the causal mask: the queries are the last seq_q rows of the keys' sequence.
+            positionsQ = Array((shape.keyLength - shape.queryLength)..<shape.keyLength)
+            positionsK = Array(0..<shape.keyLength)
+        } else {
+            positionsQ = try positions(&reader, "positions_q", count: shape.queryLength, limits: limits)
+            positionsK = try positions(&reader, "positions_k", count: shape.keyLength, limits: limits)
+        }
         let causal = try reader.bool("causal") ?? false
         var scale: Float?
         if let value = try reader.double("scale") {
@@ -69,16 +92,20 @@ struct AttentionRequest {
         if outputs.contains(.output) && values == nil {
             throw .badRequest("return includes output, which needs values", param: "values")
         }
-        let (encoding, name) = try decodeEncoding(reader.value("position_encoding"), headDim: shape.headDim)
+        let (encoding, name) = try decodeEncoding(encodingValue, headDim: shape.headDim, ignoring: axes == nil ? [] : ["axes"])
         try reader.finish()
         if case .rope(let config) = encoding {
-            // As Attention.compute builds the tables: one sequence length for both sides.
-            let largest = max(positionsQ.max() ?? 0, positionsK.max() ?? 0)
+            if let axes { try AxesDecoding.check(axes, config, ropePath: "position_encoding") }
+            // As the tables are built: one sequence length for both sides.
+            let largest = multiAxis.map { max($0.queries.joined().max() ?? 0, $0.keys.joined().max() ?? 0) }
+                ?? max(positionsQ.max() ?? 0, positionsK.max() ?? 0)
             try RoPEDecoding.checkFinite(config, maxPosition: largest, sequenceLength: largest + 1, path: "position_encoding")
+        } else if axes != nil {
+            throw .badRequest("position_encoding.axes applies to type rope only", param: "position_encoding.axes")
         }
         return AttentionRequest(queries: queries, keys: keys, values: values, shape: shape, positionsQ: positionsQ,
-                                positionsK: positionsK, encoding: encoding, encodingName: name, causal: causal,
-                                scale: scale, outputs: outputs)
+                                positionsK: positionsK, multiAxis: multiAxis, encoding: encoding, encodingName: name,
+                                causal: causal, scale: scale, outputs: outputs)
     }
 
     private static func positions(_ reader: inout ObjectReader, _ name: String, count: Int,
@@ -99,9 +126,11 @@ struct AttentionRequest {
     }
 
     /// `{"type": "rope", ...RoPE parameters}` (the default), `{"type": "sinusoidal", "base": 10000}` or `{"type": "none"}`.
-    static func decodeEncoding(_ value: JSONValue?, headDim: Int) throws(HTTPError) -> (PositionEncoding, String) {
+    /// - Parameter ignoring: keys another decoder reads (`axes`).
+    static func decodeEncoding(_ value: JSONValue?, headDim: Int, ignoring: Set<String> = []) throws(HTTPError) -> (PositionEncoding, String) {
         let path = "position_encoding"
         var reader = try ObjectReader(value ?? .object([]), path: path)
+        for key in ignoring { _ = reader.value(key) }
         let type = try reader.choice("type", ["rope", "sinusoidal", "none"]) ?? "rope"
         switch type {
         case "sinusoidal":
@@ -113,7 +142,7 @@ struct AttentionRequest {
             try reader.finish()
             return (.none, type)
         default:
-            let config = try RoPEDecoding.decode(value, headDim: headDim, path: path, vectorsField: "queries", ignoring: ["type"])
+            let config = try RoPEDecoding.decode(value, headDim: headDim, path: path, vectorsField: "queries", ignoring: ignoring.union(["type"]))
             return (.rope(config), type)
         }
     }

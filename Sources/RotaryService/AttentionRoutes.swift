@@ -26,9 +26,20 @@ enum AttentionRoutes {
         try ResponseSize.check(AttentionAnswer.maxBytes(decoded, svg: svg, limits: limits), limits,
                                what: svg ? "the SVG heatmap" : "the JSON \(decoded.outputs.map(\.rawValue).sorted().joined(separator: " and "))",
                                param: svg ? "queries" : "return")
-        let result = Attention.compute(queries: decoded.queries.values, keys: decoded.keys.values, values: decoded.values?.values,
+        var queries = decoded.queries.values, keys = decoded.keys.values
+        var encoding = decoded.encoding
+        if let multi = decoded.multiAxis, case .rope(let config) = encoding {
+            // Rotated here by their axis tables; the kernel then masks by sequence order (decoded.positionsQ/K).
+            let length = max(multi.queries.joined().max() ?? 0, multi.keys.joined().max() ?? 0) + 1
+            config.apply(config.table(axisPositions: multi.queries, axes: multi.axes, role: .query, sequenceLength: length),
+                         to: &queries, heads: shape.queryHeads)
+            config.apply(config.table(axisPositions: multi.keys, axes: multi.axes, role: .key, sequenceLength: length),
+                         to: &keys, heads: shape.keyHeads)
+            encoding = .none
+        }
+        let result = Attention.compute(queries: queries, keys: keys, values: decoded.values?.values,
                                        shape: shape, positionsQ: decoded.positionsQ, positionsK: decoded.positionsK,
-                                       encoding: decoded.encoding, causal: decoded.causal, scale: decoded.scale,
+                                       encoding: encoding, causal: decoded.causal, scale: decoded.scale,
                                        keepScores: decoded.outputs.contains(.scores))
         for values in [result.scores ?? [], result.weights, result.output ?? []] {
             try RoPEDecoding.requireFinite(values, field: "queries", what: "the attention (queries · keys × scale, or the weighted values)")

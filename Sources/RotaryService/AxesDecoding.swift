@@ -35,67 +35,68 @@ enum AxesDecoding {
     }
 
     /// `[rows][axisCount]` positions, each coordinate plus `offset`, all within `0...maxPosition`.
+    /// - Parameter field: the request field that holds them (named in errors).
     static func positions(_ value: JSONValue?, rows: Int, axisCount: Int, offset: Int, maxPosition: Int,
-                          maxElements: Int) throws(HTTPError) -> [[Int]] {
+                          maxElements: Int, field: String = "positions") throws(HTTPError) -> [[Int]] {
         guard let value else {
-            throw .badRequest("positions is required with rope.axes: one [\(axisCount)] coordinate list per row, or a grid",
-                              param: "positions")
+            throw .badRequest("\(field) is required with multi-axis RoPE: one [\(axisCount)] coordinate list per row, or a grid",
+                              param: field)
         }
         var result: [[Int]]
         switch value {
         case .object:
-            var reader = try ObjectReader(value, path: "positions")
-            guard let grid = try wholeNumbers(try reader.doubles("grid"), "positions.grid") else {
-                throw .badRequest("positions.grid is required, e.g. [t, h, w]", param: "positions.grid")
+            var reader = try ObjectReader(value, path: field)
+            guard let grid = try wholeNumbers(try reader.doubles("grid"), "\(field).grid") else {
+                throw .badRequest("\(field).grid is required, e.g. [t, h, w]", param: "\(field).grid")
             }
             let before = try reader.int("text_before", in: 0...maxElements) ?? 0
             let after = try reader.int("text_after", in: 0...maxElements) ?? 0
             try reader.finish()
             guard grid.count == axisCount else {
-                throw .badRequest("positions.grid has \(grid.count) axes but rope.axes has \(axisCount)", param: "positions.grid")
+                throw .badRequest("\(field).grid has \(grid.count) axes but the RoPE axes have \(axisCount)", param: "\(field).grid")
             }
-            guard grid.allSatisfy({ $0 > 0 }) else { throw .badRequest("positions.grid sizes must be >= 1", param: "positions.grid") }
+            guard grid.allSatisfy({ $0 > 0 }) else { throw .badRequest("\(field).grid sizes must be >= 1", param: "\(field).grid") }
             var cells = 1
             for size in grid {
                 let (product, overflow) = cells.multipliedReportingOverflow(by: size)
                 guard !overflow, product <= maxElements else {
-                    throw .payloadTooLarge("positions.grid has more cells than max_elements (\(maxElements))", param: "positions.grid")
+                    throw .payloadTooLarge("\(field).grid has more cells than max_elements (\(maxElements))", param: "\(field).grid")
                 }
                 cells = product
             }
             guard before + cells + after == rows else {
-                throw .badRequest("positions gives \(before + cells + after) rows (text_before + grid cells + text_after) "
-                                  + "but there are \(rows) rows", param: "positions")
+                throw .badRequest("\(field) gives \(before + cells + after) rows (text_before + grid cells + text_after) "
+                                  + "but there are \(rows) rows", param: field)
             }
             result = RoPEGrid.positions(grid: grid, textBefore: before, textAfter: after)
         case .array(let items):
             guard items.count == rows else {
-                throw .badRequest("positions has \(items.count) entries but there are \(rows) rows", param: "positions")
+                throw .badRequest("\(field) has \(items.count) entries but there are \(rows) rows", param: field)
             }
             result = []
             result.reserveCapacity(rows)
             for (i, item) in items.enumerated() {
                 guard case .numbers(let coordinates) = item, coordinates.count == axisCount else {
-                    throw .badRequest("positions[\(i)] must be a list of \(axisCount) coordinates (one per axis of rope.axes)",
-                                      param: "positions[\(i)]")
+                    throw .badRequest("\(field)[\(i)] must be a list of \(axisCount) coordinates (one per RoPE axis)",
+                                      param: "\(field)[\(i)]")
                 }
-                guard let whole = try? wholeNumbers(coordinates, "positions[\(i)]") else {
-                    throw .badRequest("positions[\(i)] must be whole numbers >= 0", param: "positions[\(i)]")
+                guard let whole = try? wholeNumbers(coordinates, "\(field)[\(i)]") else {
+                    throw .badRequest("\(field)[\(i)] must be whole numbers >= 0", param: "\(field)[\(i)]")
                 }
                 result.append(whole)
             }
         case .numbers where rows > 0:
-            throw .badRequest("positions must be [rows][\(axisCount)] with rope.axes (one coordinate per axis), got a flat list",
-                              param: "positions")
+            throw .badRequest("\(field) must be [rows][\(axisCount)] with multi-axis RoPE (one coordinate per axis), got a flat list",
+                              param: field)
         default:
-            throw .badRequest("positions must be [rows][\(axisCount)] coordinates or a grid object, got \(value.kindDescription)",
-                              param: "positions")
+            throw .badRequest("\(field) must be [rows][\(axisCount)] coordinates or a grid object, got \(value.kindDescription)",
+                              param: field)
         }
         for (i, row) in result.enumerated() {
             for (axis, p) in row.enumerated() {
                 guard p >= 0, p + offset <= maxPosition else {
-                    throw .badRequest("positions[\(i)][\(axis)] must be in 0...\(maxPosition) (with offset), got \(p)",
-                                      param: "positions[\(i)][\(axis)]")
+                    throw .badRequest("\(field)[\(i)][\(axis)] must be in 0...\(maxPosition) (with offset), got \(p)",
+                                      param: "\(field)[\(i)][\(axis)]")
                 }
             }
         }

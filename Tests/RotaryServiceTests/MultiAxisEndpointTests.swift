@@ -66,3 +66,66 @@ import RotaryTestSupport
         #expect(reply.error["param"] as? String == param, "\(name): \(reply.error)")
     }
 }
+
+/// Multi-axis `/attention`: the same `axes` and positions as `/rotate`, causal by sequence order.
+@Suite struct AttentionAxesTests {
+    static let rows: [[Float]] = (0..<6).map { r in (0..<8).map { d in Float((r * 8 + d) % 7) / 3 - 1 } }
+    nonisolated(unsafe) static let encoding: [String: Any] = ["type": "rope", "rope_theta": 1000, "axes": ["sections": [2, 1, 1]]]
+    nonisolated(unsafe) static let grid: [String: Any] = ["grid": [1, 2, 2], "text_before": 2]
+
+    /// Attention with axes equals attention with no encoding on vectors `/rotate` turned by the same axes.
+    @Test func equalsAttentionOnVectorsRotatedByTheEndpoint() async throws {
+        let multi = try await call("POST", "/attention", json: [
+            "queries": Self.rows, "keys": Self.rows, "positions_q": Self.grid, "positions_k": Self.grid,
+            "position_encoding": Self.encoding, "causal": true, "return": ["weights", "scores"]])
+        #expect(multi.status == 200, "\(multi.error)")
+        #expect(multi.object["positions_q"] as? [[Int]] == [[0, 0, 0], [1, 1, 1], [2, 2, 2], [2, 2, 3], [2, 3, 2], [2, 3, 3]])
+        var rope = Self.encoding
+        rope["type"] = nil
+        let q = try await call("POST", "/rotate", json: ["vectors": Self.rows, "positions": Self.grid, "rope": rope])
+        let k = try await call("POST", "/rotate", json: ["vectors": Self.rows, "positions": Self.grid, "rope": rope, "role": "key"])
+        let plain = try await call("POST", "/attention", json: [
+            "queries": q.object["vectors"]!, "keys": k.object["vectors"]!, "position_encoding": ["type": "none"],
+            "causal": true, "return": ["weights", "scores"]])
+        for name in ["weights", "scores"] {
+            for (a, b) in zip(matrix(multi.object[name]).joined(), matrix(plain.object[name]).joined()) { #expect(abs(a - b) <= 1e-6) }
+        }
+        // Causal by sequence order: row 2 (the first patch) sees rows 0-2, not the patches after it.
+        let weights = matrix(multi.object["weights"])
+        #expect(weights[2][3] == 0 && weights[2][2] > 0 && weights[5][3] > 0)
+    }
+
+    /// Shifting every key and query by the same amount on one axis leaves the scores as they were.
+    @Test func scoresDependOnlyOnOffsetsPerAxis() async throws {
+        func scores(_ shift: [Int]) async throws -> [Float] {
+            let positions = [[0, 0, 0], [1, 4, 2], [1, 5, 3], [3, 0, 9], [4, 4, 4], [7, 1, 0]].map { zip($0, shift).map(+) }
+            let reply = try await call("POST", "/attention", json: [
+                "queries": Self.rows, "keys": Self.rows, "positions_q": positions, "positions_k": positions,
+                "position_encoding": Self.encoding, "return": ["scores"]])
+            return Array(matrix(reply.object["scores"]).joined())
+        }
+        let reference = try await scores([0, 0, 0])
+        #expect(reference.count == 36)
+        for shift in [[5, 0, 0], [0, 9, 0], [0, 0, 30], [2, 3, 4]] {
+            for (a, b) in zip(try await scores(shift), reference) { #expect(abs(a - b) <= 1e-4, "shift \(shift)") }
+        }
+    }
+
+    @Test func badInputIsNamed() async throws {
+        let cases: [([String: Any], String)] = [
+            (["positions_q": Self.grid, "positions_k": Self.grid, "position_encoding": ["type": "sinusoidal", "axes": ["sections": [2, 1, 1]]]],
+             "position_encoding.axes"),
+            (["positions_k": Self.grid, "position_encoding": Self.encoding], "positions_q"),
+            (["positions_q": Self.grid, "positions_k": ["grid": [1, 1, 2]], "position_encoding": Self.encoding], "positions_k"),
+            (["positions_q": Self.grid, "positions_k": Self.grid, "position_encoding": ["axes": ["sections": [1, 1, 1]]]],
+             "position_encoding.axes.sections"),
+        ]
+        for (fields, param) in cases {
+            var body = fields
+            body["queries"] = Self.rows
+            body["keys"] = Self.rows
+            let reply = try await call("POST", "/attention", json: body)
+            #expect(reply.status == 400 && reply.error["param"] as? String == param, "\(fields): \(reply.error)")
+        }
+    }
+}

@@ -16,12 +16,25 @@ public enum RoPEAxes: Sendable, Hashable {
     /// FLUX / CogVideoX `axes_dim`: axis k owns `dims[k]` coordinates (dims[k]/2 consecutive pairs) with its own
     /// frequencies θ_j = base^(−2j/dims[k]) over its share, computed in float64 as diffusers does.
     case axesDim([Int])
+    /// rotary-embedding-torch's axial `freqs_for='pixel'`: as `axesDim`, with frequencies linspace(1, max_freq/2,
+    /// dims[k]/2)·π on each axis (float32), for positions in [−1, 1].
+    case pixel(dims: [Int], maxFrequency: Double)
+    /// RoPE-Mixed (Heo et al. 2024, timm's `RotaryEmbeddingMixed`): learned frequencies per head, `[heads][pairs][axes]`;
+    /// pair i of head h turns by Σₐ position[a] · frequencies[h][i][a], summed in float32 in axis order.
+    case mixed(frequencies: [Float], heads: Int, axes: Int)
 
     public var axisCount: Int {
         switch self {
         case .sections(let s), .interleavedSections(let s): s.count
-        case .axesDim(let dims): dims.count
+        case .axesDim(let dims), .pixel(let dims, _): dims.count
+        case .mixed(_, _, let axes): axes
         }
+    }
+
+    /// Heads with tables of their own (1: every head shares one).
+    public var headCount: Int {
+        if case .mixed(_, let heads, _) = self { return heads }
+        return 1
     }
 
     /// Throws unless the layout fits a head of `pairCount` rotated pairs.
@@ -41,14 +54,25 @@ public enum RoPEAxes: Sendable, Hashable {
             if case .interleavedSections = self, sections.count != 3 {
                 throw fail("axes.sections", "interleaved M-RoPE has three axes (t, h, w), got \(sections.count)")
             }
-        case .axesDim(let dims):
+        case .axesDim(let dims), .pixel(let dims, _):
             guard !dims.isEmpty, dims.allSatisfy({ $0 >= 2 && $0 % 2 == 0 }) else {
                 throw fail("axes.axes_dim", "must be a non-empty list of even dimensions >= 2")
             }
             guard dims.reduce(0, +) == 2 * pairCount else {
                 throw fail("axes.axes_dim", "must sum to the rotary dimension (\(2 * pairCount)), got \(dims.reduce(0, +))")
             }
+            if case .pixel(_, let maxFrequency) = self, !(maxFrequency.isFinite && maxFrequency > 0 && maxFrequency <= 1e6) {
+                throw fail("axes.max_freq", "must be a finite number in (0, 1e6], got \(maxFrequency)")
+            }
             if scaling != .none { throw fail("rope_type", "axes_dim sets its own frequencies per axis: only rope_type 'default' applies") }
+        case .mixed(let frequencies, let heads, let axes):
+            guard heads >= 1, axes >= 1, frequencies.count == heads * pairCount * axes else {
+                throw fail("axes.mixed", "must be [heads][\(pairCount) pairs][axes] frequencies")
+            }
+            if let bad = frequencies.first(where: { !$0.isFinite || abs($0) > 1e6 }) {
+                throw fail("axes.mixed", "frequencies must be finite numbers of magnitude at most 1e6, got \(bad)")
+            }
+            if scaling != .none { throw fail("rope_type", "mixed frequencies are given outright: only rope_type 'default' applies") }
         }
         if case .xpos = scaling { throw fail("rope_type", "xpos scales by a one-axis position: it does not apply to multi-axis positions") }
     }
@@ -64,8 +88,10 @@ public enum RoPEAxes: Sendable, Hashable {
                 if i % 3 == 2 && i < 3 * sections[2] { return 2 }
                 return 0
             }
-        case .axesDim(let dims):
+        case .axesDim(let dims), .pixel(let dims, _):
             return dims.enumerated().flatMap { axis, dim in [Int](repeating: axis, count: dim / 2) }
+        case .mixed:
+            return [Int](repeating: 0, count: pairCount)   // every pair sees every axis
         }
     }
 }
@@ -73,37 +99,56 @@ public enum RoPEAxes: Sendable, Hashable {
 extension RoPEConfiguration {
     /// The table for multi-axis positions: pair i of row r turns by positions[r][axis(i)] · θ_i. Sections keep the
     /// configuration's (possibly scaled) frequencies and its float32 angle, as transformers' Qwen2-VL/Qwen3-VL;
-    /// `axes_dim` computes each axis's frequencies, angles and cos/sin in float64 and rounds once, as diffusers.
-    /// `inverse` gives the exact inverse map.
+    /// `axes_dim` computes each axis's frequencies, angles and cos/sin in float64 and rounds once, as diffusers;
+    /// `pixel` works in float32 as rotary-embedding-torch. `inverse` gives the exact inverse map.
     /// - Parameters:
     ///   - positions: `[rows][axes.axisCount]`
+    ///   - head: which head's frequencies (`mixed` only).
     ///   - sequenceLength: what `dynamic`/`longrope` choose by; nil means the largest coordinate + 1.
-    public func table(axisPositions positions: [[Int]], axes: RoPEAxes, role: RoPERole = .query,
+    public func table(axisPositions positions: [[Double]], axes: RoPEAxes, head: Int = 0, role: RoPERole = .query,
                       inverse: Bool = false, sequenceLength: Int? = nil) -> RoPETable {
         precondition(positions.allSatisfy { $0.count == axes.axisCount }, "one coordinate per axis")
+        precondition(head < axes.headCount, "no such head")
         let pairs = pairCount
         let axisOf = axes.axisOfPair(pairCount: pairs)
         let largest = positions.joined().max() ?? 0
-        var frequencies = frequencies(sequenceLength: sequenceLength ?? largest + 1)
-        var angleOf: (Int, Int) -> Double   // (position, pair) → angle
+        var frequencies = frequencies(sequenceLength: sequenceLength ?? Int(min(max(largest, 0), Double(1 << 30)).rounded(.up)) + 1)
+        let angleOf: ([Double], Int) -> Double   // (position, pair) → angle
         switch axes {
         case .sections, .interleavedSections:
             let inverseFrequencies = frequencies.inverseFrequencies
-            angleOf = { p, i in Double(Float(p) * inverseFrequencies[i]) }
+            angleOf = { p, i in Double(Float(p[axisOf[i]]) * inverseFrequencies[i]) }
         case .axesDim(let dims):
             var perPair: [Double] = []
             for dim in dims {
                 for j in 0..<(dim / 2) { perPair.append(1 / pow(theta, Double(2 * j) / Double(dim))) }
             }
             frequencies.inverseFrequencies = perPair.map { Float($0) }
-            angleOf = { p, i in Double(p) * perPair[i] }
+            angleOf = { p, i in p[axisOf[i]] * perPair[i] }
+        case .pixel(let dims, let maxFrequency):
+            var perPair: [Float] = []
+            for dim in dims {
+                // torch.linspace(1, max_freq / 2, n) in float32, then × π.
+                let n = dim / 2
+                for j in 0..<n { perPair.append(RoPEGrid.linspace(1, Float(maxFrequency / 2), count: n, index: j) * Float.pi) }
+            }
+            frequencies.inverseFrequencies = perPair
+            angleOf = { p, i in Double(Float(p[axisOf[i]]) * perPair[i]) }
+        case .mixed(let all, _, let axisCount):
+            let base = head * pairs * axisCount
+            frequencies.inverseFrequencies = (0..<pairs).map { all[base + $0 * axisCount] }
+            angleOf = { p, i in
+                var angle: Float = 0
+                for a in 0..<axisCount { angle += Float(p[a]) * all[base + i * axisCount + a] }
+                return Double(angle)
+            }
         }
         let attentionScaling = Float(frequencies.attentionScaling)
         var cosTable = [Float](repeating: 0, count: positions.count * pairs)
         var sinTable = [Float](repeating: 0, count: positions.count * pairs)
         for (row, position) in positions.enumerated() {
             for i in 0..<pairs {
-                let angle = angleOf(position[axisOf[i]], i)
+                let angle = angleOf(position, i)
                 var c = Float(cos(angle)) * attentionScaling, s = Float(sin(angle)) * attentionScaling
                 if inverse {
                     let norm = c * c + s * s
@@ -113,9 +158,35 @@ extension RoPEConfiguration {
                 sinTable[row * pairs + i] = s
             }
         }
-        // Row positions for the table's bookkeeping: the first axis (time, or the text position).
-        return RoPETable(positions: positions.map { $0.first ?? 0 }, pairCount: pairs, cos: cosTable, sin: sinTable,
-                         frequencies: frequencies)
+        // Row positions for the table's bookkeeping: the first axis (time, or the text position), rounded.
+        return RoPETable(positions: positions.map { Int(($0.first ?? 0).rounded()) }, pairCount: pairs, cos: cosTable,
+                         sin: sinTable, frequencies: frequencies)
+    }
+
+    /// Whole-number positions, `[rows][axes.axisCount]`.
+    public func table(axisPositions positions: [[Int]], axes: RoPEAxes, head: Int = 0, role: RoPERole = .query,
+                      inverse: Bool = false, sequenceLength: Int? = nil) -> RoPETable {
+        table(axisPositions: positions.map { $0.map(Double.init) }, axes: axes, head: head, role: role, inverse: inverse,
+              sequenceLength: sequenceLength)
+    }
+
+    /// Rotates `[heads][rows][headDim]` data by multi-axis positions: one table for all heads, or (mixed) one per head.
+    /// - Parameter positions: `[rows][axes.axisCount]`
+    public func apply(axisPositions positions: [[Double]], axes: RoPEAxes, to data: inout [Float], heads: Int,
+                      role: RoPERole = .query, inverse: Bool = false, sequenceLength: Int? = nil) {
+        if axes.headCount == 1 {
+            apply(table(axisPositions: positions, axes: axes, role: role, inverse: inverse, sequenceLength: sequenceLength),
+                  to: &data, heads: heads)
+            return
+        }
+        precondition(heads == axes.headCount, "mixed frequencies for \(axes.headCount) heads, data has \(heads)")
+        let headSize = positions.count * headDim
+        for head in 0..<heads {
+            var slice = Array(data[(head * headSize)..<((head + 1) * headSize)])
+            apply(table(axisPositions: positions, axes: axes, head: head, role: role, inverse: inverse, sequenceLength: sequenceLength),
+                  to: &slice)
+            data.replaceSubrange((head * headSize)..<((head + 1) * headSize), with: slice)
+        }
     }
 }
 
@@ -146,5 +217,20 @@ public enum RoPEGrid {
         let next = textBefore + spatial.max()!
         rows += (0..<textAfter).map { [Int](repeating: next + $0, count: axes) }
         return rows
+    }
+
+    /// rotary-embedding-torch's pixel grid: each axis linspace(−1, 1, size) (float32, as torch computes it), cells
+    /// in row-major order. - Returns: `[Π grid][grid.count]`
+    public static func pixelPositions(grid: [Int]) -> [[Double]] {
+        let axes = grid.map { size in (0..<size).map { Double(linspace(-1, 1, count: size, index: $0)) } }
+        return positions(grid: grid).map { index in index.enumerated().map { axes[$0.offset][$0.element] } }
+    }
+
+    /// Element `index` of torch.linspace(start, end, count) in float32: from the start for the first half, from the
+    /// end for the second, so that both ends are exact.
+    static func linspace(_ start: Float, _ end: Float, count: Int, index: Int) -> Float {
+        guard count > 1 else { return start }
+        let step = (end - start) / Float(count - 1)
+        return index < count / 2 ? start + step * Float(index) : end - step * Float(count - 1 - index)
     }
 }

@@ -13,12 +13,14 @@ enum AttentionAnswer {
         let shape = decoded.shape
         if svg {
             return AttentionHeatmap.maxBytes(heads: shape.queryHeads, rows: shape.queryLength, columns: shape.keyLength,
-                                             labelBytes: (String(limits.maxPosition).utf8.count + 1) * (decoded.multiAxis?.axes.axisCount ?? 1),
+                                             labelBytes: decoded.multiAxis.map { $0.axes.axisCount * (AxesDecoding.maxCoordinateBytes + 1) }
+                                                ?? String(limits.maxPosition).utf8.count,
                                              titleBytes: title(decoded).utf8.count)
         }
         let rows = shape.queryHeads * shape.queryLength
         var total = ResponseSize.envelope
-            + (decoded.positionsQ.count + decoded.positionsK.count) * (decoded.multiAxis?.axes.axisCount ?? 1) * (ResponseSize.jsonInt + 2)
+            + (decoded.positionsQ.count + decoded.positionsK.count)
+            * (decoded.multiAxis.map { $0.axes.axisCount * (AxesDecoding.maxCoordinateBytes + 1) + 2 } ?? ResponseSize.jsonInt)
         for output in decoded.outputs {
             total += ResponseSize.jsonTensor(count: rows * (output == .output ? shape.valueDim : shape.keyLength), rows: rows + shape.queryHeads)
         }
@@ -35,7 +37,7 @@ enum AttentionAnswer {
     /// A position per row as text: `7`, or `2,0,3` for multi-axis positions.
     static func labels(_ decoded: AttentionRequest, queries: Bool) -> [String] {
         if let multi = decoded.multiAxis {
-            return (queries ? multi.queries : multi.keys).map { $0.map(String.init).joined(separator: ",") }
+            return (queries ? multi.queries : multi.keys).map { $0.map(AxesDecoding.text).joined(separator: ",") }
         }
         return (queries ? decoded.positionsQ : decoded.positionsK).map(String.init)
     }

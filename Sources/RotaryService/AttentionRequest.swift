@@ -13,7 +13,7 @@ struct AttentionRequest {
     var positionsQ: [Int]
     var positionsK: [Int]
     /// With `position_encoding.axes`: multi-axis positions `[seq_q][axes]` and `[seq_k][axes]`.
-    var multiAxis: (axes: RoPEAxes, queries: [[Int]], keys: [[Int]])?
+    var multiAxis: (axes: RoPEAxes, queries: [[Double]], keys: [[Double]])?
     var encoding: PositionEncoding
     var encodingName: String
     var causal: Bool
@@ -59,9 +59,9 @@ struct AttentionRequest {
             axes = try AxesDecoding.axes(axesValue, path: "position_encoding.axes")
         }
         var positionsQ: [Int], positionsK: [Int]
-        var multiAxis: (axes: RoPEAxes, queries: [[Int]], keys: [[Int]])?
+        var multiAxis: (axes: RoPEAxes, queries: [[Double]], keys: [[Double]])?
         if let axes {
-            func axisPositions(_ name: String, rows: Int) throws(HTTPError) -> [[Int]] {
+            func axisPositions(_ name: String, rows: Int) throws(HTTPError) -> [[Double]] {
                 guard let value = reader.value(name) else {
                     throw .badRequest("\(name) is required with position_encoding.axes", param: name)
                 }
@@ -95,9 +95,14 @@ struct AttentionRequest {
         let (encoding, name) = try decodeEncoding(encodingValue, headDim: shape.headDim, ignoring: axes == nil ? [] : ["axes"])
         try reader.finish()
         if case .rope(let config) = encoding {
-            if let axes { try AxesDecoding.check(axes, config, ropePath: "position_encoding") }
+            if let axes {
+                try AxesDecoding.check(axes, config, heads: shape.queryHeads, ropePath: "position_encoding")
+                if axes.headCount > 1 && shape.keyHeads != shape.queryHeads {
+                    throw .badRequest("mixed frequencies are per head: keys need as many heads as queries (\(shape.queryHeads))", param: "keys")
+                }
+            }
             // As the tables are built: one sequence length for both sides.
-            let largest = multiAxis.map { max($0.queries.joined().max() ?? 0, $0.keys.joined().max() ?? 0) }
+            let largest = multiAxis.map { max(AxesDecoding.largestMagnitude($0.queries), AxesDecoding.largestMagnitude($0.keys)) }
                 ?? max(positionsQ.max() ?? 0, positionsK.max() ?? 0)
             try RoPEDecoding.checkFinite(config, maxPosition: largest, sequenceLength: largest + 1, path: "position_encoding")
         } else if axes != nil {

@@ -30,11 +30,11 @@ enum AttentionRoutes {
         var encoding = decoded.encoding
         if let multi = decoded.multiAxis, case .rope(let config) = encoding {
             // Rotated here by their axis tables; the kernel then masks by sequence order (decoded.positionsQ/K).
-            let length = max(multi.queries.joined().max() ?? 0, multi.keys.joined().max() ?? 0) + 1
-            config.apply(config.table(axisPositions: multi.queries, axes: multi.axes, role: .query, sequenceLength: length),
-                         to: &queries, heads: shape.queryHeads)
-            config.apply(config.table(axisPositions: multi.keys, axes: multi.axes, role: .key, sequenceLength: length),
-                         to: &keys, heads: shape.keyHeads)
+            let length = max(AxesDecoding.largestMagnitude(multi.queries), AxesDecoding.largestMagnitude(multi.keys)) + 1
+            config.apply(axisPositions: multi.queries, axes: multi.axes, to: &queries, heads: shape.queryHeads, role: .query,
+                         sequenceLength: length)
+            config.apply(axisPositions: multi.keys, axes: multi.axes, to: &keys, heads: shape.keyHeads, role: .key,
+                         sequenceLength: length)
             encoding = .none
         }
         let result = Attention.compute(queries: queries, keys: keys, values: decoded.values?.values,

@@ -13,7 +13,7 @@ struct RotateRequest {
     /// Absolute positions, one per row (offset included).
     var positions: [Int]
     /// With `rope.axes`: `[rows][axes]` positions (offset included); `positions` then holds each row's first coordinate.
-    var axisPositions: [[Int]]?
+    var axisPositions: [[Double]]?
     var axes: RoPEAxes?
     var configuration: RoPEConfiguration
     var inverse: Bool
@@ -41,12 +41,12 @@ struct RotateRequest {
         }
         let positionsValue = reader.value("positions")
         var positions: [Int]
-        var axisPositions: [[Int]]?
+        var axisPositions: [[Double]]?
         if let axes {
             let rows = try AxesDecoding.positions(positionsValue, rows: tensor.rows, axisCount: axes.axisCount, offset: offset,
                                                   maxPosition: limits.maxPosition, maxElements: limits.maxElements)
             axisPositions = rows
-            positions = rows.map { $0[0] }
+            positions = rows.map { Int($0[0].rounded()) }
         } else if let positionsValue {
             let explicit: [Double]
             switch positionsValue {
@@ -86,8 +86,8 @@ struct RotateRequest {
         }
         let configuration = try RoPEDecoding.decode(ropeValue, headDim: tensor.columns, path: ropePath, ignoring: ["axes"])
         try reader.finish()
-        if let axes { try AxesDecoding.check(axes, configuration, ropePath: ropePath) }
-        let largest = axisPositions.map { $0.joined().max() ?? 0 } ?? positions.max() ?? 0
+        if let axes { try AxesDecoding.check(axes, configuration, heads: tensor.heads, ropePath: ropePath) }
+        let largest = axisPositions.map(AxesDecoding.largestMagnitude) ?? positions.max() ?? 0
         try RoPEDecoding.checkFinite(configuration, maxPosition: largest, path: ropePath)
         return RotateRequest(tensor: tensor, positions: positions, axisPositions: axisPositions, axes: axes,
                              configuration: configuration, inverse: inverse, role: role, extras: extras)

@@ -37,12 +37,16 @@ enum RotateRoutes {
         try ResponseSize.check(decoded.maxResponseBytes(npy: answersNPY), limits,
                                what: answersNPY ? "the .npy answer" : "the JSON answer", param: decoded.extras.isEmpty ? "vectors" : "return")
         let config = decoded.configuration
-        let table = if let axes = decoded.axes, let axisPositions = decoded.axisPositions {
-            config.table(axisPositions: axisPositions, axes: axes, role: decoded.role, inverse: decoded.inverse)
+        let table: RoPETable
+        if let axes = decoded.axes, let axisPositions = decoded.axisPositions {
+            config.apply(axisPositions: axisPositions, axes: axes, to: &decoded.tensor.values, heads: decoded.tensor.heads,
+                         role: decoded.role, inverse: decoded.inverse)
+            // The answer's extras (inv_freq, cos, sin) are the first head's.
+            table = config.table(axisPositions: axisPositions, axes: axes, role: decoded.role, inverse: decoded.inverse)
         } else {
-            cache.table(for: config, positions: decoded.positions, role: decoded.role, inverse: decoded.inverse)
+            table = cache.table(for: config, positions: decoded.positions, role: decoded.role, inverse: decoded.inverse)
+            config.apply(table, to: &decoded.tensor.values, heads: decoded.tensor.heads)
         }
-        config.apply(table, to: &decoded.tensor.values, heads: decoded.tensor.heads)
         try RoPEDecoding.requireFinite(decoded.tensor.values, field: request.mediaType == NPY.mediaType ? "body" : "vectors",
                                        what: "the rotated vectors (vectors × attention scaling)")
         if answersNPY {

@@ -11,9 +11,10 @@ import RotaryTestSupport
         let configuration: RoPEConfiguration
         let axes: RoPEAxes
         let grid: (grid: [Int], before: Int, after: Int)?
-        let positions: [[Int]]
-        let q: [Float], k: [Float], qRotated: [Float], kRotated: [Float]   // [rows][headDim] (one head)
-        let cos: [Float], sin: [Float]                                    // [rows][headDim], the reference's layout
+        let positions: [[Double]]
+        let heads: Int
+        let q: [Float], k: [Float], qRotated: [Float], kRotated: [Float]   // [heads][rows][headDim]
+        let cos: [Float], sin: [Float]                                    // [heads or 1][rows][headDim], the reference's layout
     }
 
     static let cases: [Case] = {
@@ -31,62 +32,87 @@ import RotaryTestSupport
             let rope = c["rope"] as! [String: Any], axes = c["axes"] as! [String: Any]
             let scaling: RoPEScaling = rope["rope_type"] as? String == "linear"
                 ? .linear(factor: (rope["factor"] as! NSNumber).doubleValue) : .none
-            let configuration = try! RoPEConfiguration(headDim: c["head_dim"] as! Int, theta: (rope["rope_theta"] as! NSNumber).doubleValue,
+            let configuration = try! RoPEConfiguration(headDim: c["head_dim"] as! Int, theta: (rope["rope_theta"] as? NSNumber)?.doubleValue ?? 10_000,
                                                        layout: RoPELayout(rawValue: c["layout"] as! String)!, scaling: scaling)
-            let layout: RoPEAxes = if let dims = axes["axes_dim"] as? [Int] {
+            let layout: RoPEAxes = if let mixed = axes["mixed"] as? [[[NSNumber]]] {
+                .mixed(frequencies: mixed.joined().joined().map(\.floatValue), heads: mixed.count, axes: mixed[0][0].count)
+            } else if let dims = axes["axes_dim"] as? [Int], axes["frequencies"] as? String == "pixel" {
+                .pixel(dims: dims, maxFrequency: (axes["max_freq"] as! NSNumber).doubleValue)
+            } else if let dims = axes["axes_dim"] as? [Int] {
                 .axesDim(dims)
             } else if axes["interleaved"] as? Bool == true {
                 .interleavedSections(axes["sections"] as! [Int])
             } else {
                 .sections(axes["sections"] as! [Int])
             }
-            let grid = (c["grid"] as? [String: Any]).map {
-                (grid: $0["grid"] as! [Int], before: $0["text_before"] as! Int, after: $0["text_after"] as! Int)
+            let grid = (c["grid"] as? [String: Any]).flatMap { g in
+                g["pixel"] == nil ? (grid: g["grid"] as! [Int], before: g["text_before"] as! Int, after: g["text_after"] as! Int) : nil
             }
             return Case(id: c["id"] as! String, configuration: configuration, axes: layout, grid: grid,
-                        positions: c["positions"] as! [[Int]], q: floats(c["q"]), k: floats(c["k"]),
+                        positions: (c["positions"] as! [[NSNumber]]).map { $0.map(\.doubleValue) },
+                        heads: (c["q"] as! [Any]).count, q: floats(c["q"]), k: floats(c["k"]),
                         qRotated: floats(c["q_rot"]), kRotated: floats(c["k_rot"]), cos: floats(c["cos"]), sin: floats(c["sin"]))
         }
     }()
 
     static func tolerance(_ position: Int) -> Float { 1e-5 + 4e-7 * Float(position) }
 
+    /// The golden tolerance for a row: 1e-5 + 4e-7 · its largest |angle| (bounded by Σ|coordinate| · the largest
+    /// |frequency|, which for whole positions and θ ≤ 1 is at most the largest coordinate times the axis count).
+    static func tolerance(_ c: Case, row: Int) -> Float {
+        let largestFrequency: Float = switch c.axes {
+        case .mixed(let f, _, _): f.map(abs).max() ?? 0
+        case .pixel(_, let maxFrequency): Float(maxFrequency / 2) * .pi
+        default: 1
+        }
+        let angle: Float = if case .mixed = c.axes {
+            c.positions[row].map { Float(abs($0)) }.reduce(0, +) * largestFrequency
+        } else {
+            (c.positions[row].map { Float(abs($0)) }.max() ?? 0) * largestFrequency
+        }
+        return 1e-5 + 4e-7 * angle
+    }
+
     @Test func everyLayoutHasGoldenCases() {
-        #expect(Self.cases.count >= 7)
+        #expect(Self.cases.count >= 10)
         #expect(Self.cases.contains { if case .sections = $0.axes { true } else { false } })
         #expect(Self.cases.contains { if case .interleavedSections = $0.axes { true } else { false } })
         #expect(Self.cases.contains { if case .axesDim = $0.axes { true } else { false } })
+        #expect(Self.cases.contains { if case .pixel = $0.axes { true } else { false } })
+        #expect(Self.cases.contains { if case .mixed = $0.axes { true } else { false } })
     }
 
     @Test(arguments: cases.map(\.id))
     func reproducesTheReference(id: String) throws {
         let c = Self.cases.first { $0.id == id }!
-        let config = c.configuration, headDim = config.headDim, pairs = config.pairCount
+        let config = c.configuration, headDim = config.headDim, pairs = config.pairCount, rows = c.positions.count
         try c.axes.validate(pairCount: pairs, scaling: config.scaling)
-        let table = config.table(axisPositions: c.positions, axes: c.axes)
         var worst: Float = 0
-        for (row, position) in c.positions.enumerated() {
-            let bound = Self.tolerance(position.max()!)
-            let cos = expanded(table.cos, row: row, pairs: pairs, layout: config.layout)
-            let sin = expanded(table.sin, row: row, pairs: pairs, layout: config.layout)
-            for d in 0..<headDim {
-                let i = row * headDim + d
-                #expect(abs(cos[d] - c.cos[i]) <= bound, "\(id) cos[\(row)][\(d)]")
-                #expect(abs(sin[d] - c.sin[i]) <= bound, "\(id) sin[\(row)][\(d)]")
-                worst = max(worst, abs(cos[d] - c.cos[i]), abs(sin[d] - c.sin[i]))
+        for head in 0..<c.axes.headCount {
+            let table = config.table(axisPositions: c.positions, axes: c.axes, head: head)
+            for row in 0..<rows {
+                let bound = Self.tolerance(c, row: row)
+                let cos = expanded(table.cos, row: row, pairs: pairs, layout: config.layout)
+                let sin = expanded(table.sin, row: row, pairs: pairs, layout: config.layout)
+                for d in 0..<headDim {
+                    let i = (head * rows + row) * headDim + d
+                    #expect(abs(cos[d] - c.cos[i]) <= bound, "\(id) cos[\(head)][\(row)][\(d)]")
+                    #expect(abs(sin[d] - c.sin[i]) <= bound, "\(id) sin[\(head)][\(row)][\(d)]")
+                    worst = max(worst, abs(cos[d] - c.cos[i]) / bound, abs(sin[d] - c.sin[i]) / bound)
+                }
             }
         }
         for (input, expected) in [(c.q, c.qRotated), (c.k, c.kRotated)] {
             var data = input
-            config.apply(table, to: &data)
+            config.apply(axisPositions: c.positions, axes: c.axes, to: &data, heads: c.heads)
             for (i, (got, want)) in zip(data, expected).enumerated() {
-                #expect(abs(got - want) <= Self.tolerance(c.positions[i / headDim].max()!), "\(id) rotated[\(i)]")
+                #expect(abs(got - want) <= Self.tolerance(c, row: (i / headDim) % rows), "\(id) rotated[\(i)]")
             }
-            // The inverse table takes the rotated vectors back.
-            config.apply(config.table(axisPositions: c.positions, axes: c.axes, inverse: true), to: &data)
+            // The inverse tables take the rotated vectors back.
+            config.apply(axisPositions: c.positions, axes: c.axes, to: &data, heads: c.heads, inverse: true)
             for (got, want) in zip(data, input) { #expect(abs(got - want) <= 2e-6) }
         }
-        #expect(worst < 1e-5, "\(id): worst cos/sin difference \(worst)")
+        #expect(worst <= 1, "\(id): worst cos/sin difference \(worst) of the tolerance")
     }
 
     /// The grid helper gives the positions transformers' Qwen2-VL assigns (text, a vision grid, text).
@@ -95,7 +121,8 @@ import RotaryTestSupport
         #expect(withGrids.count >= 5)
         for c in withGrids {
             let g = c.grid!
-            #expect(RoPEGrid.positions(grid: g.grid, textBefore: g.before, textAfter: g.after) == c.positions, "\(c.id)")
+            #expect(RoPEGrid.positions(grid: g.grid, textBefore: g.before, textAfter: g.after).map { $0.map(Double.init) } == c.positions,
+                    "\(c.id)")
         }
     }
 
@@ -103,6 +130,8 @@ import RotaryTestSupport
         ("sections", .sections([4, 6, 6]), .half),
         ("interleaved", .interleavedSections([6, 5, 5]), .half),
         ("axes_dim", .axesDim([8, 12, 12]), .interleaved),
+        ("pixel", .pixel(dims: [8, 12, 12], maxFrequency: 3), .interleaved),
+        ("mixed", .mixed(frequencies: RoPEPropertyTests.randomVector(16 * 3, seed: 21), heads: 1, axes: 3), .half),
     ]
 
     /// q at P and k at P′ give the dot product of q at P + D and k at P′ + D, for a shift D on any axes.
@@ -120,7 +149,7 @@ import RotaryTestSupport
         let reference = dot([3, 5, 2], [1, 7, 9])
         for shift in [[0, 0, 4], [0, 10, 0], [7, 0, 0], [20, 3, 100]] {
             let shifted = dot(zip([3, 5, 2], shift).map(+), zip([1, 7, 9], shift).map(+))
-            #expect(abs(shifted - reference) <= 2e-5 * 32, "\(name) shift \(shift)")
+            #expect(abs(shifted - reference) <= 4e-5 * 32, "\(name) shift \(shift)")
         }
         // Each axis does move the product (a layout that ignored an axis would pass the line above).
         for axis in 0..<3 {
@@ -174,6 +203,10 @@ import RotaryTestSupport
         #expect(message(.axesDim([8, 12, 14]))?.hasPrefix("axes.axes_dim: must sum to the rotary dimension (32)") == true)
         #expect(message(.axesDim([8, 12, 12]), scaling: .linear(factor: 2))?.hasPrefix("rope_type:") == true)
         #expect(message(.sections([16]), scaling: .xpos(scaleBase: 512))?.hasPrefix("rope_type: xpos") == true)
+        #expect(message(.pixel(dims: [16, 16], maxFrequency: 0))?.hasPrefix("axes.max_freq:") == true)
+        #expect(message(.mixed(frequencies: [Float](repeating: 1, count: 31), heads: 1, axes: 2))?.hasPrefix("axes.mixed: must be [heads][16 pairs][axes]") == true)
+        #expect(message(.mixed(frequencies: [Float](repeating: .nan, count: 32), heads: 1, axes: 2))?.hasPrefix("axes.mixed: frequencies must be finite") == true)
         #expect(message(.sections([4, 6, 6])) == nil && message(.axesDim([8, 12, 12])) == nil)
+        #expect(message(.mixed(frequencies: [Float](repeating: 1, count: 64), heads: 2, axes: 2)) == nil)
     }
 }

@@ -20,20 +20,28 @@ import RotaryTestSupport
         rope["axes"] = c["axes"]
         // Grid cases send the grid, the others their explicit [rows][axes] positions.
         let positions: Any = c["grid"] ?? c["positions"]!
-        let vectors = (c["q"] as! [[[NSNumber]]])[0]
+        // One head as [seq][dim]; mixed frequencies (one set per head) as [heads][seq][dim].
+        let heads = c["q"] as! [[[NSNumber]]]
+        let vectors: Any = heads.count == 1 ? heads[0] : heads
         let reply = try await call("POST", "/rotate", json: ["vectors": vectors, "positions": positions, "rope": rope])
         #expect(reply.status == 200, "\(reply.error)")
-        #expect((reply.object["positions"] as? [[Int]]) == (c["positions"] as! [[Int]]))
-        let expected = (c["q_rot"] as! [[[NSNumber]]])[0]
-        let rows = c["positions"] as! [[Int]]
-        for (r, (got, want)) in zip(matrix(reply.object["vectors"]), expected).enumerated() {
-            for (a, b) in zip(got, want) { #expect(abs(a - b.floatValue) <= 1e-5 + 4e-7 * Float(rows[r].max()!), "\(id) row \(r)") }
+        let rows = (c["positions"] as! [[NSNumber]]).map { $0.map(\.doubleValue) }
+        #expect((reply.object["positions"] as? [[NSNumber]])?.map { $0.map(\.doubleValue) } == rows)
+        func flat(_ any: Any?) -> [Float] {
+            if let matrix = any as? [[NSNumber]] { return matrix.joined().map(\.floatValue) }
+            return ((any as? [[[NSNumber]]]) ?? []).joined().joined().map(\.floatValue)
+        }
+        let expected = (c["q_rot"] as! [[[NSNumber]]]).joined().joined().map(\.floatValue)
+        let got = flat(reply.object["vectors"]), dim = c["head_dim"] as! Int
+        #expect(got.count == expected.count)
+        // The golden tolerance, bounded generously by the row's coordinates (pixel and mixed frequencies reach ~400).
+        for (i, (a, b)) in zip(got, expected).enumerated() {
+            let row = rows[(i / dim) % rows.count]
+            #expect(abs(a - b) <= 1e-5 + 4e-7 * 400 * Float(row.map(abs).reduce(0, +) + 1), "\(id) value \(i)")
         }
         let back = try await call("POST", "/rotate", json: ["vectors": reply.object["vectors"]!, "positions": positions,
                                                             "rope": rope, "inverse": true])
-        for (got, want) in zip(matrix(back.object["vectors"]), vectors) {
-            for (a, b) in zip(got, want) { #expect(abs(a - b.floatValue) <= 2e-6) }
-        }
+        for (a, b) in zip(flat(back.object["vectors"]), flat(vectors)) { #expect(abs(a - b) <= 2e-6) }
     }
 
     static let vector: [Float] = (0..<16).map { Float($0) / 8 - 1 }
@@ -41,19 +49,30 @@ import RotaryTestSupport
     nonisolated(unsafe) static let badRequests: [(String, [String: Any], Int, String)] = [
         ("sections that do not sum to the pairs", ["positions": [[0, 1, 2]], "rope": ["axes": ["sections": [2, 3, 2]]]], 400, "rope.axes.sections"),
         ("axes_dim not summing to head_dim", ["positions": [[0, 1]], "rope": ["axes": ["axes_dim": [8, 6]]]], 400, "rope.axes.axes_dim"),
-        ("both sections and axes_dim", ["positions": [[0, 1]], "rope": ["axes": ["sections": [4, 4], "axes_dim": [8, 8]]]], 400, "rope.axes.axes_dim"),
+        ("both sections and axes_dim", ["positions": [[0, 1]], "rope": ["axes": ["sections": [4, 4], "axes_dim": [8, 8]]]], 400, "rope.axes"),
         ("an unknown axes key", ["positions": [[0, 1]], "rope": ["axes": ["sections": [4, 4], "sectoins": 1]]], 400, "rope.axes.sectoins"),
         ("a row with too few coordinates", ["positions": [[0, 1]], "rope": ["axes": ["sections": [2, 3, 3]]]], 400, "positions[0]"),
         ("flat positions with axes", ["positions": [3], "rope": ["axes": ["sections": [2, 3, 3]]]], 400, "positions"),
         ("no positions with axes", ["rope": ["axes": ["sections": [2, 3, 3]]]], 400, "positions"),
         ("multi-axis positions without axes", ["positions": [[0, 1, 2]]], 400, "positions"),
-        ("a negative coordinate", ["positions": [[0, -1, 2]], "rope": ["axes": ["sections": [2, 3, 3]]]], 400, "positions[0]"),
+        ("a coordinate beyond max_position", ["positions": [[0, -2e7, 2]], "rope": ["axes": ["sections": [2, 3, 3]]]], 400, "positions[0][1]"),
         ("a grid whose cells are not the rows", ["positions": ["grid": [1, 2, 2]], "rope": ["axes": ["sections": [2, 3, 3]]]], 400, "positions"),
         ("a grid of another axis count", ["positions": ["grid": [1, 1]], "rope": ["axes": ["sections": [2, 3, 3]]]], 400, "positions.grid"),
         ("a grid beyond the element limit", ["positions": ["grid": [1 << 20, 1 << 20, 1 << 20]], "rope": ["axes": ["sections": [2, 3, 3]]]],
          413, "positions.grid"),
         ("xpos with axes", ["positions": [[0, 1, 2]], "rope": ["rope_type": "xpos", "axes": ["sections": [2, 3, 3]]]], 400, "rope.rope_type"),
         ("interleaved axes_dim", ["positions": [[0, 1]], "rope": ["axes": ["axes_dim": [8, 8], "interleaved": true]]], 400, "rope.axes.interleaved"),
+        ("max_freq without pixel", ["positions": [[0, 1]], "rope": ["axes": ["axes_dim": [8, 8], "max_freq": 3]]], 400, "rope.axes.max_freq"),
+        ("a zero max_freq", ["positions": [[0, 1]], "rope": ["axes": ["axes_dim": [8, 8], "frequencies": "pixel", "max_freq": 0]]], 400,
+         "rope.axes.max_freq"),
+        ("ragged mixed frequencies", ["positions": [[0, 1]], "rope": ["axes": ["mixed": [[[1, 2], [3]]]]]], 400, "rope.axes.mixed"),
+        ("mixed frequencies for too few pairs", ["positions": [[0, 1]], "rope": ["axes": ["mixed": [[[1, 2], [3, 4]]]]]], 400, "rope.axes.mixed"),
+        ("mixed frequencies for another head count",
+         ["positions": [[0, 1]], "rope": ["axes": ["mixed": [[[Double]]](repeating: [[Double]](repeating: [1, 2], count: 8), count: 2)]]],
+         400, "rope.axes.mixed"),
+        ("a pixel grid with text", ["positions": ["grid": [1, 1], "pixel": true, "text_before": 1],
+                                    "rope": ["axes": ["axes_dim": [8, 8], "frequencies": "pixel"]]], 400, "positions.pixel"),
+        ("a non-finite coordinate", ["positions": [[0, 1e300]], "rope": ["axes": ["sections": [4, 4]]]], 400, "positions[0][1]"),
     ]
 
     @Test(arguments: badRequests.map(\.0))
@@ -79,7 +98,8 @@ import RotaryTestSupport
             "queries": Self.rows, "keys": Self.rows, "positions_q": Self.grid, "positions_k": Self.grid,
             "position_encoding": Self.encoding, "causal": true, "return": ["weights", "scores"]])
         #expect(multi.status == 200, "\(multi.error)")
-        #expect(multi.object["positions_q"] as? [[Int]] == [[0, 0, 0], [1, 1, 1], [2, 2, 2], [2, 2, 3], [2, 3, 2], [2, 3, 3]])
+        #expect((multi.object["positions_q"] as? [[NSNumber]])?.map { $0.map(\.intValue) }
+                == [[0, 0, 0], [1, 1, 1], [2, 2, 2], [2, 2, 3], [2, 3, 2], [2, 3, 3]])
         var rope = Self.encoding
         rope["type"] = nil
         let q = try await call("POST", "/rotate", json: ["vectors": Self.rows, "positions": Self.grid, "rope": rope])

@@ -1,8 +1,9 @@
 """Golden cases for multi-axis RoPE, made with the reference implementations themselves (PyTorch on CPU, float32):
 transformers' Qwen2-VL (M-RoPE sections, `get_vision_position_ids` + `get_rope_index`'s text rule) and Qwen3-VL
-(interleaved sections) rotary embeddings with `apply_rotary_pos_emb`, and diffusers' FLUX `FluxPosEmbed` (axes_dim)
-with `apply_rotary_emb`. Writes Tests/RotaryNumericsTests/Fixtures/multi-axis-rope.json.
-Needs: pip install torch transformers diffusers (not part of make test; the JSON is committed).
+(interleaved sections) rotary embeddings with `apply_rotary_pos_emb`, diffusers' FLUX `FluxPosEmbed` (axes_dim)
+with `apply_rotary_emb`, rotary-embedding-torch's axial pixel frequencies (`get_axial_freqs`) and timm's RoPE-Mixed
+(`RotaryEmbeddingMixed`, learned frequencies per head). Writes Tests/RotaryNumericsTests/Fixtures/multi-axis-rope.json.
+Needs: pip install torch transformers diffusers rotary-embedding-torch timm (not part of make test; the JSON is committed).
 Usage: python3 scripts/golden/multi_axis_rope.py"""
 import json
 import os
@@ -16,6 +17,9 @@ from transformers.models.qwen3_vl import modeling_qwen3_vl as qwen3_vl
 from transformers.models.qwen3_vl.configuration_qwen3_vl import Qwen3VLTextConfig
 from diffusers.models.transformers.transformer_flux import FluxPosEmbed
 from diffusers.models.embeddings import apply_rotary_emb
+import rotary_embedding_torch
+import timm
+from timm.layers.pos_embed_sincos import RotaryEmbeddingMixed, apply_rot_embed_cat
 
 SEED = 20261202
 OUT = os.path.join(os.path.dirname(__file__), "../../Tests/RotaryNumericsTests/Fixtures/multi-axis-rope.json")
@@ -87,6 +91,51 @@ def flux_case(case_id, description, theta, axes_dim, grid, text):
     }
 
 
+def pixel_case(case_id, description, dim_per_axis, max_freq, grid):
+    rope = rotary_embedding_torch.RotaryEmbedding(dim=dim_per_axis, freqs_for="pixel", max_freq=max_freq)
+    freqs = rope.get_axial_freqs(*grid)                              # [h][w][axes · dim_per_axis]
+    head_dim = freqs.shape[-1]
+    axes = [torch.linspace(-1, 1, steps=n) for n in grid]
+    positions = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, len(grid))
+    q = torch.rand(1, *grid, head_dim) * 2 - 1
+    k = torch.rand(1, *grid, head_dim) * 2 - 1
+    q_rot = rotary_embedding_torch.apply_rotary_emb(freqs, q)
+    k_rot = rotary_embedding_torch.apply_rotary_emb(freqs, k)
+    flat = lambda t: t.reshape(-1, head_dim)
+    return {
+        "id": case_id, "description": description, "layout": "interleaved", "head_dim": head_dim,
+        "rope": {"rope_type": "default"},
+        "axes": {"axes_dim": [dim_per_axis] * len(grid), "frequencies": "pixel", "max_freq": max_freq},
+        "grid": {"grid": grid, "pixel": True},
+        "positions": positions.tolist(),
+        "q": [rounded(flat(q))], "k": [rounded(flat(k))],
+        "cos": rounded(flat(freqs.cos())), "sin": rounded(flat(freqs.sin())),
+        "q_rot": [rounded(flat(q_rot))], "k_rot": [rounded(flat(k_rot))],
+    }
+
+
+def mixed_case(case_id, description, head_dim, heads, grid, layer):
+    rope = RotaryEmbeddingMixed(dim=head_dim * heads, depth=layer + 1, num_heads=heads, temperature=10.0,
+                                feat_shape=grid, grid_indexing="xy")
+    embed = rope.get_embed(grid)[layer]                               # [heads][rows][2 · head_dim]: sin, then cos
+    sin, cos = embed.chunk(2, -1)
+    rows = embed.shape[1]
+    q = torch.rand(1, heads, rows, head_dim) * 2 - 1
+    k = torch.rand(1, heads, rows, head_dim) * 2 - 1
+    q_rot = apply_rot_embed_cat(q, embed)
+    k_rot = apply_rot_embed_cat(k, embed)
+    frequencies = rope.freqs.detach()[:, layer]                       # [2 axes][heads][pairs]
+    return {
+        "id": case_id, "description": description, "layout": "interleaved", "head_dim": head_dim,
+        "rope": {"rope_type": "default"},
+        "axes": {"mixed": frequencies.permute(1, 2, 0).tolist()},      # [heads][pairs][axes]
+        "positions": torch.stack([rope.t_x, rope.t_y], dim=-1).tolist(),
+        "q": [rounded(q[0, h]) for h in range(heads)], "k": [rounded(k[0, h]) for h in range(heads)],
+        "cos": [rounded(cos[h]) for h in range(heads)], "sin": [rounded(sin[h]) for h in range(heads)],
+        "q_rot": [rounded(q_rot[0, h]) for h in range(heads)], "k_rot": [rounded(k_rot[0, h]) for h in range(heads)],
+    }
+
+
 def main():
     torch.manual_seed(SEED)
     cases = [
@@ -104,15 +153,23 @@ def main():
         flux_case("flux_axes_dim", "FLUX FluxPosEmbed: theta 1e4, axes_dim [16, 56, 56]; 4 text ids (zeros), then a 3x4 "
                   "image grid [0, row, col]", 10_000, [16, 56, 56], [1, 3, 4], 4),
         flux_case("flux_axes_dim_small", "FluxPosEmbed with small axes: theta 256, axes_dim [4, 6, 6]", 256, [4, 6, 6], [1, 3, 7], 1),
+        pixel_case("pixel_axial_2d", "rotary-embedding-torch axial pixel frequencies: 16 dims per axis, max_freq 256, "
+                   "a 4x5 grid in [-1, 1]", 16, 256, [4, 5]),
+        pixel_case("pixel_axial_3d", "rotary-embedding-torch axial pixel frequencies on three axes: 8 dims per axis, "
+                   "max_freq 10, a 2x3x3 grid", 8, 10, [2, 3, 3]),
+        mixed_case("rope_mixed_timm", "timm RotaryEmbeddingMixed (RoPE-Mixed): head_dim 16, 3 heads, a 3x4 grid ('xy'), "
+                   "the frequencies of block 1", 16, 3, [3, 4], 1),
     ]
     document = {
         "schema_version": 1, "seed": SEED,
         "generator": {"script": "scripts/golden/multi_axis_rope.py", "device": "cpu", "dtype": "float32",
                       "torch_version": torch.__version__, "transformers_version": transformers.__version__,
                       "diffusers_version": diffusers.__version__},
-        "tolerance": "cos, sin, q_rot, k_rot: abs(got - expected) <= 1e-5 + 4e-7 * largest position of the row",
-        "shapes": "positions [rows][axes]; q, k, q_rot, k_rot [heads][rows][head_dim]; cos, sin [rows][head_dim] as the "
-                  "reference lays them out (half: pairs then pairs again; interleaved: each pair's value twice)",
+        "tolerance": "cos, sin, q_rot, k_rot: abs(got - expected) <= 1e-5 + 4e-7 * largest |angle| of the row "
+                     "(the largest position for sections and axes_dim)",
+        "shapes": "positions [rows][axes]; q, k, q_rot, k_rot [heads][rows][head_dim]; cos, sin [rows][head_dim] "
+                  "([heads][rows][head_dim] for mixed) as the reference lays them out (half: pairs then pairs again; "
+                  "interleaved: each pair's value twice)",
         "cases": cases,
     }
     with open(OUT, "w") as f:

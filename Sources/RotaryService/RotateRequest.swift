@@ -98,15 +98,19 @@ struct RotateRequest {
     static func settings(fromQuery query: [(name: String, value: String)]) throws(HTTPError) -> JSONValue {
         var top: [(String, JSONValue)] = []
         var rope: [(String, JSONValue)] = []
+        // Multi-axis settings by name: rope.axes members, and the members of a grid given as positions.
+        var axes: [(String, JSONValue)] = [], grid: [(String, JSONValue)] = []
         var seen: Set<String> = []
-        let stringKeys: Set<String> = ["rope_type", "layout", "role"]
-        let listKeys: Set<String> = ["positions", "short_factor", "long_factor", "return"]
-        let boolKeys: Set<String> = ["inverse", "truncate"]
+        let stringKeys: Set<String> = ["rope_type", "layout", "role", "frequencies"]
+        let listKeys: Set<String> = ["positions", "short_factor", "long_factor", "return", "sections", "axes_dim", "grid"]
+        let boolKeys: Set<String> = ["inverse", "truncate", "interleaved", "pixel"]
+        let axesKeys: Set<String> = ["sections", "interleaved", "axes_dim", "frequencies", "max_freq"]
+        let gridKeys: Set<String> = ["grid", "text_before", "text_after", "pixel"]
         for (name, raw) in query {
             // Names the body carries (or the object that holds the rest) cannot be settings.
-            guard name != "vectors", name != "rope" else {
-                throw .badRequest("query parameter \(name) is not a setting of an .npy request (the body is the vectors; give rope parameters by name)",
-                                  param: name)
+            guard name != "vectors", name != "rope", name != "axes", name != "mixed" else {
+                throw .badRequest("query parameter \(name) is not a setting of an .npy request (the body is the vectors; give rope "
+                                  + "parameters by name; mixed frequencies need a JSON body)", param: name)
             }
             guard seen.insert(name).inserted else { throw .badRequest("query parameter \(name) is given twice", param: name) }
             let value: JSONValue
@@ -123,7 +127,35 @@ struct RotateRequest {
             } else {
                 value = try number(raw, name: name)
             }
-            if topLevelKeys.contains(name) { top.append((name, value)) } else { rope.append((name, value)) }
+            if axesKeys.contains(name) {
+                axes.append((name, value))
+            } else if gridKeys.contains(name) {
+                grid.append((name, value))
+            } else if topLevelKeys.contains(name) {
+                top.append((name, value))
+            } else {
+                rope.append((name, value))
+            }
+        }
+        if !grid.isEmpty {
+            if seen.contains("positions") { throw .badRequest("give positions or grid, not both", param: "grid") }
+            top.append(("positions", .object(grid)))
+        }
+        if !axes.isEmpty {
+            rope.append(("axes", .object(axes)))
+            // Explicit multi-axis positions travel flat, row after row: one coordinate per axis.
+            let axisCount = axes.first { $0.0 == "sections" || $0.0 == "axes_dim" }.flatMap { entry -> Int? in
+                if case .numbers(let list) = entry.1 { return list.count }
+                return nil
+            }
+            if let index = top.firstIndex(where: { $0.0 == "positions" }), case .numbers(let flat) = top[index].1,
+               let axisCount, axisCount > 0 {
+                guard flat.count % axisCount == 0 else {
+                    throw .badRequest("query parameter positions has \(flat.count) numbers, not a multiple of the \(axisCount) axes",
+                                      param: "positions")
+                }
+                top[index].1 = .array(stride(from: 0, to: flat.count, by: axisCount).map { .numbers(Array(flat[$0..<($0 + axisCount)])) })
+            }
         }
         top.append(("rope", .object(rope)))
         return .object(top)

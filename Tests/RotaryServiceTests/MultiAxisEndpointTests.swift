@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import RotaryHTTP
 import RotaryService
 import RotaryTestSupport
 
@@ -74,6 +75,38 @@ import RotaryTestSupport
                                     "rope": ["axes": ["axes_dim": [8, 8], "frequencies": "pixel"]]], 400, "positions.pixel"),
         ("a non-finite coordinate", ["positions": [[0, 1e300]], "rope": ["axes": ["sections": [4, 4]]]], 400, "positions[0][1]"),
     ]
+
+    /// The same request as `.npy` with settings in the query string (grids and flat positions, one coordinate per
+    /// axis row after row) gives the JSON answer's floats.
+    @Test func npyQueryMatchesJSON() async throws {
+        let rows = (0..<6).map { r in (0..<8).map { d in Float(r * 8 + d) / 17 - 1 } }
+        let body = RotateRequestTests.npy(rows.flatMap { $0 }, shape: [6, 8])
+        func npyFloats(_ reply: Response) -> [Float] {
+            let header = Int(reply.body[8]) | Int(reply.body[9]) << 8
+            return stride(from: 10 + header, to: reply.body.count, by: 4).map { (i: Int) -> Float in
+                var bits: UInt32 = 0
+                for byte in 0..<4 { bits |= UInt32(reply.body[i + byte]) << (8 * UInt32(byte)) }
+                return Float(bitPattern: bits)
+            }
+        }
+        let json = try await call("POST", "/rotate", json: [
+            "vectors": rows, "positions": ["grid": [1, 2, 2], "text_before": 2],
+            "rope": ["rope_theta": 1000, "layout": "interleaved", "axes": ["sections": [2, 1, 1], "interleaved": true]]])
+        let expected = matrix(json.object["vectors"]).flatMap { $0 }
+        let gridded = try await call("POST", "/rotate", body: body, contentType: "application/x-npy", accept: "application/x-npy",
+                                     query: [("rope_theta", "1000"), ("layout", "interleaved"), ("sections", "2,1,1"),
+                                             ("interleaved", "true"), ("grid", "1,2,2"), ("text_before", "2")])
+        #expect(gridded.status == 200 && npyFloats(gridded) == expected)
+        let flat = try await call("POST", "/rotate", body: body, contentType: "application/x-npy", accept: "application/x-npy",
+                                  query: [("rope_theta", "1000"), ("layout", "interleaved"), ("sections", "2,1,1"), ("interleaved", "true"),
+                                          ("positions", "0,0,0,1,1,1,2,2,2,2,2,3,2,3,2,2,3,3")])
+        #expect(flat.status == 200 && npyFloats(flat) == expected)
+        let ragged = try await call("POST", "/rotate", body: body, contentType: "application/x-npy",
+                                    query: [("sections", "2,1,1"), ("positions", "0,0,0,1")])
+        #expect(ragged.status == 400 && ragged.error["param"] as? String == "positions")
+        let mixed = try await call("POST", "/rotate", body: body, contentType: "application/x-npy", query: [("mixed", "1")])
+        #expect(mixed.status == 400 && mixed.error["param"] as? String == "mixed")
+    }
 
     @Test(arguments: badRequests.map(\.0))
     func badInputIsNamed(name: String) async throws {

@@ -42,7 +42,7 @@ import RotaryTestSupport
         let readiness = Readiness()
         var configuration = ServerConfiguration()
         configuration.port = 0
-        configuration.drainDelaySeconds = 1.5
+        configuration.drainDelaySeconds = 3
         let server = Server(configuration: configuration, router: Service.router(readiness: readiness), readiness: readiness)
         try server.start()
         let port = server.port
@@ -62,15 +62,15 @@ import RotaryTestSupport
         let onKept = try kept.request("GET", "/health")
         #expect(onKept.status == 200 && onKept.headers["connection"] == "close")
         #expect(kept.isClosedByPeer(within: 1))
-        #expect(monotonicSeconds() - started < 1.0, "the checks ran inside the delay")
+        #expect(monotonicSeconds() - started < 2.5, "the checks ran inside the delay (a loaded machine: retry)")
         // After it: refused.
         var refusedAfter: Double?
-        while monotonicSeconds() - started < 5 {
+        while monotonicSeconds() - started < 8 {
             if (try? RawHTTPClient(port: port).request("GET", "/health")) == nil { refusedAfter = monotonicSeconds() - started; break }
             usleep(20_000)
         }
         #expect(refusedAfter != nil, "still accepting after the drain")
-        #expect((refusedAfter ?? 0) >= 1.4, "stopped accepting \(refusedAfter ?? 0) s in, before the delay ran out")
+        #expect((refusedAfter ?? 0) >= 2.9, "stopped accepting \(refusedAfter ?? 0) s in, before the delay ran out")
     }
 
     @Test func loadingServerHoldsModelRequestsThenHandsOver() async throws {
@@ -78,19 +78,24 @@ import RotaryTestSupport
     }
 
     static func loadThenHandOver() throws {
+        var port = 0
         let readiness = Readiness(.loading)
         let pending = PendingRouter()
         var configuration = ServerConfiguration()
         configuration.port = 0
+        // A parallel run on two cores can starve the cooperative pool that answers held requests for tens of
+        // seconds: the hand-over's drain (and the clients) wait as long as that takes.
+        configuration.drainTimeoutSeconds = 120
+        func client() throws -> RawHTTPClient { try RawHTTPClient(port: port, timeoutSeconds: 120) }
         let loading = Server(configuration: configuration,
                              router: Service.loadingRouter(readiness: readiness, modelRouter: pending), readiness: readiness)
         try loading.start()
-        let port = loading.port
-        #expect(try RawHTTPClient(port: port).request("GET", "/ready").status == 503)
-        #expect(try RawHTTPClient(port: port).request("GET", "/health").status == 200)
-        #expect(try RawHTTPClient(port: port).request("GET", "/nowhere").status == 404)
+        port = loading.port
+        #expect(try client().request("GET", "/ready").status == 503)
+        #expect(try client().request("GET", "/health").status == 200)
+        #expect(try client().request("GET", "/nowhere").status == 404)
         // A model request sent while loading waits: no answer until the model's router is set.
-        let early = try RawHTTPClient(port: port)
+        let early = try client()
         try early.send("POST /tokenize HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n{\"prompt\": \"in the\"}")
         usleep(300_000)
         #expect(early.peekStatus() == 0, "answered before the model was loaded")
@@ -103,8 +108,8 @@ import RotaryTestSupport
         let answer = try early.readReply()
         #expect(answer.status == 200 && answer.text.contains("\"tokens\""), "held request: \(answer.status) \(answer.text)")
         #expect(serving.port == port)
-        #expect(try RawHTTPClient(port: port).request("GET", "/ready").status == 200)
-        let after = try RawHTTPClient(port: port).request("POST", "/tokenize", json: #"{"prompt": "in the"}"#)
+        #expect(try client().request("GET", "/ready").status == 200)
+        let after = try client().request("POST", "/tokenize", json: #"{"prompt": "in the"}"#)
         #expect(after.status == 200 && after.body == answer.body)
         #expect(readiness.state == .ready, "a hand-over is not a drain")
     }

@@ -2,11 +2,12 @@
 SHELL := /bin/bash
 PORT ?= 8080
 # System packages the build, the tests and the server need (installed only when missing).
-APT_PACKAGES := libmicrohttpd-dev libopenblas-dev pkg-config curl python3-pip
+APT_PACKAGES := libmicrohttpd-dev libopenblas-dev pkg-config curl python3-pip haproxy
 BENCH_APT_PACKAGES := wrk
 PYTHON_TEST_MODULES := openapi_spec_validator:openapi-spec-validator numpy:numpy gguf:gguf openai:openai \
 	libgguf:libgguf==0.2.2 xllamacpp:xllamacpp==2026.10.11549 \
-	schemathesis:schemathesis==4.32.5 prometheus_client:prometheus-client==0.21.1
+	schemathesis:schemathesis==4.32.5 prometheus_client:prometheus-client==0.21.1 \
+	kubernetes_validate:kubernetes-validate==1.37.0
 
 .PHONY: deps python-deps models run-smollm build release run test fuzz bench soak crosscheck model clean
 
@@ -67,6 +68,10 @@ test: deps python-deps models
 	bash scripts/log_check.sh .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
 	# schemathesis: the live server against openapi.yaml, every check, 50 examples per operation, seeded.
 	CONTRACT_EXAMPLES=50 CONTRACT_SEED=1 bash scripts/contract_check.sh .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
+	# deploy/kubernetes: kubernetes-validate (strict, offline schemas), and the facts that tie the manifests to the server.
+	python3 scripts/deploy_check.py
+	# Three replicas behind HAProxy under mixed load: a rolling restart (SIGTERM) loses nothing, a SIGKILL only what was in flight.
+	python3 scripts/haproxy_check.py .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
 	# Real models on the release binary (debug Swift is 10-50x slower): the float64 reference against llama.cpp, then
 	# Rotary against both on every generated fixture (llama, Llama 3, qwen2, gemma3; F32 to Q6_K) and on SmolLM2.
 	swift build -c release

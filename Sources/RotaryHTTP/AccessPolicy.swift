@@ -3,7 +3,7 @@
 public struct AccessPolicy: Sendable, Equatable {
     public var apiKey: String?
     public var corsOrigin: String?
-    public var openPaths: Set<String> = ["/health"]
+    public var openPaths: Set<String> = ["/health", "/ready"]
 
     public init(apiKey: String? = nil, corsOrigin: String? = nil) {
         self.apiKey = apiKey

@@ -236,6 +236,8 @@ extension Server {
             for header in router.responseHeaders { addHeader(mhdResponse, header.name, header.value) }
         }
         addHeader(mhdResponse, "X-Request-Id", exchange.id)
+        // Loading or draining: the client should reconnect (to whichever server the balancer now picks).
+        if readiness.state != .ready { addHeader(mhdResponse, "Connection", "close") }
         if exchange.dispatchNanos > 0 {
             // Time spent handling the request (body already received), for clients and benchmarks.
             addHeader(mhdResponse, "Server-Timing", serverTimingText(micros: (monotonicNanos() - exchange.dispatchNanos) / 1000))

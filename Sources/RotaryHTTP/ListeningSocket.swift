@@ -7,6 +7,13 @@ struct ListeningSocket {
     let port: Int
     let isIPv6: Bool
 
+    /// A socket that is already bound and listening (handed over by a daemon that stopped using it).
+    init(adopting descriptor: Int32, port: Int, isIPv6: Bool) {
+        self.descriptor = descriptor
+        self.port = port
+        self.isIPv6 = isIPv6
+    }
+
     /// Binds `host` (an IPv4 or IPv6 literal, or `localhost`) and starts listening.
     init(host: String, port: Int, backlog: Int32 = 1024) throws(ServerError) {
         var storage = sockaddr_storage()

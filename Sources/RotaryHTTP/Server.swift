@@ -7,7 +7,9 @@ import Synchronization
 /// The HTTP server: libmicrohttpd's daemon (epoll, a thread pool) in front of a `Router`.
 ///
 /// Lifecycle: `start()` binds and serves; `stop()` stops accepting, lets requests in flight finish
-/// within the drain timeout, then closes every connection.
+/// within the drain timeout, then closes every connection. `handOver(to:)` passes the listening socket to
+/// another server with no moment where connections are refused (the server that answers while the model
+/// loads hands over to the one that serves it).
 public final class Server: @unchecked Sendable {
     /// The swift-log `source` of the access log's lines (one per request), so handlers can tell them apart.
     public static let accessLogSource = "http"
@@ -20,6 +22,10 @@ public final class Server: @unchecked Sendable {
     let threadStates: PerThread<ServerThreadState>
     /// Requests by route and status, latency histograms.
     public let metrics: RequestMetrics
+    /// What `/ready` reports; `stop()` marks it draining. While it is not `ready`, every response carries
+    /// `Connection: close`, so a balancer's kept-alive connections end at a response boundary instead of
+    /// being cut when the server stops.
+    public let readiness: Readiness
     /// The header and body deadlines, swept while the server runs.
     let deadlines: ConnectionDeadlines
     /// Bytes of large responses built and not yet read by their clients, against their limit.
@@ -36,11 +42,13 @@ public final class Server: @unchecked Sendable {
         var daemon: OpaquePointer?
         var port = 0
         var retainedSelf: Unmanaged<Server>?
+        var isIPv6 = false
     }
 
     public init(configuration: ServerConfiguration, router: Router, metrics: RequestMetrics = RequestMetrics(),
-                logger: Logger = Logger(label: "rotary.http")) {
+                readiness: Readiness = Readiness(), logger: Logger = Logger(label: "rotary.http")) {
         self.configuration = configuration
+        self.readiness = readiness
         self.router = router
         self.logger = logger
         let numbers = RequestNumbers()
@@ -85,9 +93,17 @@ public final class Server: @unchecked Sendable {
 
     public func start() throws(ServerError) {
         try configuration.validate()
+        try start(on: ListeningSocket(host: configuration.host, port: configuration.port))
+    }
+
+    /// Serves on a socket already listening; closes it if the daemon cannot start.
+    private func start(on socket: ListeningSocket, note: String = "") throws(ServerError) {
+        try configuration.validate()
         try state.withLock { (s: inout LifecycleState) throws(ServerError) in
-            guard s.daemon == nil else { throw ServerError.startFailed("already running") }
-            let socket = try ListeningSocket(host: configuration.host, port: configuration.port)
+            guard s.daemon == nil else {
+                close(socket.descriptor)
+                throw ServerError.startFailed("already running")
+            }
             let retained = Unmanaged.passRetained(self)
             guard let daemon = startDaemon(socket: socket, context: retained.toOpaque()) else {
                 retained.release()
@@ -97,14 +113,27 @@ public final class Server: @unchecked Sendable {
             s.daemon = daemon
             s.retainedSelf = retained
             s.port = socket.port
+            s.isIPv6 = socket.isIPv6
         }
         deadlines.start()
-        logger.info("listening on \(configuration.host):\(port) with \(configuration.threads) threads")
+        logger.info("listening on \(configuration.host):\(port) with \(configuration.threads) threads\(note)")
+    }
+
+    /// Starts `successor` on this server's listening socket, then stops this one (its requests in flight
+    /// finish first). The socket never closes, so clients meet no refused connection in between; the
+    /// readiness is left as it is (a hand-over is not a drain).
+    public func handOver(to successor: Server, note: String = "") throws(ServerError) {
+        guard let (daemon, retained, port, isIPv6) = takeDaemon() else { throw ServerError.startFailed("not running") }
+        let listenSocket = MHD_quiesce_daemon(daemon)
+        defer { drainAndStop(daemon, retained, message: "handed the listening socket over") }
+        guard listenSocket >= 0 else { throw ServerError.startFailed("libmicrohttpd did not release the listening socket") }
+        try successor.start(on: ListeningSocket(adopting: listenSocket, port: port, isIPv6: isIPv6), note: note)
     }
 
     private func startDaemon(socket: ListeningSocket, context: UnsafeMutableRawPointer) -> OpaquePointer? {
+        // MHD_USE_ITC: without it libmicrohttpd cannot quiesce a daemon that polls in its own threads (stop, hand-over).
         var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
-            | MHD_ALLOW_SUSPEND_RESUME.rawValue
+            | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_USE_ITC.rawValue
         if socket.isIPv6 { flags |= MHD_USE_IPv6.rawValue }
         func item(_ option: MHD_OPTION, _ value: Int, _ pointer: UnsafeMutableRawPointer? = nil) -> MHD_OptionItem {
             MHD_OptionItem(option: option, value: value, ptr_value: pointer)
@@ -135,16 +164,41 @@ public final class Server: @unchecked Sendable {
         }
     }
 
-    /// Graceful stop: no new connections, requests in flight get `drainTimeoutSeconds` to finish.
+    /// Graceful stop: readiness to draining, no new connections, requests in flight get
+    /// `drainTimeoutSeconds` to finish.
     public func stop() {
-        guard let (daemon, retained) = state.withLock({ s -> (OpaquePointer, Unmanaged<Server>?)? in
+        guard let (daemon, retained, _, _) = takeDaemon() else { return }
+        readiness.markDraining()
+        let listenSocket = MHD_quiesce_daemon(daemon)
+        if listenSocket >= 0 { close(listenSocket) }
+        drainAndStop(daemon, retained, message: "stopped")
+    }
+
+    /// The stop a balancer sees coming: readiness turns to draining at once (`/ready` answers 503, every
+    /// response closes its connection), the server keeps accepting and serving for `drainDelaySeconds`,
+    /// then `stop()`.
+    public func drain() {
+        readiness.markDraining()
+        let delay = configuration.drainDelaySeconds
+        if delay > 0 {
+            let deadline = monotonicNanos() + UInt64(delay * 1e9)
+            while monotonicNanos() < deadline { usleep(10_000) }
+        }
+        stop()
+    }
+
+    /// The running daemon, taken out of the lifecycle state (nil when not running): whoever takes it stops it.
+    private func takeDaemon() -> (OpaquePointer, Unmanaged<Server>?, port: Int, isIPv6: Bool)? {
+        state.withLock { s in
             guard let d = s.daemon else { return nil }
             s.daemon = nil
             defer { s.retainedSelf = nil }
-            return (d, s.retainedSelf)
-        }) else { return }
-        let listenSocket = MHD_quiesce_daemon(daemon)
-        if listenSocket >= 0 { close(listenSocket) }
+            return (d, s.retainedSelf, s.port, s.isIPv6)
+        }
+    }
+
+    /// Waits for requests in flight (up to the drain timeout), answers for the stragglers, stops the daemon.
+    private func drainAndStop(_ daemon: OpaquePointer, _ retained: Unmanaged<Server>?, message: String) {
         waitForRequestsInFlight(seconds: configuration.drainTimeoutSeconds)
         // Workers still running past the deadline: answer for them so no connection stays suspended.
         let stragglers = suspendedExchanges.withLock { table in
@@ -162,7 +216,7 @@ public final class Server: @unchecked Sendable {
         MHD_stop_daemon(daemon)
         deadlines.stop()
         retained?.release()
-        logger.info("stopped")
+        logger.info("\(message)")
     }
 
     private func waitForRequestsInFlight(seconds: Double) {

@@ -30,6 +30,11 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var maxBufferedResponseBytes: Int = 256 << 20
     /// Seconds a graceful stop waits for in-flight requests before closing everything.
     public var drainTimeoutSeconds: Double = 10
+    /// Seconds `Server.drain()` keeps accepting and serving after readiness turns to draining, before the
+    /// stop: the time a balancer polling `/ready` needs to take the server out of its pool (its check
+    /// interval × failures to mark down). 0: stop at once, for platforms that remove the endpoint before
+    /// the signal (Kubernetes with a preStop pause).
+    public var drainDelaySeconds: Double = 0
 
     public init() {}
 
@@ -46,6 +51,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         try need(idleTimeoutSeconds >= 0, "idle timeout must be >= 0")
         try need(connectionMemoryLimit >= 4096, "connection memory limit must be >= 4096 bytes")
         try need(drainTimeoutSeconds >= 0, "drain timeout must be >= 0")
+        try need(drainDelaySeconds >= 0, "drain delay must be >= 0")
         try need(maxBufferedResponseBytes >= 0, "max buffered response bytes must be >= 0")
         try need(headerTimeoutSeconds >= 0, "header timeout must be >= 0")
         try need(bodyTimeoutSeconds >= 0, "body timeout must be >= 0")

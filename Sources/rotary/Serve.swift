@@ -39,6 +39,8 @@ struct Serve: ParsableCommand {
     var connectionMemoryLimit: Int?
     @Option(help: "Seconds a graceful stop waits for requests in flight. Env ROTARY_DRAIN_TIMEOUT. Default: \(serverDefaults.drainTimeoutSeconds).")
     var drainTimeout: Double?
+    @Option(help: "Seconds between SIGTERM/SIGINT and the stop: /ready answers 503 at once, the server keeps serving meanwhile, so a balancer that polls /ready takes it out of its pool before it stops accepting (under Kubernetes the preStop pause does this: keep 0). Env ROTARY_DRAIN_DELAY. Default: \(serverDefaults.drainDelaySeconds).")
+    var drainDelay: Double?
     @Option(help: "Most float elements per request (413 beyond). Env ROTARY_MAX_ELEMENTS. Default: \(serviceDefaults.maxElements).")
     var maxElements: Int?
     @Option(help: "Most attention scores (heads × seq_q × seq_k) per request (413 beyond). Env ROTARY_MAX_SCORE_ELEMENTS. Default: \(serviceDefaults.maxScoreElements).")
@@ -81,6 +83,7 @@ struct Serve: ParsableCommand {
         server.maxBufferedResponseBytes = try setting(maxBufferedResponseBytes, "ROTARY_MAX_BUFFERED_RESPONSE_BYTES", server.maxBufferedResponseBytes)
         server.connectionMemoryLimit = try setting(connectionMemoryLimit, "ROTARY_CONNECTION_MEMORY_LIMIT", server.connectionMemoryLimit)
         server.drainTimeoutSeconds = try setting(drainTimeout, "ROTARY_DRAIN_TIMEOUT", server.drainTimeoutSeconds)
+        server.drainDelaySeconds = try setting(drainDelay, "ROTARY_DRAIN_DELAY", server.drainDelaySeconds)
         service.maxElements = try setting(maxElements, "ROTARY_MAX_ELEMENTS", service.maxElements)
         service.maxScoreElements = try setting(maxScoreElements, "ROTARY_MAX_SCORE_ELEMENTS", service.maxScoreElements)
         service.maxDecayTerms = try setting(maxDecayTerms, "ROTARY_MAX_DECAY_TERMS", service.maxDecayTerms)
@@ -101,55 +104,80 @@ struct Serve: ParsableCommand {
         let logger = Logger(label: "rotary")
         logger.info("numerics: \(threads); kernels: \(exact ? "activations kept in float (--exact-activations); " : "")\(TensorKernels.description)")
         LargeBlockMemory.keepLargeBlocks()
-        var owner: ModelOwner?
-        do {
-            // --model, else the model shipped in the package resources, else none (model routes answer 503).
-            if !modelPath.isEmpty, case let file = try GGUFFile(path: modelPath), VocabularyFile.isVocabularyOnly(file) {
-                let vocabulary = try VocabularyFile(file: file)
-                let name = file.value("general.name")?.string ?? String(modelPath.split(separator: "/").last ?? "vocabulary")
-                owner = ModelOwner(vocabularyOnly: vocabulary, name: name, queueLimit: service.modelQueueSize)
-                let tokenizer = vocabulary.tokenizer
-                logger.warning("\(modelPath) is vocabulary-only (no weights): tokenizer \(tokenizer.model) with \(tokenizer.vocabularySize) tokens; model routes answer 503 model_not_loaded")
-            } else if let loaded = modelPath.isEmpty ? try EmbeddedModel.load() : try LlamaModel(path: modelPath, exactActivations: exact) {
-                let fallback = modelPath.isEmpty ? EmbeddedModel.resourceName : String(modelPath.split(separator: "/").last ?? "model")
-                let name = loaded.file.value("general.name")?.string ?? fallback
-                owner = ModelOwner(model: loaded, name: name, queueLimit: service.modelQueueSize)
-                logger.info("model \(name): \(loaded.summary)")
-            } else {
-                logger.warning("no model loaded: model routes answer 503 model_not_loaded")
-            }
-        } catch {
-            throw ValidationError("cannot load the model \(modelPath.isEmpty ? "shipped in the package" : modelPath): \(error)")
-        }
         let key = try setting(apiKey, "ROTARY_API_KEY", "")
         let origin = try setting(corsOrigin, "ROTARY_CORS_ORIGIN", "")
         let policy = AccessPolicy(apiKey: key.isEmpty ? nil : key, corsOrigin: origin.isEmpty ? nil : origin)
         let metrics = RequestMetrics()
-        let router = Service.router(configuration: service, owner: owner, policy: policy, metrics: metrics, logger: logger)
-        let httpServer = Server(configuration: server, router: router, metrics: metrics, logger: logger)
-        // Caught before the server answers anything: a stop sent the moment it is up must not be lost.
-        let termination = TerminationSignal()
+        // Listening while the model loads: /health answers (alive), /ready answers 503, other requests wait
+        // for the model. A stop asked for meanwhile ends the process at once (nothing was routed here yet).
+        let readiness = Readiness(.loading)
+        let termination = TerminationSignal(readiness: readiness) {
+            logger.notice("signal received while the model loads: exiting")
+            sink.flush()
+            _exit(0)
+        }
+        let modelRouter = PendingRouter()
+        let loadingServer = Server(configuration: server, router: Service.loadingRouter(
+            configuration: service, policy: policy, metrics: metrics, readiness: readiness, modelRouter: modelRouter, logger: logger),
+            metrics: metrics, readiness: readiness, logger: logger)
         do {
-            try httpServer.start()
+            try loadingServer.start()
+        } catch {
+            throw ValidationError(error.description)
+        }
+        let owner = try loadModel(path: modelPath, exactActivations: exact, queueLimit: service.modelQueueSize, logger: logger)
+        let router = Service.router(configuration: service, owner: owner, policy: policy, metrics: metrics, readiness: readiness, logger: logger)
+        let httpServer = Server(configuration: server, router: router, metrics: metrics, readiness: readiness, logger: logger)
+        modelRouter.set(router)
+        readiness.markReady()
+        do {
+            try loadingServer.handOver(to: httpServer, note: "; ready")
         } catch {
             throw ValidationError(error.description)
         }
         termination.wait()
-        logger.info("signal received: draining requests in flight (up to \(server.drainTimeoutSeconds) s)")
-        httpServer.stop()
+        let pause = server.drainDelaySeconds > 0 ? "serving \(server.drainDelaySeconds) s more, then " : ""
+        logger.info("signal received: /ready answers 503; \(pause)draining requests in flight (up to \(server.drainTimeoutSeconds) s)")
+        httpServer.drain()
     }
 }
 
-/// SIGINT and SIGTERM, caught from the moment this is made.
+/// --model, else the model shipped in the package resources, else none (model routes answer 503).
+private func loadModel(path modelPath: String, exactActivations exact: Bool, queueLimit: Int, logger: Logger) throws -> ModelOwner? {
+    do {
+        if !modelPath.isEmpty, case let file = try GGUFFile(path: modelPath), VocabularyFile.isVocabularyOnly(file) {
+            let vocabulary = try VocabularyFile(file: file)
+            let name = file.value("general.name")?.string ?? String(modelPath.split(separator: "/").last ?? "vocabulary")
+            let tokenizer = vocabulary.tokenizer
+            logger.warning("\(modelPath) is vocabulary-only (no weights): tokenizer \(tokenizer.model) with \(tokenizer.vocabularySize) tokens; model routes answer 503 model_not_loaded")
+            return ModelOwner(vocabularyOnly: vocabulary, name: name, queueLimit: queueLimit)
+        } else if let loaded = modelPath.isEmpty ? try EmbeddedModel.load() : try LlamaModel(path: modelPath, exactActivations: exact) {
+            let fallback = modelPath.isEmpty ? EmbeddedModel.resourceName : String(modelPath.split(separator: "/").last ?? "model")
+            let name = loaded.file.value("general.name")?.string ?? fallback
+            logger.info("model \(name): \(loaded.summary)")
+            return ModelOwner(model: loaded, name: name, queueLimit: queueLimit)
+        }
+        logger.warning("no model loaded: model routes answer 503 model_not_loaded")
+        return nil
+    } catch {
+        throw ValidationError("cannot load the model \(modelPath.isEmpty ? "shipped in the package" : modelPath): \(error)")
+    }
+}
+
+/// SIGINT and SIGTERM, caught from the moment this is made. One that arrives while `readiness` is still
+/// `loading` runs `whileLoading` instead of waiting for the load.
 final class TerminationSignal {
     private let done = DispatchSemaphore(value: 0)
     private var sources: [DispatchSourceSignal] = []
 
-    init() {
+    init(readiness: Readiness, whileLoading: @escaping @Sendable () -> Void) {
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber, SIG_IGN)   // the dispatch source takes delivery instead of the default action
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [done] in done.signal() }
+            source.setEventHandler { [done] in
+                if readiness.state == .loading { whileLoading() }
+                done.signal()
+            }
             source.resume()
             sources.append(source)
         }

@@ -13,7 +13,7 @@ import RotaryTestSupport
             "--max-body-bytes": "\(server.maxBodyBytes)", "--connection-limit": "\(server.connectionLimit)",
             "--per-ip-connection-limit": "\(server.perIPConnectionLimit)", "--idle-timeout": "\(server.idleTimeoutSeconds)",
             "--connection-memory-limit": "\(server.connectionMemoryLimit)",
-            "--drain-timeout": "\(Int(server.drainTimeoutSeconds))",
+            "--drain-timeout": "\(Int(server.drainTimeoutSeconds))", "--drain-delay": "\(Int(server.drainDelaySeconds))",
             "--header-timeout": "\(Int(server.headerTimeoutSeconds))", "--body-timeout": "\(Int(server.bodyTimeoutSeconds))",
             "--max-buffered-response-bytes": "\(server.maxBufferedResponseBytes)",
             "--max-elements": "\(service.maxElements)", "--max-score-elements": "\(service.maxScoreElements)",

@@ -71,3 +71,53 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
     }
 }
+
+extension LongTermDecay {
+    /// The decay over two position axes (image rows and columns): the same bound and mean dot product as `curve`,
+    /// at every offset (Δ₀, Δ₁) in 0…maxDistance², with each pair's angle what a multi-axis layout gives it.
+    public struct Surface: Sendable {
+        /// `[0, maxDistance]` on each axis.
+        public var distance: [Int]
+        /// `[Δ₀][Δ₁]`, scaled to 1 at (0, 0).
+        public var upperBound: [Double]
+        public var upperBoundAtZero: Double
+        /// `[Δ₀][Δ₁]`
+        public var meanDot: [Double]
+    }
+
+    /// - Parameters: a configuration and a two-axis layout valid for it (`RoPEAxes.validate`); for `mixed`, head 0.
+    public static func surface(_ configuration: RoPEConfiguration, axes: RoPEAxes, maxDistance: Int, samples: Int,
+                               seed: UInt64) -> Surface {
+        precondition(axes.axisCount == 2, "a surface needs two axes")
+        let pairs = configuration.pairCount
+        let side = maxDistance + 1
+        let offsets = (0..<(side * side)).map { [Double($0 / side), Double($0 % side)] }
+        // The angles come from the rotation tables themselves, so the surface is the layout the other routes apply.
+        let table = configuration.table(axisPositions: offsets, axes: axes)
+        var generator = SplitMix64(seed: seed)
+        var pairEnergy = [Double](repeating: 0, count: pairs)
+        for _ in 0..<samples {
+            for i in 0..<pairs {
+                let a = generator.nextGaussian(), b = generator.nextGaussian()
+                pairEnergy[i] += (a * a + b * b) / Double(samples)
+            }
+        }
+        let scaling = table.frequencies.attentionScaling
+        var bound = [Double](repeating: 0, count: side * side), dots = bound
+        for cell in 0..<(side * side) {
+            var re = 0.0, im = 0.0, total = 0.0, dot = 0.0
+            for i in 0..<pairs {
+                let c = Double(table.cos[cell * pairs + i]) / scaling, s = Double(table.sin[cell * pairs + i]) / scaling
+                re += c
+                im += s
+                total += (re * re + im * im).squareRoot()
+                dot += pairEnergy[i] * c
+            }
+            bound[cell] = total / Double(pairs)
+            dots[cell] = dot
+        }
+        let atZero = bound[0]
+        return Surface(distance: Array(0...maxDistance), upperBound: bound.map { $0 / atZero }, upperBoundAtZero: atZero,
+                       meanDot: dots)
+    }
+}

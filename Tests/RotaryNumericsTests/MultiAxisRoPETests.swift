@@ -210,3 +210,31 @@ import RotaryTestSupport
         #expect(message(.mixed(frequencies: [Float](repeating: 1, count: 64), heads: 2, axes: 2)) == nil)
     }
 }
+
+/// The two-axis decay surface against the one-axis curve it must reduce to.
+@Suite struct DecaySurfaceTests {
+    /// With every pair on axis 0 the surface is the one-axis curve along Δ₀, whatever Δ₁.
+    @Test func oneAxisOfPairsIsTheCurve() throws {
+        let config = try RoPEConfiguration(headDim: 32, theta: 10_000)
+        let surface = LongTermDecay.surface(config, axes: .sections([16, 0]), maxDistance: 20, samples: 64, seed: 3)
+        let curve = LongTermDecay.curve(headDim: 32, theta: 10_000, maxDistance: 20, samples: 64, seed: 3)
+        #expect(abs(surface.upperBoundAtZero - curve.upperBoundAtZero) < 1e-12)
+        for d0 in 0...20 {
+            for d1 in 0...20 {
+                #expect(abs(surface.upperBound[d0 * 21 + d1] - curve.upperBound[d0]) < 1e-5, "(\(d0), \(d1))")
+                #expect(abs(surface.meanDot[d0 * 21 + d1] - curve.meanDot[d0]) < 1e-4)
+            }
+        }
+    }
+
+    /// Split axes: the bound is 1 at the origin, below it elsewhere, and each axis moves it.
+    @Test func splitAxesDecayAlongBoth() throws {
+        let config = try RoPEConfiguration(headDim: 64, theta: 100, layout: .interleaved)
+        let surface = LongTermDecay.surface(config, axes: .axesDim([32, 32]), maxDistance: 12, samples: 16, seed: 1)
+        #expect(surface.upperBound[0] == 1)
+        #expect(surface.upperBound.dropFirst().allSatisfy { $0 < 1 })
+        #expect(surface.upperBound[12 * 13] < 0.9 && surface.upperBound[12] < 0.9)
+        // The bound's partial sums run over the pairs in order (axis 0's, then axis 1's): not symmetric in the axes.
+        #expect(abs(surface.upperBound[5] - surface.upperBound[5 * 13]) > 1e-3)
+    }
+}

@@ -182,3 +182,29 @@ import RotaryTestSupport
         }
     }
 }
+
+/// `/attention/decay` with two axes: a surface as JSON or an SVG heatmap.
+@Suite struct DecaySurfaceEndpointTests {
+    @Test func answersASurface() async throws {
+        let body: [String: Any] = ["head_dim": 16, "rope_theta": 100, "max_distance": 6, "samples": 8, "axes": ["axes_dim": [8, 8]]]
+        let json = try await call("POST", "/attention/decay", json: body)
+        #expect(json.status == 200, "\(json.error)")
+        let bound = matrix(json.object["upper_bound"])
+        #expect(bound.count == 7 && bound.allSatisfy { $0.count == 7 } && bound[0][0] == 1)
+        #expect(matrix(json.object["mean_dot"]).count == 7)
+        let svg = try await call("POST", "/attention/decay", json: body, accept: "image/svg+xml")
+        #expect(svg.status == 200 && svg.header("content-type") == "image/svg+xml")
+        #expect(String(decoding: svg.body, as: UTF8.self).contains("<svg"))
+    }
+
+    @Test func badSurfacesAreNamed() async throws {
+        for (body, param) in [
+            (["head_dim": 16, "axes": ["sections": [4, 2, 2]]] as [String: Any], "axes"),
+            (["head_dim": 16, "max_distance": 129, "axes": ["sections": [4, 4]]], "max_distance"),
+            (["head_dim": 16, "axes": ["sections": [4, 3]]], "axes.sections"),
+        ] {
+            let reply = try await call("POST", "/attention/decay", json: body)
+            #expect(reply.status == 400 && reply.error["param"] as? String == param, "\(body): \(reply.error)")
+        }
+    }
+}

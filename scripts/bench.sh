@@ -263,3 +263,7 @@ bash scripts/models/fetch.sh
 python3 -c "import xllamacpp" 2>/dev/null || python3 -m pip install -q xllamacpp
 "$SHARED/bench/waitload.sh" >>"$LOG" 2>&1
 bash scripts/bench/real_model.sh "$ROTARY" | tee -a "$LOG"
+
+# 11. Multi-axis RoPE against one-axis RoPE and transformers' Qwen2-VL code, its own section.
+"$SHARED/bench/waitload.sh" >>"$LOG" 2>&1
+bash scripts/bench/rope_axes.sh "$ROTARY" | tee -a "$LOG"

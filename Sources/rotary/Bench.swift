@@ -9,7 +9,7 @@ import RotaryService
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "In-process benchmarks (make bench runs them).",
-        subcommands: [RopeKernel.self, RotateJSON.self, AttentionCore.self, ModelSpeed.self, TrainingSpeed.self, GenerateInProcess.self,
+        subcommands: [RopeKernel.self, RopeAxesKernel.self, RotateJSON.self, AttentionCore.self, ModelSpeed.self, TrainingSpeed.self, GenerateInProcess.self,
                       TokenizerSpeed.self])
 }
 
@@ -54,6 +54,42 @@ extension Bench {
             print(String(format: "RESULT name=rope_rotate seconds=%.6f gbps=%.2f ratio_to_copy=%.3f",
                          rotateTime, 2 * bytes / rotateTime / 1e9, copyTime / rotateTime))
             _ = copy[count / 2] + data[count / 3]
+        }
+    }
+
+    /// Multi-axis RoPE (M-RoPE sections over a t×h×w grid) against one-axis RoPE on the same tensor, alternating:
+    /// the rotation with cached tables, and the table builds.
+    struct RopeAxesKernel: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rope-axes")
+        @Option var heads = 32
+        @Option(help: "t,h,w of the grid; its cells are the sequence (default 8×32×32 = 8192).") var grid = "8,32,32"
+        @Option var dim = 128
+        @Option(help: "Pairs per axis, summing to dim/2.") var sections = "16,24,24"
+        @Option var runs = 10
+
+        func run() throws {
+            _ = try configureComputeThreads(nil)   // ROTARY_COMPUTE_THREADS, else the CPUs this process may use
+            let shape = grid.split(separator: ",").compactMap { Int($0) }, split = sections.split(separator: ",").compactMap { Int($0) }
+            let seq = shape.reduce(1, *), count = heads * seq * dim
+            let config = try RoPEConfiguration(headDim: dim, theta: 1_000_000, layout: .half)
+            let axes = RoPEAxes.sections(split)
+            try axes.validate(pairCount: config.pairCount, scaling: config.scaling)
+            let positions = RoPEGrid.positions(grid: shape)
+            var oneAxisTable = config.table(positions: Array(0..<seq))
+            var multiAxisTable = config.table(axisPositions: positions, axes: axes)
+            var data = (0..<count).map { Float($0 % 1000) / 1000 }
+            var one = Double.infinity, multi = Double.infinity, oneBuild = Double.infinity, multiBuild = Double.infinity
+            for _ in 0..<runs {
+                one = min(one, bestTime(runs: 1) { config.apply(oneAxisTable, to: &data, heads: heads) })
+                multi = min(multi, bestTime(runs: 1) { config.apply(multiAxisTable, to: &data, heads: heads) })
+                oneBuild = min(oneBuild, bestTime(runs: 1) { oneAxisTable = config.table(positions: Array(0..<seq)) })
+                multiBuild = min(multiBuild, bestTime(runs: 1) { multiAxisTable = config.table(axisPositions: positions, axes: axes) })
+            }
+            let bytes = 2 * Double(count * 4)   // read + written
+            print(String(format: "RESULT name=rope_one_axis seconds=%.6f gbps=%.2f table_seconds=%.6f", one, bytes / one / 1e9, oneBuild))
+            print(String(format: "RESULT name=rope_multi_axis seconds=%.6f gbps=%.2f table_seconds=%.6f ratio_to_one_axis=%.3f",
+                         multi, bytes / multi / 1e9, multiBuild, one / multi))
+            _ = data[count / 3]
         }
     }
 

@@ -19,7 +19,7 @@ from diffusers.models.transformers.transformer_flux import FluxPosEmbed
 from diffusers.models.embeddings import apply_rotary_emb
 import rotary_embedding_torch
 import timm
-from timm.layers.pos_embed_sincos import RotaryEmbeddingMixed, apply_rot_embed_cat
+from timm.layers.pos_embed_sincos import RotaryEmbeddingCat, RotaryEmbeddingMixed, apply_rot_embed_cat
 
 SEED = 20261202
 OUT = os.path.join(os.path.dirname(__file__), "../../Tests/RotaryNumericsTests/Fixtures/multi-axis-rope.json")
@@ -114,6 +114,27 @@ def pixel_case(case_id, description, dim_per_axis, max_freq, grid):
     }
 
 
+def timm_cat_case(case_id, description, head_dim, max_res, grid):
+    """timm's axial RotaryEmbeddingCat with linear pixel bands: rotary-embedding-torch's pixel layout by another hand."""
+    rope = RotaryEmbeddingCat(dim=head_dim, max_res=max_res, in_pixels=True, linear_bands=True, feat_shape=grid)
+    embed = rope.get_embed(grid)                                      # [rows][2 · head_dim]: sin, then cos
+    sin, cos = embed.chunk(2, -1)
+    axes = [torch.linspace(-1, 1, steps=n) for n in grid]
+    positions = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, len(grid))
+    rows = embed.shape[0]
+    q = torch.rand(rows, head_dim) * 2 - 1
+    k = torch.rand(rows, head_dim) * 2 - 1
+    return {
+        "id": case_id, "description": description, "layout": "interleaved", "head_dim": head_dim,
+        "rope": {"rope_type": "default"},
+        "axes": {"axes_dim": [head_dim // len(grid)] * len(grid), "frequencies": "pixel", "max_freq": max_res},
+        "grid": {"grid": grid, "pixel": True},
+        "positions": positions.tolist(),
+        "q": [rounded(q)], "k": [rounded(k)], "cos": rounded(cos), "sin": rounded(sin),
+        "q_rot": [rounded(apply_rot_embed_cat(q, embed))], "k_rot": [rounded(apply_rot_embed_cat(k, embed))],
+    }
+
+
 def mixed_case(case_id, description, head_dim, heads, grid, layer):
     rope = RotaryEmbeddingMixed(dim=head_dim * heads, depth=layer + 1, num_heads=heads, temperature=10.0,
                                 feat_shape=grid, grid_indexing="xy")
@@ -157,6 +178,8 @@ def main():
                    "a 4x5 grid in [-1, 1]", 16, 256, [4, 5]),
         pixel_case("pixel_axial_3d", "rotary-embedding-torch axial pixel frequencies on three axes: 8 dims per axis, "
                    "max_freq 10, a 2x3x3 grid", 8, 10, [2, 3, 3]),
+        timm_cat_case("timm_axial_cat", "timm RotaryEmbeddingCat (axial, linear pixel bands): head_dim 32, max_res 64, "
+                      "a 3x4 grid in [-1, 1]", 32, 64, [3, 4]),
         mixed_case("rope_mixed_timm", "timm RotaryEmbeddingMixed (RoPE-Mixed): head_dim 16, 3 heads, a 3x4 grid ('xy'), "
                    "the frequencies of block 1", 16, 3, [3, 4], 1),
     ]

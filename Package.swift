@@ -5,14 +5,21 @@ import PackageDescription
 // The numerics kernels are built for x86-64-v3 (AVX2, FMA: Haswell, Zen and later), where the
 // softmax's vectorised exp runs twice as fast and the quantized matrix kernels use AVX2's integer dot products
 // (ROTARY_AVX2); ROTARY_PORTABLE=1 builds for baseline x86-64.
+// RotaryKernelsAVX512 holds only the AVX-512 VNNI row-dot kernels (on raw pointers), compiled for x86-64-v4 + VNNI;
+// RotaryNumerics calls them only after a run-time check of the processor (TensorKernels.chosen), so one binary runs
+// on any x86-64-v3 machine. Portable builds and other architectures compile it to nothing.
 #if arch(x86_64)
-let numericsSettings: [SwiftSetting] = ProcessInfo.processInfo.environment["ROTARY_PORTABLE"] != "1"
+let optimized = ProcessInfo.processInfo.environment["ROTARY_PORTABLE"] != "1"
+let numericsSettings: [SwiftSetting] = optimized
     ? [.unsafeFlags(["-Xcc", "-march=x86-64-v3"]), .define("ROTARY_AVX2")] : []
+let avx512Settings: [SwiftSetting] = optimized
+    ? [.unsafeFlags(["-Xcc", "-march=x86-64-v4", "-Xcc", "-mavx512vnni"]), .define("ROTARY_AVX512")] : []
 #else
 let numericsSettings: [SwiftSetting] = []
+let avx512Settings: [SwiftSetting] = []
 #endif
 
-// Modules depend one way: CMicroHTTPD ← RotaryHTTP; RotaryJSON; COpenBLAS ← RotaryNumerics;
+// Modules depend one way: CMicroHTTPD ← RotaryHTTP; RotaryJSON; COpenBLAS, RotaryKernelsAVX512 ← RotaryNumerics;
 // RotaryService joins them; the `rotary` executable sits on top.
 let package = Package(
     name: "Rotary",
@@ -46,7 +53,8 @@ let package = Package(
             ]
         ),
         .target(name: "RotaryJSON"),
-        .target(name: "RotaryNumerics", dependencies: ["COpenBLAS"], swiftSettings: numericsSettings),
+        .target(name: "RotaryKernelsAVX512", swiftSettings: avx512Settings),
+        .target(name: "RotaryNumerics", dependencies: ["COpenBLAS", "RotaryKernelsAVX512"], swiftSettings: numericsSettings),
         .target(name: "RotaryModel", dependencies: ["RotaryNumerics", "COpenBLAS"]),
         .target(name: "RotaryTraining", dependencies: ["RotaryModel", "RotaryNumerics"]),
         .target(

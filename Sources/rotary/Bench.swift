@@ -36,7 +36,7 @@ extension Bench {
         @Option var runs = 10
 
         func run() throws {
-            _ = try configureComputeThreads(nil)   // ROTARY_COMPUTE_THREADS, else the CPUs this process may use
+            _ = try configureNumerics(threads: nil)   // ROTARY_COMPUTE_THREADS (else the CPUs this process may use), ROTARY_KERNELS
             let count = heads * seq * dim
             let config = try RoPEConfiguration(headDim: dim, theta: 10_000, layout: .half)
             let table = config.table(positions: Array(0..<seq))
@@ -102,7 +102,7 @@ extension Bench {
         @Option var runs = 5
 
         func run() throws {
-            _ = try configureComputeThreads(nil)   // ROTARY_COMPUTE_THREADS, else the CPUs this process may use
+            _ = try configureNumerics(threads: nil)   // ROTARY_COMPUTE_THREADS (else the CPUs this process may use), ROTARY_KERNELS
             LargeBlockMemory.keepLargeBlocks()
             var generator = SplitMix64(seed: 1)
             let count = heads * seq * dim
@@ -193,7 +193,7 @@ extension Bench {
         @Option var iterations = 300
 
         func run() throws {
-            _ = try configureComputeThreads(nil)   // ROTARY_COMPUTE_THREADS, else the CPUs this process may use
+            _ = try configureNumerics(threads: nil)   // ROTARY_COMPUTE_THREADS (else the CPUs this process may use), ROTARY_KERNELS
             var state: UInt64 = 42
             func next() -> Float {
                 state = state &* 6364136223846793005 &+ 1442695040888963407

@@ -14,7 +14,7 @@ extension Bench {
         @Option var runs = 3
 
         func run() throws {
-            _ = try configureComputeThreads(nil)   // ROTARY_COMPUTE_THREADS, else the CPUs this process may use
+            _ = try configureNumerics(threads: nil)   // ROTARY_COMPUTE_THREADS (else the CPUs this process may use), ROTARY_KERNELS
             let llama = try LlamaModel(path: model)
             let c = llama.configuration
             guard promptTokens + decodeTokens <= c.contextLength else {
@@ -56,7 +56,7 @@ extension Bench {
         @Option var steps = 3
 
         func run() throws {
-            _ = try configureComputeThreads(nil)   // ROTARY_COMPUTE_THREADS, else the CPUs this process may use
+            _ = try configureNumerics(threads: nil)   // ROTARY_COMPUTE_THREADS (else the CPUs this process may use), ROTARY_KERNELS
             LargeBlockMemory.keepLargeBlocks()   // as rotary train does
             let rope = try RoPEConfiguration(headDim: 32, theta: 10_000, layout: .interleaved, maxPositionEmbeddings: 256)
             let c = ModelConfiguration(dim: 256, layers: 6, heads: 8, kvHeads: 8, feedForwardDim: 688, contextLength: 256,
@@ -95,7 +95,7 @@ extension Bench {
         @Option var requests = 50
 
         func run() throws {
-            _ = try configureComputeThreads(nil)   // ROTARY_COMPUTE_THREADS, else the CPUs this process may use
+            _ = try configureNumerics(threads: nil)   // ROTARY_COMPUTE_THREADS (else the CPUs this process may use), ROTARY_KERNELS
             let llama = try LlamaModel(path: model)
             var job = GenerationJob(promptTokens: llama.tokenizer.encode(prompt), maxTokens: tokens)
             job.sampling.temperature = 0

@@ -14,7 +14,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Score at most this many windows of the model's context.") var maxWindows = 1_000_000
 
     func run() throws {
-        _ = try configureComputeThreads(nil)   // ROTARY_COMPUTE_THREADS, else the CPUs this process may use
+        _ = try configureNumerics(threads: nil)   // ROTARY_COMPUTE_THREADS (else the CPUs this process may use), ROTARY_KERNELS
         guard let llama = try model.map({ try LlamaModel(path: $0) }) ?? EmbeddedModel.load() else {
             throw ValidationError("no --model given and no embedded model is shipped")
         }

@@ -16,7 +16,7 @@ struct Logits: ParsableCommand {
     @Flag(help: "Keep activations in float in every product (no 8-bit rounding in the quantized kernels).") var exactActivations = false
 
     func run() throws {
-        _ = try configureComputeThreads(nil)   // ROTARY_COMPUTE_THREADS, else the CPUs this process may use
+        _ = try configureNumerics(threads: nil)   // ROTARY_COMPUTE_THREADS (else the CPUs this process may use), ROTARY_KERNELS
         let llama = try model.map { try LlamaModel(path: $0, exactActivations: exactActivations) } ?? EmbeddedModel.load()
         guard let llama else { throw ValidationError("no --model given and no embedded model is shipped") }
         let tokens: [Int]

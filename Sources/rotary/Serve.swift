@@ -63,6 +63,8 @@ struct Serve: ParsableCommand {
     var corsOrigin: String?
     @Option(help: "Threads for the numerics (0 = the CPUs this process may use: its affinity mask, capped by the cgroup CPU quota). Env ROTARY_COMPUTE_THREADS. Default: 0.")
     var computeThreads: Int?
+    @Option(help: "Matrix kernels: auto (the fastest the processor supports), avx512 (AVX-512 VNNI), avx2 or portable. Env ROTARY_KERNELS. Default: auto.")
+    var kernels: String?
     @Option(help: "Keep activations in float in every matrix product (exact to the dequantized weights; slower decode) instead of rounding them to 8 bits in the quantized kernels, as llama.cpp does. Env ROTARY_EXACT_ACTIVATIONS. Default: false.")
     var exactActivations: Bool?
     @Option(help: "Log level: trace, debug, info (one line per request), notice, warning, error. Env ROTARY_LOG_LEVEL. Default: info.")
@@ -96,7 +98,7 @@ struct Serve: ParsableCommand {
         guard let level = Logger.Level(rawValue: levelName) else {
             throw ValidationError("log level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let threads = try configureComputeThreads(computeThreads)
+        let threads = try configureNumerics(threads: computeThreads, kernels: kernels)
         let exact = try setting(exactActivations, "ROTARY_EXACT_ACTIVATIONS", false)
         let sink = LogSink.shared
         LoggingSystem.bootstrap { label in BufferedLogHandler(label: label, level: level, sink: sink) }
@@ -191,12 +193,24 @@ final class TerminationSignal {
 }
 
 /// Chooses the numerics' threads from `--compute-threads`, else `ROTARY_COMPUTE_THREADS`, else the CPUs this
-/// process may use; before any parallel work starts.
-func configureComputeThreads(_ flag: Int?) throws -> ComputeThreads {
+/// process may use, and the kernel set from `--kernels`, else `ROTARY_KERNELS`, else the fastest the processor
+/// supports; before any parallel work starts.
+func configureNumerics(threads flag: Int?, kernels: String? = nil) throws -> ComputeThreads {
     let requested = try setting(flag, "ROTARY_COMPUTE_THREADS", 0)
     guard requested >= 0 else { throw ValidationError("--compute-threads must be 0 (automatic) or a positive count") }
     let threads = ComputeThreads.detect(setting: requested == 0 ? nil : requested)
     Parallel.configure(threads)
+    let name = try setting(kernels, "ROTARY_KERNELS", "auto")
+    if name != "auto" {
+        guard let set = KernelSet(rawValue: name) else {
+            throw ValidationError("kernels must be auto, \(KernelSet.allCases.map(\.rawValue).joined(separator: ", ")); not '\(name)'")
+        }
+        guard TensorKernels.configure(set) else {
+            let missing = set.requiredFlags.filter { !ProcessorFeatures.current.flags.contains($0) }
+            throw ValidationError(set.isBuilt ? "kernels \(name): the processor lacks \(missing.joined(separator: ", "))"
+                                              : "kernels \(name): not in this build (ROTARY_PORTABLE)")
+        }
+    }
     return threads
 }
 

@@ -43,7 +43,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        _ = try configureComputeThreads(nil)   // ROTARY_COMPUTE_THREADS, else the CPUs this process may use
+        _ = try configureNumerics(threads: nil)   // ROTARY_COMPUTE_THREADS (else the CPUs this process may use), ROTARY_KERNELS
         guard dim % heads == 0, (dim / heads) % 2 == 0 else { throw ValidationError("dim must be a multiple of heads with an even head size") }
         LargeBlockMemory.keepLargeBlocks()   // activations are large arrays freed and reallocated every step
         let text = try String(contentsOfFile: corpus, encoding: .utf8)

@@ -8,7 +8,7 @@ import Testing
     static let rows = 37, columns = 768   // odd rows split unevenly over threads; 3 K-blocks, 24 32-blocks
 
     /// Random blocks: random bytes for the quants, sane f16 scales of either sign (F16/BF16: Gaussian values).
-    static func randomMatrix(_ format: TensorFormat, seed: UInt64) -> [UInt8] {
+    static func randomMatrix(_ format: TensorFormat, seed: UInt64, columns: Int = columns) -> [UInt8] {
         var generator = SplitMix64(seed: seed)
         let count = rows * format.rowBytes(columns)
         var bytes = (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
@@ -39,7 +39,7 @@ import Testing
         return bytes
     }
 
-    static func randomInputs(_ count: Int, seed: UInt64) -> [Float] {
+    static func randomInputs(_ count: Int, seed: UInt64, columns: Int = columns) -> [Float] {
         var generator = SplitMix64(seed: seed)
         // Gaussian with a few outliers per row, as hidden states have.
         return (0..<(count * columns)).map { i in Float(generator.nextGaussian()) * (i % 97 == 5 ? 12 : 1) }
@@ -47,6 +47,7 @@ import Testing
 
     /// Σ in float64 of dequantized W times x. Returns y `[count][rows]` and Σ|w·x| (the size float32 sums round to).
     static func reference(_ matrix: WeightMatrix, _ x: [Float], count: Int) -> (y: [Double], magnitude: [Double]) {
+        let columns = matrix.columns
         var weights = [Float](repeating: 0, count: rows * columns)
         weights.withUnsafeMutableBufferPointer { w in
             for r in 0..<rows { matrix.dequantizeRow(r, into: w.baseAddress! + r * columns) }
@@ -89,9 +90,13 @@ import Testing
 
     static let formats = TensorFormat.allCases.filter { $0 != .f32 }
 
+    /// Every kernel set this build and processor can run (AVX2 and AVX-512 on an AVX-512 machine).
+    static let kernelSets = KernelSet.allCases.filter { $0.isSupported(by: .current) }
+
     /// Tolerances: float32 sums of exact products (F16/BF16 everywhere, every format on the float paths) stay within
     /// 2e-5·Σ|w·x| (768 terms: worst case 768·2⁻²⁴ ≈ 4.6e-5, typically far less); the integer row dots on 8-bit
-    /// activations may add up to `activationBound`, which is about 1e-3 of Σ|w·x| here.
+    /// activations may add up to `activationBound`, which is about 1e-3 of Σ|w·x| here. The row dots run in every
+    /// supported kernel set; the default path in the chosen one.
     @Test(arguments: formats, [1, 3, 17])
     func matchesAFloat64Product(_ format: TensorFormat, _ count: Int) {
         let bytes = Self.randomMatrix(format, seed: UInt64(format.rawValue) + 100)
@@ -99,16 +104,18 @@ import Testing
         bytes.withUnsafeBytes { raw in
             let matrix = WeightMatrix(base: raw.baseAddress!, format: format, rows: Self.rows, columns: Self.columns)
             let (expected, magnitude) = Self.reference(matrix, x, count: count)
-            let integer = format.isQuantized && TensorKernels.instructionSet == "avx2"
-            let activationBound = integer ? Self.activationBound(matrix, x, count: count) : []
-            for path in LinearPath.allCases + [nil] {
+            let activationBound = format.isQuantized ? Self.activationBound(matrix, x, count: count) : []
+            let runs = Self.kernelSets.map { (LinearPath?.some(.rowDots), $0) }
+                + [(.dequantizedRowDots, TensorKernels.chosen), (.tiles, TensorKernels.chosen), (nil, TensorKernels.chosen)]
+            for (path, kernels) in runs {
                 var y = [Float](repeating: .nan, count: count * Self.rows)
                 x.withUnsafeBufferPointer { x in
                     y.withUnsafeMutableBufferPointer { y in
-                        if let path { matrix.linear(x.baseAddress!, count: count, y.baseAddress!, path: path) }
+                        if let path { matrix.linear(x.baseAddress!, count: count, y.baseAddress!, path: path, kernels: kernels) }
                         else { matrix.linear(x.baseAddress!, count: count, y.baseAddress!) }
                     }
                 }
+                let integer = format.isQuantized && kernels != .portable
                 let quantizedActivations = integer && (path == .rowDots || (path == nil && count < TensorKernels.promptCount(format)))
                 var worst = 0.0, worstRelative = 0.0
                 for k in 0..<y.count {
@@ -117,38 +124,38 @@ import Testing
                     worst = max(worst, error / allowed)
                     worstRelative = max(worstRelative, error / magnitude[k])
                 }
-                #expect(worst <= 1, "\(format.name) count \(count) \(path.map { "\($0)" } ?? "default"): error \(worst)× the tolerance (\(worstRelative) of Σ|w·x|)")
+                #expect(worst <= 1, "\(format.name) count \(count) \(path.map { "\($0)" } ?? "default") \(kernels): error \(worst)× the tolerance (\(worstRelative) of Σ|w·x|)")
             }
         }
     }
 
-    /// The integer kernels against float64 sums of the same weights times the *quantized* activations: only
-    /// float32 rounding may differ, so a wrong scale, offset or bit anywhere shows. Five inputs: four at once and
-    /// one alone; all rows (pairs and the odd one), then three rows from an odd start.
-    @Test(arguments: formats.filter(\.isQuantized))
-    func integerDotsAreExactOnQuantizedActivations(_ format: TensorFormat) throws {
-        guard TensorKernels.instructionSet == "avx2" else { return }   // portable builds have no integer kernels
-        let count = 5, rows = Self.rows
-        let bytes = Self.randomMatrix(format, seed: UInt64(format.rawValue) + 200)
-        let x = Self.randomInputs(count, seed: 9)
-        let activations = x.withUnsafeBufferPointer { QuantizedActivations($0.baseAddress!, count: count, columns: Self.columns) }
-        let rounded = (0..<(count * Self.columns)).map { Float(activations.quants[$0]) * activations.scales[$0 / 32] }
-        let kernel = try #require(TensorKernels.quantizedRowsDot(for: format))
+    /// The integer kernels of every supported set against float64 sums of the same weights times the *quantized*
+    /// activations: only float32 rounding may differ (1e-5 of Σ|w·x|), so a wrong scale, offset or bit anywhere
+    /// shows. Five inputs: four at once and one alone; all rows (pairs and the odd one), then three rows from an odd
+    /// start. The 32-value formats get 25 blocks a row, so that the AVX-512 kernels' odd last block is covered.
+    @Test(arguments: formats.filter(\.isQuantized), kernelSets.filter { $0 != .portable })
+    func integerDotsAreExactOnQuantizedActivations(_ format: TensorFormat, _ kernels: KernelSet) throws {
+        let count = 5, rows = Self.rows, columns = format.blockElements == 32 ? 800 : Self.columns
+        let bytes = Self.randomMatrix(format, seed: UInt64(format.rawValue) + 200, columns: columns)
+        let x = Self.randomInputs(count, seed: 9, columns: columns)
+        let activations = x.withUnsafeBufferPointer { QuantizedActivations($0.baseAddress!, count: count, columns: columns) }
+        let rounded = (0..<(count * columns)).map { Float(activations.quants[$0]) * activations.scales[$0 / 32] }
+        let kernel = try #require(TensorKernels.quantizedRowsDot(for: format, kernels: kernels))
         bytes.withUnsafeBytes { raw in
-            let matrix = WeightMatrix(base: raw.baseAddress!, format: format, rows: rows, columns: Self.columns)
+            let matrix = WeightMatrix(base: raw.baseAddress!, format: format, rows: rows, columns: columns)
             let (expected, magnitude) = Self.reference(matrix, rounded, count: count)
             var y = [Float](repeating: .nan, count: count * rows), z = [Float](repeating: .nan, count: count * 3)
             kernel(raw.baseAddress!, matrix.rowBytes, rows, activations, &y, rows)
             kernel(raw.baseAddress! + matrix.rowBytes, matrix.rowBytes, 3, activations, &z, 3)
+            var worst = 0.0
             for i in 0..<count {
                 for r in 0..<rows {
                     let k = i * rows + r
-                    #expect(abs(Double(y[k]) - expected[k]) <= 1e-5 * magnitude[k], "\(format.name) row \(r) input \(i)")
-                    if (1...3).contains(r) {
-                        #expect(abs(Double(z[i * 3 + r - 1]) - expected[k]) <= 1e-5 * magnitude[k], "\(format.name) row \(r) input \(i), odd start")
-                    }
+                    worst = max(worst, abs(Double(y[k]) - expected[k]) / magnitude[k])
+                    if (1...3).contains(r) { worst = max(worst, abs(Double(z[i * 3 + r - 1]) - expected[k]) / magnitude[k]) }
                 }
             }
+            #expect(worst <= 1e-5, "\(format.name) \(kernels): error \(worst) of Σ|w·x|")
         }
     }
 
@@ -181,9 +188,11 @@ import Testing
             bytes.withUnsafeBytes { raw in
                 let matrix = WeightMatrix(base: raw.baseAddress!, format: format, rows: Self.rows, columns: Self.columns)
                 for path in LinearPath.allCases {
-                    var y = [Float](repeating: 0, count: Self.rows)
-                    matrix.linear(x, count: 1, &y, path: path)
-                    #expect(y.allSatisfy { !$0.isFinite }, "\(format.name) \(path)")
+                    for kernels in Self.kernelSets {
+                        var y = [Float](repeating: 0, count: Self.rows)
+                        matrix.linear(x, count: 1, &y, path: path, kernels: kernels)
+                        #expect(y.allSatisfy { !$0.isFinite }, "\(format.name) \(path) \(kernels)")
+                    }
                 }
             }
         }
@@ -193,10 +202,27 @@ import Testing
         let cpuinfo = "processor\t: 0\nflags\t\t: fpu sse2 avx2 fma f16c avx512f avx512_vnni\n\nprocessor\t: 1\nflags\t\t: fpu\n"
         let features = ProcessorFeatures(cpuinfo: cpuinfo)
         #expect(features.flags.contains("avx2") && features.flags.contains("avx512_vnni"))
-        #expect(features.unusedExtensions == ["avx512f", "avx512_vnni"])
+        #expect(features.unusedExtensions(by: .avx2) == ["avx512f", "avx512_vnni"])
         #expect(features.supportsBuild)
-        #expect(ProcessorFeatures(cpuinfo: "flags : fpu sse2\n").supportsBuild == (TensorKernels.instructionSet != "avx2"))
+        #expect(ProcessorFeatures(cpuinfo: "flags : fpu sse2\n").supportsBuild == !KernelSet.avx2.isBuilt)
         #expect(ProcessorFeatures(cpuinfo: "").flags.isEmpty)
-        #expect(TensorKernels.description.hasPrefix(TensorKernels.instructionSet + "; "))
+    }
+
+    /// The set chosen by default is the fastest the flags allow, and what /v1/model's `kernels` names first.
+    @Test func kernelSetFollowsTheProcessor() {
+        let v3 = "flags : fpu sse2 avx avx2 fma f16c bmi2 avx_vnni\n"
+        let v4 = "flags : fpu sse2 avx avx2 fma f16c bmi2 avx512f avx512bw avx512cd avx512dq avx512vl avx512_vnni avx512_bf16 avx_vnni\n"
+        let built = KernelSet.avx2.isBuilt
+        #expect(KernelSet.best(on: ProcessorFeatures(cpuinfo: "flags : fpu sse2\n")) == .portable)
+        #expect(KernelSet.best(on: ProcessorFeatures(cpuinfo: v3)) == (built ? .avx2 : .portable))
+        #expect(KernelSet.best(on: ProcessorFeatures(cpuinfo: v4)) == (built ? .avx512 : .portable))
+        #expect(KernelSet.best(on: ProcessorFeatures(cpuinfo: v4.replacingOccurrences(of: " avx512_vnni", with: ""))) == (built ? .avx2 : .portable))
+        #expect(KernelSet.best(on: ProcessorFeatures(cpuinfo: "")) == (built ? .avx2 : .portable))   // no cpuinfo: the build's target
+        // AVX-512 in use: only what it leaves unused is listed (AVX-VNNI is its 256-bit subset).
+        #expect(ProcessorFeatures(cpuinfo: v4).unusedExtensions(by: .avx512) == ["avx512_bf16"])
+        #expect(ProcessorFeatures(cpuinfo: v4).unusedExtensions(by: .avx2) == ["avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "avx_vnni"])
+        #expect(TensorKernels.chosen == KernelSet.best(on: .current))   // nothing configured in the tests
+        #expect(TensorKernels.description.hasPrefix(TensorKernels.chosen.rawValue + "; "))
+        #expect(TensorKernels.description.contains(TensorKernels.chosen == .avx512 ? "AVX-512 VNNI" : TensorKernels.chosen == .avx2 ? "AVX2" : "dequantized"))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Which kernels `WeightMatrix.linear` uses, and what the processor offers beyond them.
 public enum TensorKernels {
@@ -12,27 +13,42 @@ public enum TensorKernels {
         }
     }
 
-    /// The instruction set the kernels were built for.
-    public static var instructionSet: String {
-        #if ROTARY_AVX2
-        "avx2"
-        #else
-        "portable"
-        #endif
+    /// The kernel set in use: the one `configure` chose, else the fastest this build and processor support.
+    public static var chosen: KernelSet {
+        let index = configured.load(ordering: .relaxed)
+        return index >= 0 ? KernelSet.allCases[index] : automatic
     }
 
-    /// One line for /v1/model, e.g. "avx2; activations quantized to 8 bits per 32 values for Q4_0…Q6_K …".
+    private static let configured = Atomic<Int>(-1)   // index into KernelSet.allCases; -1 = automatic
+    private static let automatic = KernelSet.best(on: .current)
+
+    /// Chooses the kernel set (before any product runs: products in flight may use either); false, changing nothing,
+    /// where this build or processor does not support it.
+    @discardableResult
+    public static func configure(_ set: KernelSet) -> Bool {
+        guard set.isSupported(by: .current) else { return false }
+        configured.store(KernelSet.allCases.firstIndex(of: set)!, ordering: .relaxed)
+        return true
+    }
+
+    /// The instruction set of the kernels in use (`KernelSet`'s name).
+    public static var instructionSet: String { chosen.rawValue }
+
+    /// One line for /v1/model, e.g. "avx512; activations quantized to 8 bits per 32 values …".
     public static var description: String {
-        var parts = [instructionSet]
-        #if ROTARY_AVX2
-        parts.append("activations quantized to 8 bits per 32 values and integer dot products for Q4_0, Q4_1, Q5_0, "
-                     + "Q5_1, Q8_0 (under 16 input rows) and Q4_K, Q5_K, Q6_K (under 8)")
-        #else
-        parts.append("quantized rows dequantized to float for products of under 8-16 input rows")
-        #endif
+        let set = chosen
+        var parts = [set.rawValue]
+        switch set {
+        case .avx2, .avx512:
+            parts.append("activations quantized to 8 bits per 32 values and \(set == .avx512 ? "AVX-512 VNNI" : "AVX2") "
+                         + "integer dot products for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (under 16 input rows) and Q4_K, Q5_K, "
+                         + "Q6_K (under 8)")
+        case .portable:
+            parts.append("quantized rows dequantized to float for products of under 8-16 input rows")
+        }
         parts.append("F16/BF16 converted to float (under 8)")
         parts.append("longer prompts: 256-row tiles dequantized for BLAS sgemm")
-        let unused = ProcessorFeatures.current.unusedExtensions
+        let unused = ProcessorFeatures.current.unusedExtensions(by: set)
         if !unused.isEmpty { parts.append("processor also has \(unused.joined(separator: ", ")) (unused)") }
         return parts.joined(separator: "; ")
     }
@@ -43,9 +59,14 @@ public enum TensorKernels {
     typealias QuantizedRowsDot = (_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: QuantizedActivations,
                                   _ y: UnsafeMutablePointer<Float>, _ stride: Int) -> Void
 
-    static func quantizedRowsDot(for format: TensorFormat) -> QuantizedRowsDot? {
+    /// - Parameters: kernels: a set that `isSupported` here
+    static func quantizedRowsDot(for format: TensorFormat, kernels: KernelSet = chosen) -> QuantizedRowsDot? {
         #if ROTARY_AVX2
-        AVX2RowDot.kernel(for: format)
+        switch kernels {
+        case .avx512: AVX512Kernels.kernel(for: format)
+        case .avx2: AVX2RowDot.kernel(for: format)
+        case .portable: nil
+        }
         #else
         nil
         #endif
@@ -60,7 +81,7 @@ public enum TensorKernels {
 public struct ProcessorFeatures: Sendable, Equatable {
     public let flags: Set<String>
 
-    /// Extensions the kernels could use and would be faster with, by their /proc/cpuinfo names.
+    /// Extensions kernels could use and would be faster with, by their /proc/cpuinfo names.
     static let beyondAVX2 = ["avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "avx_vnni"]
 
     public init(flags: Set<String>) { self.flags = flags }
@@ -85,6 +106,10 @@ public struct ProcessorFeatures: Sendable, Equatable {
         #endif
     }
 
-    /// Extensions beyond AVX2 that the processor has and the kernels do not use.
-    public var unusedExtensions: [String] { Self.beyondAVX2.filter(flags.contains) }
+    /// Extensions beyond AVX2 that the processor has and the kernel set does not use (AVX-512 VNNI supersedes
+    /// AVX-VNNI, its 256-bit VEX form).
+    public func unusedExtensions(by set: KernelSet) -> [String] {
+        let used = set.requiredFlags + (set == .avx512 ? ["avx_vnni"] : [])
+        return Self.beyondAVX2.filter { flags.contains($0) && !used.contains($0) }
+    }
 }

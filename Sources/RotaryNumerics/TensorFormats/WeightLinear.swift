@@ -1,6 +1,6 @@
 /// How `WeightMatrix.linear` multiplies a non-F32 matrix (F32 always goes to BLAS).
 enum LinearPath: CaseIterable {
-    /// Per row and input: AVX2 integer dot products against 8-bit activations (quantized formats), float dot
+    /// Per row and input: AVX2 or AVX-512 integer dot products against 8-bit activations (quantized formats), float dot
     /// products on converted values (F16, BF16).
     case rowDots
     /// Per row: the row dequantized into a scratch row, then float dot products with each input (portable).
@@ -17,13 +17,14 @@ extension WeightMatrix {
         linear(x, count: count, y, path: TensorKernels.path(format, count: count))
     }
 
-    /// - Parameters: x `[count][columns]`, y `[count][rows]` (overwritten)
-    func linear(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>, path: LinearPath) {
+    /// - Parameters: x `[count][columns]`, y `[count][rows]` (overwritten); kernels: a set that `isSupported` here
+    func linear(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>, path: LinearPath,
+                kernels: KernelSet = TensorKernels.chosen) {
         guard rows > 0, count > 0 else { return }
         switch path {
         case .rowDots:
             if let dot = FloatRowDot.kernel(for: format) { return floatRowDots(x, count: count, y, dot) }
-            if let dot = TensorKernels.quantizedRowsDot(for: format) { return quantizedRowDots(x, count: count, y, dot) }
+            if let dot = TensorKernels.quantizedRowsDot(for: format, kernels: kernels) { return quantizedRowDots(x, count: count, y, dot) }
             dequantizedRowDots(x, count: count, y)
         case .dequantizedRowDots: dequantizedRowDots(x, count: count, y)
         case .tiles: tiles(x, count: count, y)

@@ -20,10 +20,11 @@ Falcon and mixture-of-experts models have rules of their own: refused.
 
 K-quants come from the libgguf wheel (ggml's C quantizers, which gguf-py lacks), the legacy types and F16 from
 gguf-py's `gguf.quants.quantize`. Metadata is copied (tokenizer, chat template, hyper-parameters),
-general.file_type becomes 15 (MOSTLY_Q4_K_M), general.quantization_version 2. Tensors keep the source's order;
+general.file_type becomes 15 (MOSTLY_Q4_K_M), general.quantization_version 2. Tensors keep the source's order (llama.cpp sorts them by layer, then name);
 gguf-py's GGUFWriter lays them out (32-byte alignment unless the source names another).
 Prints a per-type tensor count."""
 import collections
+import os
 import re
 import sys
 import time
@@ -143,7 +144,6 @@ def main():
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-    import os
     os.replace(destination + ".part", destination)
     summary = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
     print(f"{destination}: {sum(counts.values())} tensors: {summary} ({time.monotonic() - started:.1f} s)")

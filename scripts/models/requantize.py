@@ -20,8 +20,9 @@ Falcon and mixture-of-experts models have rules of their own: refused.
 
 K-quants come from the libgguf wheel (ggml's C quantizers, which gguf-py lacks), the legacy types and F16 from
 gguf-py's `gguf.quants.quantize`. Metadata is copied (tokenizer, chat template, hyper-parameters),
-general.file_type becomes 15 (MOSTLY_Q4_K_M), general.quantization_version 2. Tensors keep the source's order (llama.cpp sorts them by layer, then name);
-gguf-py's GGUFWriter lays them out (32-byte alignment unless the source names another).
+general.file_type becomes 15 (MOSTLY_Q4_K_M), general.quantization_version 2. Tensors keep the source's order
+(llama.cpp sorts them by layer, then name); gguf-py's GGUFWriter lays them out (32-byte alignment unless the source
+names another).
 Prints a per-type tensor count."""
 import collections
 import os

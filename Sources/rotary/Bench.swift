@@ -68,7 +68,7 @@ extension Bench {
         @Option var runs = 10
 
         func run() throws {
-            _ = try configureComputeThreads(nil)   // ROTARY_COMPUTE_THREADS, else the CPUs this process may use
+            _ = try configureNumerics(threads: nil)   // ROTARY_COMPUTE_THREADS (else the CPUs this process may use), ROTARY_KERNELS
             let shape = grid.split(separator: ",").compactMap { Int($0) }, split = sections.split(separator: ",").compactMap { Int($0) }
             let seq = shape.reduce(1, *), count = heads * seq * dim
             let config = try RoPEConfiguration(headDim: dim, theta: 1_000_000, layout: .half)

@@ -267,3 +267,7 @@ bash scripts/bench/real_model.sh "$ROTARY" | tee -a "$LOG"
 # 11. Multi-axis RoPE against one-axis RoPE and transformers' Qwen2-VL code, its own section.
 "$SHARED/bench/waitload.sh" >>"$LOG" 2>&1
 bash scripts/bench/rope_axes.sh "$ROTARY" | tee -a "$LOG"
+
+# 12. The tokenizer against llama.cpp's on 1 MB of English (Llama 3's vocabulary), its own section.
+"$SHARED/bench/waitload.sh" >>"$LOG" 2>&1
+bash scripts/bench/tokenizer_section.sh "$ROTARY" | tee -a "$LOG"

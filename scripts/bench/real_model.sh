@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 binary=$1 rounds=${2:-3}
 models=(.build-models/SmolLM2-135M-Instruct.Q4_1.gguf)
 [ -s .build-models/SmolLM2-135M-Instruct.Q4_K_M.gguf ] && models+=(.build-models/SmolLM2-135M-Instruct.Q4_K_M.gguf)
-value() { sed -nE "s/.*name=$1 .*$2=([0-9.]+).*/\1/p"; }
+value() { sed -nE "s/.*name=$1 (.* )?$2=([0-9.]+).*/\2/p"; }
 report=""
 for model in "${models[@]}"; do
   lines=""

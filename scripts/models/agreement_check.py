@@ -94,12 +94,18 @@ def post(port, path, body):
         return json.loads(response.read())
 
 
-def greedy_fails(llamacpp_lead, truth_lead):
-    """A first differing greedy step fails when llama.cpp's top-1 leads its second by more than MARGIN and the float64
-    reference, too, prefers llama.cpp's token to Rotary's by more than MARGIN. llama.cpp's own int8 rounding moves
-    SmolLM2's log-probabilities by up to ~0.4 nat from the float64 truth (printed by check_file), so a lead can move
-    by ~0.8: a llama.cpp lead above MARGIN that the truth does not back is llama.cpp's noise, not a disagreement."""
-    return llamacpp_lead > MARGIN and truth_lead > MARGIN
+# The published file is held to the issue's rule as written: Rotary's greedy token is llama.cpp's wherever llama.cpp's
+# top-1 leads by more than MARGIN.
+LITERAL_GREEDY = {"SmolLM2-135M-Instruct.Q4_1.gguf"}
+
+
+def greedy_fails(llamacpp_lead, truth_lead, literal):
+    """A first differing greedy step fails when llama.cpp's top-1 leads its second by more than MARGIN and — for the
+    requantized file — the float64 reference, too, prefers llama.cpp's token to Rotary's by more than MARGIN.
+    llama.cpp's own int8 rounding moves SmolLM2's log-probabilities by up to ~0.4 nat from the float64 truth (printed by
+    check_file), so a lead can move by ~0.8: on the Q4_K_M file one llama.cpp lead of 0.74 nat is not backed by the
+    truth (which ranks Rotary's token 0.18 nat higher); that is llama.cpp's noise, not a disagreement."""
+    return llamacpp_lead > MARGIN and (literal or truth_lead > MARGIN)
 
 
 def check_greedy(binary, path, failures):
@@ -123,7 +129,7 @@ def check_greedy(binary, path, failures):
                     truth_lead = float(truth[their_ids[first]] - truth[our_ids[first]])
                     verdict += (f"; float64 prefers llama.cpp's token {their_ids[first]} to Rotary's {our_ids[first]} "
                                 f"by {truth_lead:.3f} nat (float64's top-1: {int(truth.argmax())})")
-                    if greedy_fails(lead, truth_lead):
+                    if greedy_fails(lead, truth_lead, literal=path.name in LITERAL_GREEDY):
                         failures.append(f"{path.name} greedy {prompt!r}")
                         verdict += " FAIL"
             print(f"{path.name} greedy {prompt!r}: {ours['text']!r} — {verdict}")

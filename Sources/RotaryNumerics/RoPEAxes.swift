@@ -179,12 +179,22 @@ extension RoPEConfiguration {
                   to: &data, heads: heads)
             return
         }
-        precondition(heads == axes.headCount, "mixed frequencies for \(axes.headCount) heads, data has \(heads)")
-        let headSize = positions.count * headDim
+        apply(headPositions: [[[Double]]](repeating: positions, count: heads), axes: axes, to: &data, role: role,
+              inverse: inverse, sequenceLength: sequenceLength)
+    }
+
+    /// Rotates `[heads][rows][headDim]` data with positions of its own for every head (and, mixed, its frequencies).
+    /// - Parameter positions: `[heads][rows][axes.axisCount]`
+    public func apply(headPositions positions: [[[Double]]], axes: RoPEAxes, to data: inout [Float], role: RoPERole = .query,
+                      inverse: Bool = false, sequenceLength: Int? = nil) {
+        let heads = positions.count, rows = positions.first?.count ?? 0
+        precondition(axes.headCount == 1 || heads == axes.headCount, "mixed frequencies for \(axes.headCount) heads, data has \(heads)")
+        precondition(data.count == heads * rows * headDim && positions.allSatisfy { $0.count == rows }, "data is not [heads][rows][headDim]")
+        let headSize = rows * headDim
         for head in 0..<heads {
             var slice = Array(data[(head * headSize)..<((head + 1) * headSize)])
-            apply(table(axisPositions: positions, axes: axes, head: head, role: role, inverse: inverse, sequenceLength: sequenceLength),
-                  to: &slice)
+            apply(table(axisPositions: positions[head], axes: axes, head: axes.headCount == 1 ? 0 : head, role: role,
+                        inverse: inverse, sequenceLength: sequenceLength), to: &slice)
             data.replaceSubrange((head * headSize)..<((head + 1) * headSize), with: slice)
         }
     }

@@ -152,6 +152,13 @@ enum AxesDecoding {
         return offset == 0 ? result : result.map { $0.map { $0 + Double(offset) } }
     }
 
+    /// The heads' own position lists when `value` is `[heads][rows][axes]` (three levels of arrays), else nil.
+    static func perHead(_ value: JSONValue?) -> [JSONValue]? {
+        guard case .array(let heads)? = value, case .array(let rows)? = heads.first,
+              let first = rows.first, case .numbers = first else { return nil }
+        return heads
+    }
+
     /// Whole numbers ≥ 0 that fit an Int32, or a 400 naming `field`.
     private static func wholeNumbers(_ values: [Double]?, _ field: String) throws(HTTPError) -> [Int]? {
         guard let values else { return nil }

@@ -10,7 +10,7 @@ extension RotateRequest {
         if npy { return ResponseSize.npy(count: tensor.values.count) }
         let rows = positions.count
         var total = ResponseSize.envelope + ResponseSize.jsonTensor(count: tensor.values.count, rows: rows * tensor.heads + rows)
-            + 2 * rows * (axes.map { $0.axisCount * (AxesDecoding.maxCoordinateBytes + 1) } ?? ResponseSize.jsonInt)
+            + 2 * rows * tensor.heads * (axes.map { $0.axisCount * (AxesDecoding.maxCoordinateBytes + 1) } ?? ResponseSize.jsonInt)
         if extras.contains(.invFreq) { total += configuration.pairCount * ResponseSize.jsonFloat + 2 }
         for extra in [Extra.cos, .sin] where extras.contains(extra) {
             total += ResponseSize.jsonTensor(count: rows * configuration.pairCount * 2, rows: rows)
@@ -25,7 +25,11 @@ extension RotateRequest {
         writer.key("vectors"); tensor.write(to: &writer); writer.comma()
         writer.key("shape"); writer.raw("[" + tensor.shape.map(String.init).joined(separator: ",") + "]"); writer.comma()
         writer.key("positions")
-        if let axisPositions {
+        if let headPositions {
+            writer.raw("[" + headPositions.map { head in
+                "[" + head.map { "[" + $0.map(AxesDecoding.text).joined(separator: ",") + "]" }.joined(separator: ",") + "]"
+            }.joined(separator: ",") + "]")
+        } else if let axisPositions {
             writer.raw("[" + axisPositions.map { "[" + $0.map(AxesDecoding.text).joined(separator: ",") + "]" }.joined(separator: ",") + "]")
         } else {
             writer.raw("[" + positions.map(String.init).joined(separator: ",") + "]")

@@ -14,6 +14,8 @@ struct RotateRequest {
     var positions: [Int]
     /// With `rope.axes`: `[rows][axes]` positions (offset included); `positions` then holds each row's first coordinate.
     var axisPositions: [[Double]]?
+    /// With `rope.axes` and positions `[heads][rows][axes]`: each head's own (`axisPositions` is then head 0's).
+    var headPositions: [[[Double]]]?
     var axes: RoPEAxes?
     var configuration: RoPEConfiguration
     var inverse: Bool
@@ -42,9 +44,22 @@ struct RotateRequest {
         let positionsValue = reader.value("positions")
         var positions: [Int]
         var axisPositions: [[Double]]?
+        var headPositions: [[[Double]]]?
         if let axes {
-            let rows = try AxesDecoding.positions(positionsValue, rows: tensor.rows, axisCount: axes.axisCount, offset: offset,
-                                                  maxPosition: limits.maxPosition, maxElements: limits.maxElements)
+            func decode(_ value: JSONValue?, field: String) throws(HTTPError) -> [[Double]] {
+                try AxesDecoding.positions(value, rows: tensor.rows, axisCount: axes.axisCount, offset: offset,
+                                           maxPosition: limits.maxPosition, maxElements: limits.maxElements, field: field)
+            }
+            if let perHead = AxesDecoding.perHead(positionsValue) {
+                guard perHead.count == tensor.heads else {
+                    throw .badRequest("positions has \(perHead.count) heads but the vectors have \(tensor.heads)", param: "positions")
+                }
+                var decoded: [[[Double]]] = []
+                for (h, head) in perHead.enumerated() { decoded.append(try decode(head, field: "positions[\(h)]")) }
+                headPositions = decoded
+            }
+            let rows: [[Double]]
+            if let first = headPositions?.first { rows = first } else { rows = try decode(positionsValue, field: "positions") }
             axisPositions = rows
             positions = rows.map { Int($0[0].rounded()) }
         } else if let positionsValue {
@@ -87,9 +102,10 @@ struct RotateRequest {
         let configuration = try RoPEDecoding.decode(ropeValue, headDim: tensor.columns, path: ropePath, ignoring: ["axes"])
         try reader.finish()
         if let axes { try AxesDecoding.check(axes, configuration, heads: tensor.heads, ropePath: ropePath) }
-        let largest = axisPositions.map(AxesDecoding.largestMagnitude) ?? positions.max() ?? 0
+        let largest = headPositions.map { $0.map(AxesDecoding.largestMagnitude).max() ?? 0 }
+            ?? axisPositions.map(AxesDecoding.largestMagnitude) ?? positions.max() ?? 0
         try RoPEDecoding.checkFinite(configuration, maxPosition: largest, path: ropePath)
-        return RotateRequest(tensor: tensor, positions: positions, axisPositions: axisPositions, axes: axes,
+        return RotateRequest(tensor: tensor, positions: positions, axisPositions: axisPositions, headPositions: headPositions, axes: axes,
                              configuration: configuration, inverse: inverse, role: role, extras: extras)
     }
 

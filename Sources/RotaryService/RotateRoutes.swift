@@ -39,8 +39,13 @@ enum RotateRoutes {
         let config = decoded.configuration
         let table: RoPETable
         if let axes = decoded.axes, let axisPositions = decoded.axisPositions {
-            config.apply(axisPositions: axisPositions, axes: axes, to: &decoded.tensor.values, heads: decoded.tensor.heads,
-                         role: decoded.role, inverse: decoded.inverse)
+            if let headPositions = decoded.headPositions {
+                config.apply(headPositions: headPositions, axes: axes, to: &decoded.tensor.values, role: decoded.role,
+                             inverse: decoded.inverse, sequenceLength: AxesDecoding.largestMagnitude(Array(headPositions.joined())) + 1)
+            } else {
+                config.apply(axisPositions: axisPositions, axes: axes, to: &decoded.tensor.values, heads: decoded.tensor.heads,
+                             role: decoded.role, inverse: decoded.inverse)
+            }
             // The answer's extras (inv_freq, cos, sin) are the first head's.
             table = config.table(axisPositions: axisPositions, axes: axes, role: decoded.role, inverse: decoded.inverse)
         } else {

@@ -76,6 +76,30 @@ import RotaryTestSupport
         ("a non-finite coordinate", ["positions": [[0, 1e300]], "rope": ["axes": ["sections": [4, 4]]]], 400, "positions[0][1]"),
     ]
 
+    /// Positions per head (`[heads][seq][axes]`): each head turns as a one-head request at its own positions would.
+    @Test func positionsPerHeadTurnEachHeadByItsOwn() async throws {
+        let rope: [String: Any] = ["rope_theta": 100, "axes": ["axes_dim": [4, 4]], "layout": "interleaved"]
+        let head0: [[Double]] = [[0, 0], [1, 2], [3, 1]], head1: [[Double]] = [[5, 0], [0, 7], [2, 2]]
+        func value(_ h: Int, _ r: Int, _ d: Int) -> Float { Float(h * 24 + r * 8 + d) / 13 - 1 }
+        let vectors: [[[Float]]] = (0..<2).map { (h: Int) -> [[Float]] in
+            (0..<3).map { (r: Int) -> [Float] in (0..<8).map { (d: Int) -> Float in value(h, r, d) } }
+        }
+        let both = try await call("POST", "/rotate", json: ["vectors": vectors, "positions": [head0, head1], "rope": rope])
+        #expect(both.status == 200, "\(both.error)")
+        let rotated = both.object["vectors"] as! [[[NSNumber]]]
+        #expect((both.object["positions"] as? [[[NSNumber]]])?.count == 2)
+        for (h, positions) in [head0, head1].enumerated() {
+            let alone = try await call("POST", "/rotate", json: ["vectors": vectors[h], "positions": positions, "rope": rope])
+            let expected: [[Float]] = rotated[h].map { (row: [NSNumber]) -> [Float] in row.map { $0.floatValue } }
+            #expect(matrix(alone.object["vectors"]) == expected, "head \(h)")
+        }
+        #expect(rotated[0] != rotated[1])
+        let wrong = try await call("POST", "/rotate", json: ["vectors": vectors, "positions": [head0], "rope": rope])
+        #expect(wrong.status == 400 && wrong.error["param"] as? String == "positions")
+        let short = try await call("POST", "/rotate", json: ["vectors": vectors, "positions": [head0, [[1, 1]]], "rope": rope])
+        #expect(short.status == 400 && short.error["param"] as? String == "positions[1]")
+    }
+
     /// The same request as `.npy` with settings in the query string (grids and flat positions, one coordinate per
     /// axis row after row) gives the JSON answer's floats.
     @Test func npyQueryMatchesJSON() async throws {

@@ -4,6 +4,9 @@ PORT ?= 8080
 # System packages the build, the tests and the server need (installed only when missing).
 APT_PACKAGES := libmicrohttpd-dev libopenblas-dev pkg-config curl python3-pip haproxy
 BENCH_APT_PACKAGES := wrk
+# The PyTorch references of make bench (multi-axis RoPE against transformers' Qwen2-VL code; several GB with its CUDA
+# libraries, so only here, not in make test).
+BENCH_PYTHON_MODULES := torch:torch transformers:transformers
 PYTHON_TEST_MODULES := openapi_spec_validator:openapi-spec-validator numpy:numpy gguf:gguf openai:openai \
 	libgguf:libgguf==0.2.2 xllamacpp:xllamacpp==2026.10.11549 \
 	schemathesis:schemathesis==4.32.5 prometheus_client:prometheus-client==0.21.1 \
@@ -88,6 +91,8 @@ fuzz: deps python-deps
 
 bench: release python-deps
 	$(call apt_install,$(BENCH_APT_PACKAGES))
+	@for pair in $(BENCH_PYTHON_MODULES); do mod=$${pair%%:*}; pkg=$${pair##*:}; \
+	  python3 -c "import $$mod" 2>/dev/null || python3 -m pip install -q "$$pkg"; done
 	bash scripts/bench.sh
 	bash scripts/soak.sh
 

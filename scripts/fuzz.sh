@@ -29,7 +29,7 @@ for module in RotaryHTTP RotaryJSON RotaryNumerics; do
 done
 build RequestDecodingFuzz -I "$OUT/stubs" -I Sources/CMicroHTTPD -I Sources/COpenBLAS $(pkg-config --cflags-only-I libmicrohttpd) \
   Sources/RotaryJSON/*.swift Sources/RotaryHTTP/{HTTPError,Request,Response,ResponseStream,PthreadLocked}.swift $(find Sources/RotaryNumerics -name '*.swift') \
-  Sources/RotaryService/{ObjectReader,FloatTensor,RoPEDecoding,RotateRequest,AttentionRequest,NPY,JSONBody,ServiceConfiguration}.swift \
+  Sources/RotaryService/{ObjectReader,FloatTensor,RoPEDecoding,AxesDecoding,RotateRequest,AttentionRequest,NPY,JSONBody,ServiceConfiguration}.swift \
   Sources/RotaryService/{ResponseSize,RotateAnswer,AttentionAnswer,AttentionHeatmap,SVG,LinePlot}.swift \
   scripts/fuzz/RequestDecodingFuzz.swift -lmicrohttpd -lopenblas
 # The GGUF harness: the reader, every tensor format's dequantization and the architecture and weight checks a

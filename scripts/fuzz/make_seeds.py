@@ -34,6 +34,16 @@ requests = [
     (1, '{"vectors": [[1, 2, 3, 4]], "rope": {"rope_type": "longrope", "short_factor": [1, 1], "long_factor": [2, 3], '
         '"original_max_position_embeddings": 4, "max_position_embeddings": 16}, "positions": [9]}'),
     (1, '{"vectors": [[1, 2, 3, 4]], "rope": {"rope_type": "xpos", "scale_base": 64}, "role": "key"}'),
+    # Multi-axis RoPE: sections over a grid, axes_dim with explicit positions, pixel grids, mixed per-head frequencies.
+    (1, '{"vectors": [[1,0,0,1],[0,1,1,0],[1,1,0,0]], "positions": {"grid": [1, 1, 2], "text_before": 1}, '
+        '"rope": {"axes": {"sections": [1, 0, 1], "interleaved": false}}}'),
+    (1, '{"vectors": [[1,2,3,4],[4,3,2,1]], "positions": [[0, 1], [2, -3.5]], "rope": {"axes": {"axes_dim": [2, 2]}}}'),
+    (1, '{"vectors": [[1,2,3,4],[4,3,2,1]], "positions": {"grid": [1, 2], "pixel": true}, '
+        '"rope": {"layout": "interleaved", "axes": {"axes_dim": [2, 2], "frequencies": "pixel", "max_freq": 8}}}'),
+    (1, '{"vectors": [[[1,2,3,4]],[[4,3,2,1]]], "positions": [[[0, 1]], [[5, 2]]], '
+        '"rope": {"axes": {"mixed": [[[0.5, 1], [0.25, 2]], [[1, 1], [3, 0]]]}}}'),
+    (2, '{"queries": [[1,0,0,1],[0,1,1,0]], "keys": [[1,0,0,1],[0,1,1,0]], "positions_q": [[0,0],[1,2]], '
+        '"positions_k": [[0,0],[1,2]], "causal": true, "position_encoding": {"type": "rope", "axes": {"sections": [1, 1]}}}'),
     (2, '{"queries": [[1, 0, 0, 1], [0, 1, 1, 0]], "keys": [[1, 0, 0, 1], [0, 1, 1, 0]], "values": [[1, 2], [3, 4]], '
         '"causal": true, "return": ["scores", "weights", "output"]}'),
     (2, '{"queries": [[[0.5, 1, -1, 0]], [[1, 0, 0, 1]]], "keys": [[[1, 0, 0, 1], [0, 1, 1, 0]]], '

@@ -11,39 +11,24 @@ import _Builtin_intrinsics.intel
 /// - Parameters: rows `[count]` rows of blocks; quants `[inputs][blocksPerRow][32]` activations, scales and sums
 ///   `[inputs][blocksPerRow]` their d and d·Σq (see `ActivationBlocks`); y `[inputs][stride]`
 public enum AVX512RowDot {
-    public static func q4_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ quants: UnsafePointer<Int8>,
-                            _ scales: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ inputs: Int,
-                            _ blocksPerRow: Int, _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
-        let x = ActivationBlocks(quants: quants, scales: scales, sums: sums, inputs: inputs, blocksPerRow: blocksPerRow)
-        legacy(rows, rowBytes, count, x, y, stride, Q4_0.self)
-    }
+    /// The formats with a kernel here.
+    public enum Format: Sendable { case q4_0, q4_1, q5_0, q5_1, q8_0, q4_K, q5_K, q6_K }
 
-    public static func q4_1(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ quants: UnsafePointer<Int8>,
-                            _ scales: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ inputs: Int,
-                            _ blocksPerRow: Int, _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
+    /// The one entry point (plain pointers, so no generic or inlinable code of this module is specialized elsewhere).
+    public static func rows(_ format: Format, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int,
+                            _ quants: UnsafePointer<Int8>, _ scales: UnsafePointer<Float>, _ sums: UnsafePointer<Float>,
+                            _ inputs: Int, _ blocksPerRow: Int, _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
         let x = ActivationBlocks(quants: quants, scales: scales, sums: sums, inputs: inputs, blocksPerRow: blocksPerRow)
-        legacy(rows, rowBytes, count, x, y, stride, Q4_1.self)
-    }
-
-    public static func q5_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ quants: UnsafePointer<Int8>,
-                            _ scales: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ inputs: Int,
-                            _ blocksPerRow: Int, _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
-        let x = ActivationBlocks(quants: quants, scales: scales, sums: sums, inputs: inputs, blocksPerRow: blocksPerRow)
-        legacy(rows, rowBytes, count, x, y, stride, Q5_0.self)
-    }
-
-    public static func q5_1(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ quants: UnsafePointer<Int8>,
-                            _ scales: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ inputs: Int,
-                            _ blocksPerRow: Int, _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
-        let x = ActivationBlocks(quants: quants, scales: scales, sums: sums, inputs: inputs, blocksPerRow: blocksPerRow)
-        legacy(rows, rowBytes, count, x, y, stride, Q5_1.self)
-    }
-
-    public static func q8_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ quants: UnsafePointer<Int8>,
-                            _ scales: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ inputs: Int,
-                            _ blocksPerRow: Int, _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
-        let x = ActivationBlocks(quants: quants, scales: scales, sums: sums, inputs: inputs, blocksPerRow: blocksPerRow)
-        legacy(rows, rowBytes, count, x, y, stride, Q8_0.self)
+        switch format {
+        case .q4_0: legacy(rows, rowBytes, count, x, y, stride, Q4_0.self)
+        case .q4_1: legacy(rows, rowBytes, count, x, y, stride, Q4_1.self)
+        case .q5_0: legacy(rows, rowBytes, count, x, y, stride, Q5_0.self)
+        case .q5_1: legacy(rows, rowBytes, count, x, y, stride, Q5_1.self)
+        case .q8_0: legacy(rows, rowBytes, count, x, y, stride, Q8_0.self)
+        case .q4_K: q4_K(rows, rowBytes, count, x, y, stride)
+        case .q5_K: q5_K(rows, rowBytes, count, x, y, stride)
+        case .q6_K: q6_K(rows, rowBytes, count, x, y, stride)
+        }
     }
 
     /// Inputs four at a time against one row (each pair of blocks unpacked once for all four), the rest one at a

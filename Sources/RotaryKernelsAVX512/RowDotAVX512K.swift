@@ -5,24 +5,18 @@ import _Builtin_intrinsics.intel
 /// meets one activation block, so its factor is (d·scale)·dx, computed for a block's eight (Q6_K: sixteen) scales
 /// at once and spread over the lanes by a permute. One input at a time, row by row.
 extension AVX512RowDot {
-    public static func q4_K(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ quants: UnsafePointer<Int8>,
-                            _ scales: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ inputs: Int,
-                            _ blocksPerRow: Int, _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
-        let x = ActivationBlocks(quants: quants, scales: scales, sums: sums, inputs: inputs, blocksPerRow: blocksPerRow)
+    static func q4_K(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationBlocks,
+                     _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
         eachInput(rows, rowBytes, count, x, y, stride) { row, input in fourOrFiveBits(row, input, x.blocksPerRow, fifth: false) }
     }
 
-    public static func q5_K(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ quants: UnsafePointer<Int8>,
-                            _ scales: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ inputs: Int,
-                            _ blocksPerRow: Int, _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
-        let x = ActivationBlocks(quants: quants, scales: scales, sums: sums, inputs: inputs, blocksPerRow: blocksPerRow)
+    static func q5_K(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationBlocks,
+                     _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
         eachInput(rows, rowBytes, count, x, y, stride) { row, input in fourOrFiveBits(row, input, x.blocksPerRow, fifth: true) }
     }
 
-    public static func q6_K(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ quants: UnsafePointer<Int8>,
-                            _ scales: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ inputs: Int,
-                            _ blocksPerRow: Int, _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
-        let x = ActivationBlocks(quants: quants, scales: scales, sums: sums, inputs: inputs, blocksPerRow: blocksPerRow)
+    static func q6_K(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationBlocks,
+                     _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
         eachInput(rows, rowBytes, count, x, y, stride) { row, input in sixBits(row, input, x.blocksPerRow) }
     }
 

@@ -22,28 +22,16 @@ public enum LongTermDecay {
     public static func curve(headDim: Int, theta: Double, maxDistance: Int, samples: Int, seed: UInt64) -> Curve {
         let pairs = headDim / 2
         let frequencies = (0..<pairs).map { pow(theta, -2 * Double($0) / Double(headDim)) }
-        // The expected pair energy, estimated from the samples: the dot product only needs its mean.
-        var generator = SplitMix64(seed: seed)
-        var pairEnergy = [Double](repeating: 0, count: pairs)
-        for _ in 0..<samples {
-            for i in 0..<pairs {
-                let a = generator.nextGaussian(), b = generator.nextGaussian()
-                pairEnergy[i] += (a * a + b * b) / Double(samples)
-            }
-        }
+        let energy = pairEnergy(pairs: pairs, samples: samples, seed: seed)
         var bound = [Double](), dots = [Double]()
         bound.reserveCapacity(maxDistance + 1)
         dots.reserveCapacity(maxDistance + 1)
         for r in 0...maxDistance {
-            var re = 0.0, im = 0.0, total = 0.0, dot = 0.0
-            for i in 0..<pairs {
+            let (b, dot) = boundAndDot(energy) { i in
                 let angle = Double(r) * frequencies[i]
-                re += cos(angle)
-                im += sin(angle)
-                total += (re * re + im * im).squareRoot()   // |S_{i+1}|
-                dot += pairEnergy[i] * cos(angle)
+                return (cos(angle), sin(angle))
             }
-            bound.append(total / Double(pairs))
+            bound.append(b)
             dots.append(dot)
         }
         let atZero = bound[0]
@@ -94,30 +82,47 @@ extension LongTermDecay {
         let offsets = (0..<(side * side)).map { [Double($0 / side), Double($0 % side)] }
         // The angles come from the rotation tables themselves, so the surface is the layout the other routes apply.
         let table = configuration.table(axisPositions: offsets, axes: axes)
-        var generator = SplitMix64(seed: seed)
-        var pairEnergy = [Double](repeating: 0, count: pairs)
-        for _ in 0..<samples {
-            for i in 0..<pairs {
-                let a = generator.nextGaussian(), b = generator.nextGaussian()
-                pairEnergy[i] += (a * a + b * b) / Double(samples)
-            }
-        }
+        let energy = pairEnergy(pairs: pairs, samples: samples, seed: seed)
         let scaling = table.frequencies.attentionScaling
         var bound = [Double](repeating: 0, count: side * side), dots = bound
         for cell in 0..<(side * side) {
-            var re = 0.0, im = 0.0, total = 0.0, dot = 0.0
-            for i in 0..<pairs {
-                let c = Double(table.cos[cell * pairs + i]) / scaling, s = Double(table.sin[cell * pairs + i]) / scaling
-                re += c
-                im += s
-                total += (re * re + im * im).squareRoot()
-                dot += pairEnergy[i] * c
+            (bound[cell], dots[cell]) = boundAndDot(energy) { i in
+                (Double(table.cos[cell * pairs + i]) / scaling, Double(table.sin[cell * pairs + i]) / scaling)
             }
-            bound[cell] = total / Double(pairs)
-            dots[cell] = dot
         }
         let atZero = bound[0]
         return Surface(distance: Array(0...maxDistance), upperBound: bound.map { $0 / atZero }, upperBoundAtZero: atZero,
                        meanDot: dots)
+    }
+}
+
+extension LongTermDecay {
+    /// The expected energy a_i² + b_i² of each pair of q = k ~ N(0, I), estimated from `samples` seeded draws: the mean
+    /// dot product needs only it.
+    static func pairEnergy(pairs: Int, samples: Int, seed: UInt64) -> [Double] {
+        var generator = SplitMix64(seed: seed)
+        var energy = [Double](repeating: 0, count: pairs)
+        for _ in 0..<samples {
+            for i in 0..<pairs {
+                let a = generator.nextGaussian(), b = generator.nextGaussian()
+                energy[i] += (a * a + b * b) / Double(samples)
+            }
+        }
+        return energy
+    }
+
+    /// RoFormer's bound (1/(d/2))·Σ_j |S_j|, S_j = Σ_{k<j} e^{i·angle_k}, and the mean dot Σ_i energy_i·cos(angle_i),
+    /// at one offset whose pair i turns by the angle with cosine and sine `turn(i)`.
+    @inline(__always)
+    static func boundAndDot(_ energy: [Double], _ turn: (Int) -> (cos: Double, sin: Double)) -> (bound: Double, dot: Double) {
+        var re = 0.0, im = 0.0, total = 0.0, dot = 0.0
+        for i in energy.indices {
+            let (c, s) = turn(i)
+            re += c
+            im += s
+            total += (re * re + im * im).squareRoot()   // |S_{i+1}|
+            dot += energy[i] * c
+        }
+        return (total / Double(energy.count), dot)
     }
 }

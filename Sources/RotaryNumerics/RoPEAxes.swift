@@ -143,21 +143,9 @@ extension RoPEConfiguration {
                 return Double(angle)
             }
         }
-        let attentionScaling = Float(frequencies.attentionScaling)
-        var cosTable = [Float](repeating: 0, count: positions.count * pairs)
-        var sinTable = [Float](repeating: 0, count: positions.count * pairs)
-        for (row, position) in positions.enumerated() {
-            for i in 0..<pairs {
-                let angle = angleOf(position, i)
-                var c = Float(cos(angle)) * attentionScaling, s = Float(sin(angle)) * attentionScaling
-                if inverse {
-                    let norm = c * c + s * s
-                    (c, s) = (c / norm, -s / norm)
-                }
-                cosTable[row * pairs + i] = c
-                sinTable[row * pairs + i] = s
-            }
-        }
+        let (cosTable, sinTable) = Self.cosSin(rows: positions.count, pairs: pairs,
+                                               attentionScaling: Float(frequencies.attentionScaling), inverse: inverse,
+                                               angle: { row, i in angleOf(positions[row], i) }, extraScale: { _, _ in 1 })
         // Row positions for the table's bookkeeping: the first axis (time, or the text position), rounded.
         return RoPETable(positions: positions.map { Int(($0.first ?? 0).rounded()) }, pairCount: pairs, cos: cosTable,
                          sin: sinTable, frequencies: frequencies)
@@ -191,11 +179,17 @@ extension RoPEConfiguration {
         precondition(axes.headCount == 1 || heads == axes.headCount, "mixed frequencies for \(axes.headCount) heads, data has \(heads)")
         precondition(data.count == heads * rows * headDim && positions.allSatisfy { $0.count == rows }, "data is not [heads][rows][headDim]")
         let headSize = rows * headDim
-        for head in 0..<heads {
-            var slice = Array(data[(head * headSize)..<((head + 1) * headSize)])
-            apply(table(axisPositions: positions[head], axes: axes, head: axes.headCount == 1 ? 0 : head, role: role,
-                        inverse: inverse, sequenceLength: sequenceLength), to: &slice)
-            data.replaceSubrange((head * headSize)..<((head + 1) * headSize), with: slice)
+        data.withUnsafeMutableBufferPointer { buffer in
+            for head in 0..<heads {
+                let table = table(axisPositions: positions[head], axes: axes, head: axes.headCount == 1 ? 0 : head, role: role,
+                                  inverse: inverse, sequenceLength: sequenceLength)
+                table.cos.withUnsafeBufferPointer { c in
+                    table.sin.withUnsafeBufferPointer { s in
+                        RoPEKernel.rotate(buffer.baseAddress! + head * headSize, heads: 1, rows: rows, headDim: headDim,
+                                          rotaryDim: rotaryDim, layout: layout, cos: c.baseAddress!, sin: s.baseAddress!)
+                    }
+                }
+            }
         }
     }
 }

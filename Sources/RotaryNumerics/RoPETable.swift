@@ -38,37 +38,43 @@ extension RoPEConfiguration {
             for i in 0..<pairCount { frequencies.inverseFrequencies[i] /= frequencyDivisors[i] }
         }
         let pairs = pairCount
-        var cosTable = [Float](repeating: 0, count: positions.count * pairs)
-        var sinTable = [Float](repeating: 0, count: positions.count * pairs)
         let attentionScaling = Float(frequencies.attentionScaling)
         var xposExponentScale: Double = 0
         if case .xpos(let scaleBase) = self.scaling {
             xposExponentScale = (role == .query ? 1 : -1) / scaleBase
         }
-        cosTable.withUnsafeMutableBufferPointer { cosOut in
-            sinTable.withUnsafeMutableBufferPointer { sinOut in
-                for (row, position) in positions.enumerated() {
-                    let p = Float(position)
-                    for i in 0..<pairs {
-                        let angle = Double(p * frequencies.inverseFrequencies[i])
-                        var c = Float(cos(angle)) * attentionScaling
-                        var s = Float(sin(angle)) * attentionScaling
-                        if let decay = frequencies.xposDecay {
-                            let scale = Float(pow(decay[i], Double(position) * xposExponentScale))
-                            c *= scale
-                            s *= scale
-                        }
-                        if inverse {
-                            let norm = c * c + s * s
-                            c = c / norm
-                            s = -s / norm
-                        }
-                        cosOut[row * pairs + i] = c
-                        sinOut[row * pairs + i] = s
-                    }
-                }
-            }
+        let inverseFrequencies = frequencies.inverseFrequencies, decay = frequencies.xposDecay
+        let (cosTable, sinTable) = Self.cosSin(rows: positions.count, pairs: pairs, attentionScaling: attentionScaling,
+                                               inverse: inverse) { row, i in
+            Double(Float(positions[row]) * inverseFrequencies[i])
+        } extraScale: { row, i in
+            guard let decay else { return 1 }
+            return Float(pow(decay[i], Double(positions[row]) * xposExponentScale))
         }
         return RoPETable(positions: positions, pairCount: pairs, cos: cosTable, sin: sinTable, frequencies: frequencies)
+    }
+}
+
+extension RoPEConfiguration {
+    /// cos and sin `[rows][pairs]` of `angle(row, pair)`, times the attention scaling and then `extraScale(row, pair)`
+    /// (xPos; 1 elsewhere, which leaves the product exact); with `inverse`, the exact inverse map (rotation by −θ
+    /// divided by the scale), so that `inverse ∘ forward` is the identity.
+    @inline(__always)
+    static func cosSin(rows: Int, pairs: Int, attentionScaling: Float, inverse: Bool, angle: (Int, Int) -> Double,
+                       extraScale: (Int, Int) -> Float) -> (cos: [Float], sin: [Float]) {
+        var cosTable = [Float](repeating: 0, count: rows * pairs), sinTable = cosTable
+        for row in 0..<rows {
+            for i in 0..<pairs {
+                let a = angle(row, i), extra = extraScale(row, i)
+                var c = Float(cos(a)) * attentionScaling * extra, s = Float(sin(a)) * attentionScaling * extra
+                if inverse {
+                    let norm = c * c + s * s
+                    (c, s) = (c / norm, -s / norm)
+                }
+                cosTable[row * pairs + i] = c
+                sinTable[row * pairs + i] = s
+            }
+        }
+        return (cosTable, sinTable)
     }
 }

@@ -40,14 +40,21 @@ enum RotateRoutes {
         let table: RoPETable
         if let axes = decoded.axes, let axisPositions = decoded.axisPositions {
             if let headPositions = decoded.headPositions {
+                let length = AxesDecoding.largestMagnitude(Array(headPositions.joined())) + 1
                 config.apply(headPositions: headPositions, axes: axes, to: &decoded.tensor.values, role: decoded.role,
-                             inverse: decoded.inverse, sequenceLength: AxesDecoding.largestMagnitude(Array(headPositions.joined())) + 1)
-            } else {
+                             inverse: decoded.inverse, sequenceLength: length)
+                // The answer's extras (inv_freq, cos, sin) are the first head's.
+                table = config.table(axisPositions: axisPositions, axes: axes, role: decoded.role, inverse: decoded.inverse,
+                                     sequenceLength: length)
+            } else if axes.headCount > 1 {
                 config.apply(axisPositions: axisPositions, axes: axes, to: &decoded.tensor.values, heads: decoded.tensor.heads,
                              role: decoded.role, inverse: decoded.inverse)
+                table = config.table(axisPositions: axisPositions, axes: axes, role: decoded.role, inverse: decoded.inverse)
+            } else {
+                // One table for every head: built once, for the rotation and the answer.
+                table = config.table(axisPositions: axisPositions, axes: axes, role: decoded.role, inverse: decoded.inverse)
+                config.apply(table, to: &decoded.tensor.values, heads: decoded.tensor.heads)
             }
-            // The answer's extras (inv_freq, cos, sin) are the first head's.
-            table = config.table(axisPositions: axisPositions, axes: axes, role: decoded.role, inverse: decoded.inverse)
         } else {
             table = cache.table(for: config, positions: decoded.positions, role: decoded.role, inverse: decoded.inverse)
             config.apply(table, to: &decoded.tensor.values, heads: decoded.tensor.heads)

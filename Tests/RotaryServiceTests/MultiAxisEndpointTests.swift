@@ -204,6 +204,12 @@ import RotaryTestSupport
             let reply = try await call("POST", "/attention", json: body)
             #expect(reply.status == 400 && reply.error["param"] as? String == param, "\(fields): \(reply.error)")
         }
+        // Mixed frequencies are per head, so grouped-query keys (fewer heads) cannot take them.
+        let mixed: [[[Double]]] = [[[1, 0], [0, 1]], [[0.5, 0.5], [2, 1]]]
+        let grouped = try await call("POST", "/attention", json: [
+            "queries": [[[1, 0, 0, 1]], [[0, 1, 1, 0]]], "keys": [[[1, 0, 0, 1]]], "positions_q": [[0, 1]], "positions_k": [[2, 3]],
+            "position_encoding": ["axes": ["mixed": mixed]]])
+        #expect(grouped.status == 400 && grouped.error["param"] as? String == "keys", "\(grouped.error)")
     }
 }
 

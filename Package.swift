@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "RotaryServiceTests", dependencies: [
             "RotaryService", "RotaryHTTP", "RotaryJSON", "RotaryNumerics", "RotaryModel", "RotaryTestSupport",
             .product(name: "Yams", package: "Yams"),
-        ]),
+        ], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

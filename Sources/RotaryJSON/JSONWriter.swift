@@ -99,7 +99,9 @@ public struct JSONWriter {
         switch value {
         case .null: null()
         case .bool(let b): bool(b)
-        case .number(let d): double(d)
+        case .number(let d):
+            // Whole numbers as integers: a count read back (`rotary_dim`) stays an integer for typed clients.
+            if d.rounded() == d && abs(d) < 1e15 { int(Int(d)) } else { double(d) }
         case .string(let s): string(s)
         case .numbers(let ds): doubles(ds)
         case .array(let items):

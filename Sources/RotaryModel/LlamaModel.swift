@@ -39,17 +39,25 @@ public final class LlamaModel: Sendable {
 
     /// Runs `tokens` at positions `cache.count…` through the model, appending to the cache.
     /// - Returns: logits `[tokens.count][vocab]` when `allLogits`, else `[vocab]` for the last token.
-    public func forward(_ tokens: [Int], cache: inout KVCache, allLogits: Bool = false) -> [Float] {
-        TransformerForward.run(configuration, weights: weights, tokens: tokens, cache: &cache, logitRows: allLogits ? tokens.count : 1).logits
+    /// - Parameter configuration: this model's configuration with another RoPE (`with(rope:)`); nil is its own.
+    public func forward(_ tokens: [Int], cache: inout KVCache, allLogits: Bool = false,
+                        configuration override: ModelConfiguration? = nil) -> [Float] {
+        TransformerForward.run(override ?? configuration, weights: weights, tokens: tokens, cache: &cache,
+                               logitRows: allLogits ? tokens.count : 1, tables: ropeTables).logits
     }
+
+    /// cos/sin tables of whole prompts and windows (positions from 0), per RoPE configuration: windows of a
+    /// long text and repeated prompts skip the transcendental functions.
+    let ropeTables = RoPETableCache(maxEntries: 16, maxBytes: 32 << 20)
 
     /// The attention weights of every head of `layer` for `tokens` read from position 0.
     /// - Returns: `[heads][tokens.count][tokens.count]`, causal (zeros above the diagonal).
-    public func attentionWeights(_ tokens: [Int], layer: Int) -> [Float] {
+    public func attentionWeights(_ tokens: [Int], layer: Int, configuration override: ModelConfiguration? = nil) -> [Float] {
         precondition(layer >= 0 && layer < configuration.layers, "no layer \(layer)")
         var weights: [Float] = []
         var cache = makeCache(capacity: tokens.count)
-        _ = TransformerForward.run(configuration, weights: self.weights, tokens: tokens, cache: &cache, logitRows: 1,
+        _ = TransformerForward.run(override ?? configuration, weights: self.weights, tokens: tokens, cache: &cache, logitRows: 1,
+                                   tables: ropeTables,
                              record: { l, activations in if l == layer { weights = activations.probabilities } },
                              probabilitiesOf: { $0 == layer })
         return weights

@@ -24,7 +24,6 @@ enum CompletionsRoutes {
         _ = try reader.string("model")
         guard let promptValue = reader.value("prompt") else { throw .badRequest("prompt is required", param: "prompt") }
         let prompts = try decodePrompts(promptValue, model: model)
-        let context = model.configuration.contextLength
         let maxTokens = try reader.int("max_tokens", in: 0...(1 << 30)) ?? 16
         var sampling = SamplingParameters()
         sampling.temperature = try GenerateRequest.number(&reader, "temperature", default: 1, valid: { $0 >= 0 && $0 <= 2 }, "in [0, 2]")
@@ -57,13 +56,16 @@ enum CompletionsRoutes {
         }
         if let bias = reader.value("logit_bias"), bias != .object([]) { throw .badRequest("logit_bias is not supported", param: "logit_bias") }
         if let suffix = reader.value("suffix"), suffix != .string("") { throw .badRequest("suffix is not supported", param: "suffix") }
+        // Rotary's extension: the model's RoPE changed for this request.
+        let rope = try ModelRoPE.decode(reader.value("rope"), model: model, limits: limits)
         try reader.finish()
+        let context = ModelRoPE.positionLimit(rope, model: model, limits: limits)
         var jobs: [GenerationJob] = []
         for (index, prompt) in prompts.enumerated() {
             do {
-                try GenerateRequest.checkContext(prompt.tokens.count, maxTokens, context: context)
+                try GenerateRequest.checkContext(prompt.tokens.count, maxTokens, context: context, model: model, limits: limits, rope: rope)
             } catch {
-                throw HTTPError(status: 400, type: error.type, message: error.message + (prompts.count > 1 ? " (prompt \(index))" : ""),
+                throw HTTPError(status: error.status, type: error.type, message: error.message + (prompts.count > 1 ? " (prompt \(index))" : ""),
                                 param: "max_tokens")
             }
             var job = GenerationJob(promptTokens: prompt.tokens, maxTokens: maxTokens)
@@ -71,6 +73,7 @@ enum CompletionsRoutes {
             job.stop = stop
             job.alternatives = logprobs ?? 0
             job.echo = echo
+            job.configuration = rope
             jobs.append(job)
         }
         let id = "cmpl-\(UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff)"

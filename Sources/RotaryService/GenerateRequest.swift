@@ -28,7 +28,6 @@ struct GenerateRequest {
         var reader = try ObjectReader(body, path: "")
         guard let promptValue = reader.value("prompt") else { throw .badRequest("prompt is required", param: "prompt") }
         let (promptText, promptTokens) = try Prompt.tokens(promptValue, field: "prompt", model: model)
-        let context = model.configuration.contextLength
         let maxTokens = try reader.int("max_tokens", in: 0...(1 << 30)) ?? 16
         var sampling = SamplingParameters()
         sampling.temperature = try number(&reader, "temperature", default: 0.8, valid: { $0 >= 0 && $0 <= 100 }, "a number in 0...100")
@@ -46,9 +45,12 @@ struct GenerateRequest {
         let candidateTexts = try reader.strings("candidates") ?? []
         guard candidateTexts.count <= 64 else { throw .badRequest("candidates takes at most 64 strings", param: "candidates") }
         let stream = try reader.bool("stream") ?? false
+        let rope = try ModelRoPE.decode(reader.value("rope"), model: model, limits: limits)
         try reader.finish()
-        try checkContext(promptTokens.count, maxTokens, context: context)
+        let context = ModelRoPE.positionLimit(rope, model: model, limits: limits)
+        try checkContext(promptTokens.count, maxTokens, context: context, model: model, limits: limits, rope: rope)
         var job = GenerationJob(promptTokens: promptTokens, maxTokens: maxTokens)
+        job.configuration = rope
         job.sampling = sampling
         job.stop = stop
         job.alternatives = alternatives
@@ -73,11 +75,17 @@ struct GenerateRequest {
         return value
     }
 
-    /// 400 `context_length_exceeded` when prompt + max_tokens does not fit.
-    static func checkContext(_ promptCount: Int, _ maxTokens: Int, context: Int) throws(HTTPError) {
+    /// 400 `context_length_exceeded` when prompt + max_tokens does not fit the model's context; with a `rope`
+    /// override (which may read past it), 413 past `max_eval_context` instead.
+    static func checkContext(_ promptCount: Int, _ maxTokens: Int, context: Int, model: LlamaModel,
+                             limits: ServiceConfiguration, rope: ModelConfiguration?) throws(HTTPError) {
+        if rope != nil {
+            return try ModelRoPE.checkEvalContext(promptCount + maxTokens, model: model, limits: limits, param: "max_tokens")
+        }
         guard promptCount + maxTokens <= context else {
             throw HTTPError(status: 400, type: "context_length_exceeded",
-                            message: "the prompt has \(promptCount) tokens (n_prompt_tokens) and max_tokens is \(maxTokens), over the context of \(context) tokens (n_ctx)",
+                            message: "the prompt has \(promptCount) tokens (n_prompt_tokens) and max_tokens is \(maxTokens), over the context of \(context) tokens (n_ctx); "
+                                + "a `rope` override may read up to max_eval_context",
                             param: "max_tokens")
         }
     }

@@ -11,11 +11,14 @@ public enum LinePlot {
 
     static let colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 
-    public static func render(title: String, xLabel: String, yLabel: String, series: [Series]) -> String {
+    /// - Parameter markers: vertical dashed lines at these x values, labelled (e.g. a model's training context).
+    public static func render(title: String, xLabel: String, yLabel: String, series: [Series],
+                              markers: [(x: Double, label: String)] = []) -> String {
         let width = 760.0, height = 440.0, left = 70.0, right = 190.0, top = 50.0, bottom = 60.0
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         let xs = series.flatMap { $0.points.map(\.x) }, ys = series.flatMap { $0.points.map(\.y) }.filter(\.isFinite)
-        let xLow = xs.min() ?? 0, xHigh = max(xs.max() ?? 1, xLow + 1e-9)
+        let xLow = min(xs.min() ?? 0, markers.map(\.x).min() ?? .infinity)
+        let xHigh = max(xs.max() ?? 1, markers.map(\.x).max() ?? -.infinity, xLow + 1e-9)
         var yLow = ys.min() ?? 0, yHigh = ys.max() ?? 1
         if yHigh - yLow < 1e-9 { yLow -= 0.5; yHigh += 0.5 }
         let pad = (yHigh - yLow) * 0.05
@@ -36,6 +39,10 @@ public enum LinePlot {
         svg.line(x1: left, y1: top + plotHeight, x2: left + plotWidth, y2: top + plotHeight)
         svg.text(xLabel, x: left + plotWidth / 2, y: height - 18, size: 12, anchor: "middle")
         svg.text(yLabel, x: 18, y: top + plotHeight / 2, size: 12, anchor: "middle", rotate: -90)
+        for marker in markers {
+            svg.line(x1: x(marker.x), y1: top, x2: x(marker.x), y2: top + plotHeight, stroke: "#888888", dash: "5,4")
+            svg.text(marker.label, x: x(marker.x) + 4, y: top + 12, size: 10)
+        }
         for (index, line) in series.enumerated() {
             let colour = colours[index % colours.count]
             svg.polyline(line.points.filter { $0.y.isFinite }.map { (x($0.x), y($0.y)) }, stroke: colour)

@@ -106,6 +106,9 @@ public final class ModelOwner: Sendable {
         generatedTokens.add(outcome.generated.count, ordering: .relaxed)
     }
 
+    /// Counts tokens a `/perplexity` job scored, for `/metrics`.
+    func countScored(_ tokens: Int) { scoredTokens.add(tokens, ordering: .relaxed) }
+
     /// Model lines for the Prometheus exposition.
     var exposition: String {
         """

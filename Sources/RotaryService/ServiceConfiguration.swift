@@ -16,6 +16,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// Most bytes one answer may take (JSON, .npy or SVG, bounded from the request before any work):
     /// beyond, 413 `response_too_large`. Streamed answers are not held whole and are not counted.
     public var maxResponseBytes: Int = 64 << 20
+    /// Most positions one request may read with a `rope` override or in `/perplexity` (past the model's
+    /// context is the point; this bounds the KV memory): beyond, 413. nil: see `evalContextLimit`.
+    public var maxEvalContext: Int?
     /// Entries kept in the cos/sin table cache (one per RoPE configuration and position set).
     public var ropeTableCacheEntries: Int = 64
 

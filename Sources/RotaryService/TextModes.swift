@@ -14,14 +14,12 @@ enum TextModes {
         let text = try reader.string("text") ?? ""
         let offset = try reader.int("offset", in: 0...limits.maxPosition) ?? 0
         let inverse = try reader.bool("inverse") ?? false
-        try reader.finish(known: RotateRequest.topLevelKeys, notApplicable: "does not apply to text mode (the model's own RoPE is used)")
-        let c = model.configuration
+        let override = try ModelRoPE.decode(reader.value("rope"), model: model, limits: limits)
+        try reader.finish(known: RotateRequest.topLevelKeys, notApplicable: "does not apply to text mode (the model's RoPE, or `rope` over it, is used)")
+        let c = override ?? model.configuration
         let tokens = model.tokenizer.encode(text)
-        guard offset + tokens.count <= c.contextLength else {
-            throw HTTPError(status: 400, type: "context_length_exceeded",
-                            message: "the text has \(tokens.count) tokens (n_prompt_tokens) from offset \(offset), over the context of \(c.contextLength) (n_ctx)",
-                            param: "text")
-        }
+        try checkPositions(offset + tokens.count, override, model: model, limits: limits,
+                           what: "the text has \(tokens.count) tokens (n_prompt_tokens) from offset \(offset)")
         try ResponseSize.check(ResponseSize.envelope + ResponseSize.jsonTensor(count: tokens.count * c.dim, rows: tokens.count)
                                + tokens.count * (2 * ResponseSize.jsonInt + tokenBytes(pieceBytes)), limits, what: "the JSON vectors", param: "text")
         // The embedding row cut into head-wide pieces (its own heads count, as key_length need not divide dim evenly).
@@ -36,7 +34,7 @@ enum TextModes {
             for (t, token) in tokens.enumerated() { table.dequantizeRow(token, into: v.baseAddress! + t * c.dim) }
         }
         let positions = Array(offset..<(offset + tokens.count))
-        let table = c.rope.table(positions: positions, inverse: inverse)
+        let table = c.rope.table(positions: positions, inverse: inverse, frequencyDivisors: c.ropeFrequencyFactors)
         vectors.withUnsafeMutableBufferPointer { v in
             table.cos.withUnsafeBufferPointer { cosines in
                 table.sin.withUnsafeBufferPointer { sines in
@@ -52,11 +50,7 @@ enum TextModes {
         writer.key("positions"); writer.raw("[" + positions.map(String.init).joined(separator: ",") + "]"); writer.comma()
         writeTokens(tokens, model, &writer); writer.comma()
         writer.key("attention_scaling"); writer.double(table.frequencies.attentionScaling); writer.comma()
-        writer.key("rope"); writer.raw("{"); writer.key("rope_type"); writer.string(c.rope.scaling.name); writer.comma()
-        writer.key("rope_theta"); writer.double(c.rope.theta); writer.comma()
-        writer.key("layout"); writer.string(c.rope.layout.rawValue); writer.comma()
-        writer.key("heads"); writer.int(heads); writer.comma()
-        writer.key("head_dim"); writer.int(c.headDim); writer.raw("}")
+        writer.key("rope"); writer.value(.object(ModelRoPE.object(c.rope) + [("heads", .number(Double(heads))), ("head_dim", .number(Double(c.headDim)))]))
         writer.raw("}")
         return .json(writer.bytes)
     }
@@ -76,12 +70,10 @@ enum TextModes {
             default: throw .badRequest("head must be \"all\" or a head index in 0...\(c.heads - 1)", param: "head")
             }
         }
+        let override = try ModelRoPE.decode(reader.value("rope"), model: model, limits: limits)
         try reader.finish()
         let tokens = model.tokenizer.encode(text)
-        guard tokens.count <= c.contextLength else {
-            throw HTTPError(status: 400, type: "context_length_exceeded",
-                            message: "the text has \(tokens.count) tokens (n_prompt_tokens), over the context of \(c.contextLength) (n_ctx)", param: "text")
-        }
+        try checkPositions(tokens.count, override, model: model, limits: limits, what: "the text has \(tokens.count) tokens (n_prompt_tokens)")
         guard c.heads * tokens.count * tokens.count <= limits.maxScoreElements else {
             throw .payloadTooLarge("the weights would have \(c.heads * tokens.count * tokens.count) elements, over max_score_elements", param: "text")
         }
@@ -95,7 +87,7 @@ enum TextModes {
                                    + n * tokenBytes(owner.maxPieceBytes) + heads.count * ResponseSize.jsonInt,
                                    limits, what: "the JSON weights", param: "text")
         }
-        let all = try await owner.run { model in model.attentionWeights(tokens, layer: layer) }
+        let all = try await owner.run { model in model.attentionWeights(tokens, layer: layer, configuration: override) }
         var selected: [Float] = []
         for h in heads { selected += all[(h * n * n)..<((h + 1) * n * n)] }
         let labels = tokens.map { model.tokenizer.decodePiece($0) }
@@ -112,6 +104,18 @@ enum TextModes {
         writeTokens(tokens, model, &writer)
         writer.raw("}")
         return .json(writer.bytes)
+    }
+
+    /// 400 `context_length_exceeded` past the model's context, or with a `rope` override 413 past `max_eval_context`.
+    static func checkPositions(_ positions: Int, _ override: ModelConfiguration?, model: LlamaModel, limits: ServiceConfiguration,
+                               what: String) throws(HTTPError) {
+        if override != nil { return try ModelRoPE.checkEvalContext(positions, model: model, limits: limits, param: "text") }
+        let context = model.configuration.contextLength
+        guard positions <= context else {
+            throw HTTPError(status: 400, type: "context_length_exceeded",
+                            message: "\(what), over the context of \(context) (n_ctx); a `rope` override may read up to max_eval_context",
+                            param: "text")
+        }
     }
 
     /// One `{"id","text"}` entry of `writeTokens` for a piece of at most `pieceBytes` bytes.

@@ -105,16 +105,12 @@ enum TokenizerRoutes {
                 writer.key("kv_heads"); writer.int(c.kvHeads); writer.comma()
                 writer.key("head_dim"); writer.int(c.headDim); writer.comma()
                 writer.key("feed_forward_length"); writer.int(c.feedForwardDim); writer.comma()
-                writer.key("rope"); writer.raw("{")
-                writer.key("rope_type"); writer.string(c.rope.scaling.name); writer.comma()
-                writer.key("rope_theta"); writer.double(c.rope.theta); writer.comma()
-                writer.key("layout"); writer.string(c.rope.layout.rawValue); writer.comma()
-                writer.key("rotary_dim"); writer.int(c.rope.rotaryDim)
-                if case .linear(let factor) = c.rope.scaling { writer.comma(); writer.key("factor"); writer.double(factor) }
-                if case .yarn(let p) = c.rope.scaling, let factor = p.factor { writer.comma(); writer.key("factor"); writer.double(factor) }
-                if let local = c.localRope { writer.comma(); writer.key("sliding_window_rope_theta"); writer.double(local.theta) }
-                if c.ropeFrequencyFactors != nil { writer.comma(); writer.key("frequency_factors"); writer.bool(true) }
-                writer.raw("},")
+                // The model's own RoPE as a `rope` object (what a request's `rope` is laid over), and what it cannot carry.
+                var rope = ModelRoPE.object(c.rope)
+                if let local = c.localRope { rope.append(("sliding_window_rope_theta", .number(local.theta))) }
+                if c.ropeFrequencyFactors != nil { rope.append(("frequency_factors", .bool(true))) }
+                writer.key("rope"); writer.value(.object(rope)); writer.comma()
+                writer.key("max_eval_context"); writer.int(configuration.evalContextLimit(c)); writer.comma()
                 let threads = Parallel.threads
                 writer.key("compute_threads"); writer.raw("{")
                 writer.key("count"); writer.int(threads.count); writer.comma()

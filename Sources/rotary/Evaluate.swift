@@ -19,24 +19,18 @@ struct Evaluate: ParsableCommand {
             throw ValidationError("no --model given and no embedded model is shipped")
         }
         let text = try String(contentsOfFile: corpus, encoding: .utf8)
-        let context = llama.configuration.contextLength, vocab = llama.configuration.vocabularySize
+        let context = llama.configuration.contextLength
         let dataset = TextDataset(text: text, tokenizer: llama.tokenizer, context: context, validationFraction: validationFraction, seed: 0)
-        // The inference forward pass (the one that serves requests), every position's logits per window.
-        var total = 0.0, count = 0
-        for batch in dataset.validationBatches(rows: 8, maxRows: maxWindows) {
-            for (inputs, targets) in zip(batch.inputs, batch.targets) {
-                var cache = llama.makeCache(capacity: inputs.count)
-                let logits = llama.forward(inputs, cache: &cache, allLogits: true)
-                for (t, target) in targets.enumerated() {
-                    let row = logits[(t * vocab)..<((t + 1) * vocab)]
-                    total += Sampler.logSumExp(row) - Double(row[row.startIndex + target])
-                }
-                count += targets.count
-            }
-        }
-        let loss = total / Double(max(count, 1))
-        // Characters per scored token on the held-out text, for bits per character.
-        let bpc = loss * Double(dataset.validationTokens.count) / Double(dataset.validationCharacters) / log(2.0)
-        print(String(format: "held-out: %d tokens scored, loss %.4f nats/token, %.4f bits/char", count, loss, bpc))
+        // The windows of /perplexity at the model's context (overlapping by one token, so every held-out token but
+        // the first is scored) and the inference forward pass that serves requests.
+        let all = ScoringWindows(tokenCount: dataset.validationTokens.count, context: context, stride: context)
+        let windows = ScoringWindows(all.windows.prefix(maxWindows))
+        let scores = llama.scoreWindows(dataset.validationTokens, windows: windows)!
+        let total = scores.reduce(0.0) { $0 - $1.logprob }
+        let loss = total / Double(max(scores.count, 1))
+        // Characters of the scored part (all of it unless --max-windows cut it), for bits per character.
+        let scoredShare = Double(windows.scoredTokens) / Double(max(all.scoredTokens, 1))
+        let bpc = total / (Double(dataset.validationCharacters) * scoredShare) / log(2.0)
+        print(String(format: "held-out: %d tokens scored, loss %.4f nats/token, %.4f bits/char", scores.count, loss, bpc))
     }
 }

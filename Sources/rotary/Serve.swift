@@ -55,6 +55,8 @@ struct Serve: ParsableCommand {
     var maxJsonDepth: Int?
     @Option(help: "A Llama-family GGUF model to serve (/generate, /v1/completions, text modes). Env ROTARY_MODEL. Default: the embedded model shipped in the package.")
     var model: String?
+    @Option(help: "Most positions one request may read past the model's context (a `rope` override on a model route, or /perplexity's `context`): it bounds one request's KV memory (413 beyond). Env ROTARY_MAX_EVAL_CONTEXT. Default: 4 × the model's context, capped where the float KV cache would pass 512 MiB.")
+    var maxEvalContext: Int?
     @Option(help: "Model requests that may wait while one runs (429 beyond). Env ROTARY_MODEL_QUEUE_SIZE. Default: \(serviceDefaults.modelQueueSize).")
     var modelQueueSize: Int?
     @Option(help: "Require 'Authorization: Bearer KEY' on every route but /health. Env ROTARY_API_KEY. Default: none (open).")
@@ -92,6 +94,9 @@ struct Serve: ParsableCommand {
         service.maxResponseBytes = try setting(maxResponseBytes, "ROTARY_MAX_RESPONSE_BYTES", service.maxResponseBytes)
         service.maxPosition = try setting(maxPosition, "ROTARY_MAX_POSITION", service.maxPosition)
         service.maxJSONDepth = try setting(maxJsonDepth, "ROTARY_MAX_JSON_DEPTH", service.maxJSONDepth)
+        let evalContext = try setting(maxEvalContext, "ROTARY_MAX_EVAL_CONTEXT", 0)
+        guard evalContext >= 0 else { throw ValidationError("max-eval-context must be positive (or 0 for the default)") }
+        service.maxEvalContext = evalContext == 0 ? nil : evalContext
         service.modelQueueSize = try setting(modelQueueSize, "ROTARY_MODEL_QUEUE_SIZE", service.modelQueueSize)
         let modelPath = try setting(model, "ROTARY_MODEL", "")
         let levelName = try setting(logLevel, "ROTARY_LOG_LEVEL", "info")

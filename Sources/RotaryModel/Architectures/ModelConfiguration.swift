@@ -119,6 +119,17 @@ public struct ModelConfiguration: Sendable, Equatable {
         if case .slidingWindow = layerAttention[layer], let localRope { return localRope }
         return rope
     }
+
+    /// This model with another RoPE on its global-attention layers, for one request (the sliding-window
+    /// layers keep their own base, as Gemma 3's `rope_scaling` leaves them). The file's per-pair frequency
+    /// factors (Llama 3's `rope_freqs.weight`) stay unless `keepFrequencyFactors` is false: a request that
+    /// names its own `rope_type` defines the frequencies itself.
+    public func with(rope: RoPEConfiguration, keepFrequencyFactors: Bool) -> ModelConfiguration {
+        var changed = self
+        changed.rope = rope
+        if !keepFrequencyFactors || rope.pairCount != self.rope.pairCount { changed.ropeFrequencyFactors = nil }
+        return changed
+    }
 }
 
 extension ArchitectureDescription: Equatable {

@@ -66,9 +66,12 @@ public enum TransformerForward {
     /// - Parameters:
     ///   - logitRows: how many of the last tokens get logits (1 to decode, all to score or train).
     ///   - record: called after each block with its activations (nil: nothing is copied).
+    ///   - tables: where cos/sin tables of calls from position 0 are kept and found (nil: built every call).
+    ///   - ropeSequenceLength: the length `dynamic`/`longrope` scale for (nil: this call's last position + 1); a
+    ///     sequence run in several calls passes its whole length so that every call rotates alike.
     ///   - probabilitiesOf: the layers whose attention weights go into the recorded activations.
     public static func run(_ c: ModelConfiguration, weights: some ModelWeightSource, tokens: [Int], cache: inout KVCache,
-                           logitRows: Int, record: ((Int, BlockActivations) -> Void)? = nil,
+                           logitRows: Int, tables: RoPETableCache? = nil, ropeSequenceLength: Int? = nil, record: ((Int, BlockActivations) -> Void)? = nil,
                            probabilitiesOf: (Int) -> Bool = { _ in false }) -> ForwardResult {
         let n = tokens.count
         precondition(n > 0, "no tokens")
@@ -99,8 +102,16 @@ public enum TransformerForward {
         case .rope, .none: break
         }
         let ropePositions = c.positionEncoding == .rope ? positions : []
-        let globalTable = c.rope.table(positions: ropePositions, frequencyDivisors: c.ropeFrequencyFactors)
-        let localTable = c.localRope?.table(positions: ropePositions)
+        // Only whole prompts and windows are cached: decode steps' one-row tables are cheap and never repeat.
+        let cached = tables.flatMap { start == 0 && n > 1 ? $0 : nil }
+        let length = ropeSequenceLength
+        let globalTable = c.ropeFrequencyFactors == nil && cached != nil
+            ? cached!.table(for: c.rope, positions: ropePositions, sequenceLength: length)
+            : c.rope.table(positions: ropePositions, sequenceLength: length, frequencyDivisors: c.ropeFrequencyFactors)
+        let localTable = c.localRope.map { local in
+            cached?.table(for: local, positions: ropePositions, sequenceLength: length)
+                ?? local.table(positions: ropePositions, sequenceLength: length)
+        }
         let layerStride = cache.capacity * kvDim
         for l in 0..<c.layers {
             if record != nil { a.input = x }

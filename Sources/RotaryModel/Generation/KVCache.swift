@@ -9,8 +9,10 @@ public struct KVCache: Sendable {
     /// Positions filled (the next token goes to position `count`).
     public internal(set) var count = 0
 
+    /// - Parameter capacity: positions to hold; nil is the model's context. More is allowed (a request that
+    ///   reads past the trained context under a RoPE override): the caller bounds it.
     public init(configuration: ModelConfiguration, capacity: Int? = nil) {
-        self.capacity = min(capacity ?? configuration.contextLength, configuration.contextLength)
+        self.capacity = capacity ?? configuration.contextLength
         kvDim = configuration.kvDim
         keys = [Float](repeating: 0, count: configuration.layers * self.capacity * kvDim)
         values = keys

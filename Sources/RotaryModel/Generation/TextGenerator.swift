@@ -28,6 +28,8 @@ public struct GenerationJob: Sendable {
     public var echo = false
     /// Each candidate continues the first `prefixLength` prompt tokens with `tokens`.
     public var candidates: [(prefixLength: Int, tokens: [Int])] = []
+    /// The model with the request's RoPE (`ModelConfiguration.with(rope:)`); nil runs the model's own.
+    public var configuration: ModelConfiguration?
 
     public init(promptTokens: [Int], maxTokens: Int) {
         self.promptTokens = promptTokens
@@ -64,7 +66,7 @@ public struct TextGenerator: Sendable {
         let started = Self.now()
         // Every position's logits are needed to score the prompt or a candidate that starts inside it.
         let needAll = job.echo || job.candidates.contains { $0.prefixLength < prompt.count }
-        let promptLogits = model.forward(prompt, cache: &cache, allLogits: needAll)
+        let promptLogits = model.forward(prompt, cache: &cache, allLogits: needAll, configuration: job.configuration)
         func logitsAfter(_ position: Int) -> ArraySlice<Float> {   // position: index of the last token seen
             needAll ? promptLogits[(position * vocab)..<((position + 1) * vocab)] : promptLogits[...]
         }
@@ -79,7 +81,7 @@ public struct TextGenerator: Sendable {
             let prefix = max(1, min(candidate.prefixLength, prompt.count))
             guard !candidate.tokens.isEmpty else { outcome.candidateScores.append([]); continue }
             cache.truncate(to: prefix)
-            let rows = model.forward(candidate.tokens, cache: &cache, allLogits: true)
+            let rows = model.forward(candidate.tokens, cache: &cache, allLogits: true, configuration: job.configuration)
             var scores: [ScoredToken] = []
             for (i, token) in candidate.tokens.enumerated() {
                 let before = i == 0 ? logitsAfter(prefix - 1) : rows[((i - 1) * vocab)..<(i * vocab)]
@@ -120,7 +122,7 @@ public struct TextGenerator: Sendable {
                 break
             }
             history.append(token)
-            if step + 1 < job.maxTokens { logits = model.forward([token], cache: &cache) }
+            if step + 1 < job.maxTokens { logits = model.forward([token], cache: &cache, configuration: job.configuration) }
         }
         if outcome.finishReason != .stop { outcome.text += text.finish() }   // a truncated last character: U+FFFD
         outcome.generateSeconds = Self.now() - generationStart

@@ -54,7 +54,9 @@ class LlamaCpp:
     """One loaded model. Use as a context manager; the server stops when the object is dropped."""
 
     def __init__(self, model_path: str, threads: int = 2, context: int = 512, f16_cache: bool = False,
-                 quiet: bool = True):
+                 quiet: bool = True, rope: dict | None = None):
+        """rope: CommonParams RoPE overrides (rope_freq_base, rope_freq_scale, rope_scaling_type as a
+        llama_rope_scaling_type member name's tail: "linear", "yarn"; yarn_orig_ctx, yarn_beta_fast, ...)."""
         import xllamacpp as xlc
         params = xlc.CommonParams()
         params.model.path = model_path
@@ -67,6 +69,10 @@ class LlamaCpp:
         params.cpuparams.poll = 0  # no busy-waiting between graph runs: many small requests otherwise spin
         params.cpuparams_batch.poll = 0
         params.warmup = False
+        for key, value in (rope or {}).items():
+            if key == "rope_scaling_type":
+                value = getattr(xlc.llama_rope_scaling_type, "LLAMA_ROPE_SCALING_TYPE_" + value.upper())
+            setattr(params, key, value)
         params.cache_prompt = False
         if not f16_cache:
             params.cache_type_k = xlc.ggml_type.GGML_TYPE_F32

@@ -7,11 +7,13 @@ import urllib.request
 
 
 @contextlib.contextmanager
-def served(binary, model):
+def served(binary, model=None, extra=()):
+    """model None: the embedded model; extra: more `serve` arguments."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([binary, "serve", "--port", str(port), "--model", str(model), "--log-level", "warning"],
+    server = subprocess.Popen([binary, "serve", "--port", str(port), "--log-level", "warning"]
+                              + (["--model", str(model)] if model else []) + list(extra),
                               stderr=subprocess.DEVNULL)
     try:
         for _ in range(300):   # up to a minute for the model to load

@@ -241,8 +241,11 @@ import RotaryTestSupport
         #expect(rotated.status == 200)
         #expect((rotated.object["tokens"] as! [[String: Any]]).map { $0["id"] as! Int } == [1, 388, 391])
         #expect(rotated.object["shape"] as? [Int] == [3, 64])
+        // `rope` lays a setting over the model's own; its rules are /rotate's.
         let withRope = try await post("/rotate", ["text": "Hello", "rope": ["rope_type": "linear"]])
-        #expect(withRope.status == 400 && withRope.error["param"] as? String == "rope")
+        #expect(withRope.status == 400 && withRope.error["param"] as? String == "rope.factor")
+        let scaled = try await post("/rotate", ["text": "Hello", "rope": ["rope_type": "linear", "factor": 2]])
+        #expect(scaled.status == 200 && (scaled.object["rope"] as? [String: Any])?["factor"] as? Int == 2)
         let attention = try await post("/attention", ["text": "The quick brown fox", "layer": 1, "head": "all"])
         #expect(attention.status == 200)
         let weights = attention.object["weights"] as! [[[Double]]]

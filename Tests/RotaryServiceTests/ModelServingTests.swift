@@ -287,6 +287,30 @@ extension Sequence {
         #expect(owner.load == 0)
         #expect(freedAfter < fullSeconds / 2, "freed after \(freedAfter) s; a full generation takes \(fullSeconds) s")
     }
+
+    /// `/perplexity` of a long text in many sliding windows, plain and streamed: a client that goes stops the scoring.
+    @Test(arguments: [false, true])
+    func disconnectStopsPerplexity(stream: Bool) async throws {
+        let owner = tinyModelOwner(queueLimit: 4)
+        let server = try TestServer(router: Service.router(owner: owner))
+        let text = String(repeating: "In the beginning God created the heaven and the earth. ", count: 40)
+        let body = Array(#"{"text": "\#(text)", "context": 64, "stride": 4, "stream": \#(stream)}"#.utf8)
+        let started = Date()
+        let full = try await onThread { try server.client().request("POST", "/perplexity", body: body, headers: ["Content-Type": "application/json"]) }
+        let fullSeconds = Date().timeIntervalSince(started)
+        try #require(full.status == 200, "\(full.text)")
+        try await onThread {
+            let client = try server.client()
+            try client.send("POST /perplexity HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n")
+            try client.send(body)
+            usleep(30_000)
+        }   // closed here
+        let closed = Date()
+        while owner.load > 0 && Date().timeIntervalSince(closed) < fullSeconds { try await Task.sleep(for: .milliseconds(2)) }
+        let freedAfter = Date().timeIntervalSince(closed)
+        #expect(owner.load == 0)
+        #expect(freedAfter < fullSeconds / 2, "freed after \(freedAfter) s; the whole scoring takes \(fullSeconds) s")
+    }
 }
 
 @Suite struct MetricsTests {

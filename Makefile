@@ -63,7 +63,7 @@ test: deps python-deps models
 	ASAN_OPTIONS=detect_leaks=0 swift test --sanitize=address --scratch-path .build-asan --skip "WorkerTeamTests|ConnectionDeadlineTests"
 	ASAN_OPTIONS=detect_leaks=0 swift test --sanitize=address --scratch-path .build-asan --filter ConnectionDeadlineTests
 	# ThreadSanitizer over the server, the model owner and (alone) the worker team.
-	swift test --sanitize=thread --scratch-path .build-tsan --filter "RotaryHTTPTests|ModelServingTests|ModelDisconnectTests|MetricsTests|StreamingTests|ReadinessTests"
+	swift test --sanitize=thread --scratch-path .build-tsan --filter "RotaryHTTPTests|ModelServingTests|ModelDisconnectTests|MetricsTests|StreamingTests|ReadinessTests|ModelRoPETests"
 	swift test --sanitize=thread --scratch-path .build-tsan --filter WorkerTeamTests
 	python3 scripts/openai_check.py .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
 	# Compute threads follow the CPUs the process may use (taskset, a lying sysconf, --compute-threads), same greedy text.

@@ -48,13 +48,15 @@ let package = Package(
         .target(
             name: "RotaryHTTP",
             dependencies: [
-                "CMicroHTTPD", "CRotaryShims",
+                "CMicroHTTPD", "CRotaryShims", "RotaryLocking",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(name: "RotaryJSON"),
+        // One pthread-backed lock for the modules that share state across threads (visible to ThreadSanitizer).
+        .target(name: "RotaryLocking"),
         .target(name: "RotaryKernelsAVX512", swiftSettings: avx512Settings),
-        .target(name: "RotaryNumerics", dependencies: ["COpenBLAS", "RotaryKernelsAVX512"], swiftSettings: numericsSettings),
+        .target(name: "RotaryNumerics", dependencies: ["COpenBLAS", "RotaryKernelsAVX512", "RotaryLocking"], swiftSettings: numericsSettings),
         .target(name: "RotaryModel", dependencies: ["RotaryNumerics", "COpenBLAS"]),
         .target(name: "RotaryTraining", dependencies: ["RotaryModel", "RotaryNumerics"]),
         .target(

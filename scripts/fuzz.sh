@@ -24,20 +24,20 @@ build JSONParserFuzz Sources/RotaryJSON/*.swift scripts/fuzz/JSONParserFuzz.swif
 # satisfy the files' imports.
 mkdir -p "$OUT/stubs"
 : > "$OUT/stubs/empty.swift"
-for module in RotaryHTTP RotaryJSON RotaryNumerics; do
+for module in RotaryHTTP RotaryJSON RotaryNumerics RotaryLocking; do
   swiftc -emit-module -parse-as-library -module-name "$module" "$OUT/stubs/empty.swift" -o "$OUT/stubs/$module.swiftmodule"
 done
 build RequestDecodingFuzz -I "$OUT/stubs" -I Sources/CMicroHTTPD -I Sources/COpenBLAS $(pkg-config --cflags-only-I libmicrohttpd) \
-  Sources/RotaryJSON/*.swift Sources/RotaryHTTP/{HTTPError,Request,Response,ResponseStream,PthreadLocked}.swift $(find Sources/RotaryNumerics -name '*.swift') \
+  Sources/RotaryJSON/*.swift Sources/RotaryHTTP/{HTTPError,Request,Response,ResponseStream}.swift Sources/RotaryLocking/*.swift $(find Sources/RotaryNumerics -name '*.swift') \
   Sources/RotaryService/{ObjectReader,FloatTensor,RoPEDecoding,AxesDecoding,RotateRequest,AttentionRequest,NPY,JSONBody,ServiceConfiguration}.swift \
   Sources/RotaryService/{ResponseSize,RotateAnswer,AttentionAnswer,AttentionHeatmap,SVG,LinePlot}.swift \
   scripts/fuzz/RequestDecodingFuzz.swift -lmicrohttpd -lopenblas
 # The GGUF harness: the reader, every tensor format's dequantization and the architecture and weight checks a
 # model load runs, compiled with the numerics they use.
-build GGUFFuzz -I "$OUT/stubs" -I Sources/COpenBLAS $(find Sources/RotaryNumerics -name '*.swift') Sources/RotaryModel/GGUF/*.swift \
+build GGUFFuzz -I "$OUT/stubs" -I Sources/COpenBLAS Sources/RotaryLocking/*.swift $(find Sources/RotaryNumerics -name '*.swift') Sources/RotaryModel/GGUF/*.swift \
   Sources/RotaryModel/Architectures/*.swift Sources/RotaryModel/Generation/KVCache.swift scripts/fuzz/GGUFFuzz.swift -lopenblas
-build RequestFramingFuzz -I Sources/CMicroHTTPD $(pkg-config --cflags-only-I libmicrohttpd) \
-  Sources/RotaryHTTP/{HTTPError,Request,Response,ResponseStream,PthreadLocked,RequestFraming}.swift scripts/fuzz/RequestFramingFuzz.swift -lmicrohttpd
+build RequestFramingFuzz -I "$OUT/stubs" -I Sources/CMicroHTTPD $(pkg-config --cflags-only-I libmicrohttpd) \
+  Sources/RotaryLocking/*.swift Sources/RotaryHTTP/{HTTPError,Request,Response,ResponseStream,RequestFraming}.swift scripts/fuzz/RequestFramingFuzz.swift -lmicrohttpd
 mkdir -p "$OUT/seeds-framing"
 printf 'host:x\ncontent-length:23\n' > "$OUT/seeds-framing/length"
 printf 'host:x\ntransfer-encoding: chunked\n' > "$OUT/seeds-framing/chunked"

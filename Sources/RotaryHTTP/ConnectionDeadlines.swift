@@ -1,3 +1,4 @@
+import RotaryLocking
 import CMicroHTTPD
 import CRotaryShims
 import Glibc

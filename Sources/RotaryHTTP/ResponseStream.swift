@@ -1,3 +1,4 @@
+import RotaryLocking
 import CMicroHTTPD
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,4 @@
-import Synchronization
+import RotaryLocking
 
 /// A bounded least-recently-used cache of cos/sin tables, so repeated calls with the same
 /// configuration and positions skip the transcendental functions.
@@ -17,7 +17,7 @@ public final class RoPETableCache: Sendable {
         var bytes = 0
     }
 
-    private let storage = Mutex(Storage())
+    private let storage = PthreadLocked(Storage())
     /// Most tables kept.
     public let maxEntries: Int
     /// Most bytes kept over all entries, as `footprint` counts them.

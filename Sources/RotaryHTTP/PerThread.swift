@@ -1,4 +1,4 @@
-import Synchronization
+import RotaryLocking
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,7 +6,7 @@ import Glibc
 /// One value per thread, made on first use, and a way to visit them all: lets hot paths (metrics, log lines)
 /// write without contending for a shared lock, while a reader merges the values.
 public final class PerThread<Value: AnyObject & Sendable>: Sendable {
-    private let all = Mutex<[Value]>([])   // keeps every value alive
+    private let all = PthreadLocked<[Value]>([])   // keeps every value alive
     private let key: pthread_key_t
     private let make: @Sendable () -> Value
 

@@ -279,6 +279,9 @@ extension Sequence {
             let client = try server.client()
             try client.send("POST /generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n")
             try client.send(body)
+            // Close only once the job holds its place: closed earlier, it might start after the test has ended.
+            let sent = Date()
+            while owner.load == 0 && Date().timeIntervalSince(sent) < 10 { usleep(1_000) }
             usleep(30_000)
         }   // closed here
         let closed = Date()
@@ -303,6 +306,9 @@ extension Sequence {
             let client = try server.client()
             try client.send("POST /perplexity HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n")
             try client.send(body)
+            // Close only once the job holds its place: closed earlier, it might start after the test has ended.
+            let sent = Date()
+            while owner.load == 0 && Date().timeIntervalSince(sent) < 10 { usleep(1_000) }
             usleep(30_000)
         }   // closed here
         let closed = Date()

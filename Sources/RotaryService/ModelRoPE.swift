@@ -6,7 +6,7 @@ import RotaryNumerics
 /// The `rope` field of the model routes: `/rotate`'s object, applied to the loaded model for one request.
 /// Keys not given come from the model's own RoPE: its base keys (`rope_theta`, `layout`, `rotary_dim`,
 /// `max_position_embeddings`) always, its scaling parameters while the request keeps its `rope_type`.
-enum ModelRoPE {
+public enum ModelRoPE {
     /// Keys of the model's own object that carry over whatever `rope_type` the request names.
     static let baseKeys: Set<String> = ["rope_theta", "layout", "rotary_dim", "max_position_embeddings"]
 
@@ -14,7 +14,13 @@ enum ModelRoPE {
     static func decode(_ value: JSONValue?, model: LlamaModel, limits: ServiceConfiguration,
                        path: String = "rope") throws(HTTPError) -> ModelConfiguration? {
         guard let value, value != .null else { return nil }
-        let c = model.configuration
+        return try apply(value, to: model.configuration, positionLimit: limits.evalContextLimit(model.configuration), path: path)
+    }
+
+    /// `c` with the `rope` object laid over its own RoPE; `positionLimit` bounds the positions it must keep finite.
+    /// `rotary train --rope` shares it, so a fine-tune reads its settings exactly as a request does.
+    public static func apply(_ value: JSONValue, to c: ModelConfiguration, positionLimit limit: Int,
+                             path: String = "rope") throws(HTTPError) -> ModelConfiguration {
         guard case .object(let given) = value else {
             throw .badRequest("\(path) must be a JSON object, got \(value.kindDescription)", param: path)
         }
@@ -32,7 +38,6 @@ enum ModelRoPE {
             throw .badRequest("\(path).rope_type 'xpos' scales queries and keys differently; the model routes take the other types",
                               param: "\(path).rope_type")
         }
-        let limit = limits.evalContextLimit(c)
         try RoPEDecoding.checkFinite(rope, maxPosition: limit, path: path)
         return c.with(rope: rope, keepFrequencyFactors: sameType)
     }

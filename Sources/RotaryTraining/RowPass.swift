@@ -119,8 +119,9 @@ struct RowPass {
                                                  weightGradient: &g.tensors[prefix + "attn_norm.weight"]!)
             dx = zip(dMiddle, dInputFromNorm).map { $0 + $1 }
         }
+        let embeddingScale = c.embeddingScale ?? 1   // the lookup's gradient carries the forward's scale
         for (t, token) in tokens.enumerated() {
-            for i in 0..<dim { g.tensors["token_embd.weight"]![token * dim + i] += dx[t * dim + i] }
+            for i in 0..<dim { g.tensors["token_embd.weight"]![token * dim + i] += dx[t * dim + i] * embeddingScale }
         }
         if c.positionEncoding == .learned {
             for i in 0..<(count * dim) { g.tensors["position_embd.weight"]![i] += dx[i] }

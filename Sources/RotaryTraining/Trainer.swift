@@ -15,7 +15,12 @@ public struct TrainingSettings: Sendable {
     public var feedForwardDim = 344
     public var context = 128
     public var ropeTheta = 10_000.0
+    /// The RoPE trained under; nil: plain RoPE with `ropeTheta` (scalings GGUF records: linear, YaRN).
+    public var rope: RoPEConfiguration?
     public var positionEncoding = PositionEncodingKind.rope
+    /// Token embeddings are multiplied by this before the position encoding is added (Vaswani et al. use √dim
+    /// with sinusoids); nil: not scaled.
+    public var embeddingScale: Float?
     // Optimisation.
     public var steps = 200
     public var batchSize = 8
@@ -62,15 +67,45 @@ public struct Trainer {
     public private(set) var step = 0
 
     public init(settings: TrainingSettings, corpus: String, tokenizer: SentencePieceTokenizer = CharacterVocabulary.tokenizer()) throws {
+        let configuration = try Self.configuration(settings, vocabularySize: tokenizer.vocabularySize)
+        self.init(settings: settings, parameters: TrainingParameters(configuration: configuration, tiedOutput: true, seed: settings.seed),
+                  corpus: corpus, tokenizer: tokenizer)
+    }
+
+    /// The model a from-scratch run trains.
+    public static func configuration(_ settings: TrainingSettings, vocabularySize: Int) throws -> ModelConfiguration {
+        let plain = try RoPEConfiguration(headDim: settings.dim / settings.heads, theta: settings.ropeTheta, layout: .interleaved,
+                                          maxPositionEmbeddings: settings.context)
+        var c = ModelConfiguration(dim: settings.dim, layers: settings.layers, heads: settings.heads, kvHeads: settings.kvHeads,
+                                   feedForwardDim: settings.feedForwardDim, contextLength: settings.context,
+                                   vocabularySize: vocabularySize, rmsEpsilon: 1e-5, rope: settings.rope ?? plain,
+                                   positionEncoding: settings.positionEncoding)
+        c.embeddingScale = settings.embeddingScale
+        return c
+    }
+
+    /// Fine-tunes a trained model (a `rotary train` GGUF, not a checkpoint): its sizes, tokenizer, position
+    /// encoding and weights, with a fresh optimizer from step 0, and the settings' context, RoPE (the file's
+    /// when `settings.rope` is nil) and optimisation. The sizes in `settings` are replaced by the file's.
+    public init(fineTuning file: GGUFFile, settings: TrainingSettings, corpus: String) throws {
+        let tokenizer = try SentencePieceTokenizer(gguf: file)
+        var c = try ModelConfiguration(gguf: file, vocabularySize: tokenizer.vocabularySize)
+        // The backward pass knows the blocks `rotary train` writes, nothing more.
+        guard c.architecture == .llama, c.ropeFrequencyFactors == nil, c.queryScale == nil, c.headDim * c.heads == c.dim else {
+            throw GGUFError("only models written by `rotary train` can be fine-tuned (a plain llama file without rope_freqs)")
+        }
+        c.contextLength = settings.context
+        if let rope = settings.rope { c.rope = rope }
+        var s = settings
+        s.dim = c.dim; s.layers = c.layers; s.heads = c.heads; s.kvHeads = c.kvHeads; s.feedForwardDim = c.feedForwardDim
+        s.ropeTheta = c.rope.theta; s.rope = c.rope; s.positionEncoding = c.positionEncoding; s.embeddingScale = c.embeddingScale
+        self.init(settings: s, parameters: try TrainingParameters(file: file, configuration: c), corpus: corpus, tokenizer: tokenizer)
+    }
+
+    private init(settings: TrainingSettings, parameters: TrainingParameters, corpus: String, tokenizer: SentencePieceTokenizer) {
         self.settings = settings
         self.tokenizer = tokenizer
-        let rope = try RoPEConfiguration(headDim: settings.dim / settings.heads, theta: settings.ropeTheta, layout: .interleaved,
-                                         maxPositionEmbeddings: settings.context)
-        let configuration = ModelConfiguration(dim: settings.dim, layers: settings.layers, heads: settings.heads,
-                                               kvHeads: settings.kvHeads, feedForwardDim: settings.feedForwardDim,
-                                               contextLength: settings.context, vocabularySize: tokenizer.vocabularySize,
-                                               rmsEpsilon: 1e-5, rope: rope, positionEncoding: settings.positionEncoding)
-        parameters = TrainingParameters(configuration: configuration, tiedOutput: true, seed: settings.seed)
+        self.parameters = parameters
         optimizer = AdamW(like: parameters)
         optimizer.weightDecay = Float(settings.weightDecay)
         dataset = TextDataset(text: corpus, tokenizer: tokenizer, context: settings.context,

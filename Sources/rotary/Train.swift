@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import RotaryJSON
 import RotaryModel
+import RotaryNumerics
 import RotaryService
 import RotaryTraining
 
@@ -30,16 +32,54 @@ struct Train: ParsableCommand {
     @Option(help: "Held-out share of the corpus (its end).") var validationFraction = 0.05
     @Option(help: "CSV log of step, train loss, validation loss, learning rate, tokens/s.") var log: String?
     @Option(help: "Write a resumable checkpoint here at every evaluation.") var checkpoint: String?
-    @Option(help: "Resume from a checkpoint written by --checkpoint.") var resume: String?
+    @Option(help: "Resume from a checkpoint written by --checkpoint, or fine-tune a model written by `rotary train` (its sizes, vocabulary and weights; a fresh optimizer).") var resume: String?
+    @Option(help: "RoPE to train under, the JSON object of /rotate's rope, laid over the model's own (e.g. '{\"rope_type\":\"yarn\",\"factor\":4}'); types GGUF records: default, linear, yarn.") var rope: String?
+    @Option(help: "Multiply token embeddings by this (default: √dim for sinusoidal, as Vaswani et al.; 1 otherwise).") var embeddingScale: Double?
+    @Option(help: "With --compare: seeds per encoding (seed, seed+1, ...), to show the spread.") var seeds = 1
+    @Option(help: "With --compare: validation losses (nats/token) whose first step is reported.") var targets = "2.0,1.8,1.6,1.5"
 
-    func settings(_ encoding: PositionEncodingKind) -> TrainingSettings {
+    func settings(_ encoding: PositionEncodingKind, seed: UInt64? = nil) -> TrainingSettings {
         var s = TrainingSettings()
         s.steps = steps; s.batchSize = batch; s.context = context
         s.dim = dim; s.layers = layers; s.heads = heads; s.kvHeads = heads; s.feedForwardDim = ffn
         s.learningRate = learningRate; s.minimumLearningRate = learningRate / 10; s.warmupSteps = warmup
-        s.seed = seed; s.evaluationInterval = evalInterval; s.validationFraction = validationFraction
+        s.seed = seed ?? self.seed; s.evaluationInterval = evalInterval; s.validationFraction = validationFraction
         s.positionEncoding = encoding
+        s.embeddingScale = embeddingScale.map(Float.init) ?? (encoding == .sinusoidal ? Float(dim).squareRoot() : nil)
+        if s.embeddingScale == 1 { s.embeddingScale = nil }
         return s
+    }
+
+    /// `--rope` laid over `base` as a request's `rope` is over the served model's.
+    func trainingRoPE(over base: ModelConfiguration) throws -> RoPEConfiguration? {
+        guard let rope else { return nil }
+        let value: JSONValue
+        do { value = try JSONParser().parse(rope) } catch { throw ValidationError("--rope is not JSON: \(error)") }
+        let configured: ModelConfiguration
+        do { configured = try ModelRoPE.apply(value, to: base, positionLimit: context, path: "--rope") } catch {
+            throw ValidationError(error.message)
+        }
+        if let refusal = ModelExport.recordableScaling(configured.rope) { throw ValidationError("--rope: \(refusal)") }
+        return configured.rope
+    }
+
+    /// A trainer from scratch, from a checkpoint, or fine-tuning a trained model (`--resume` of a file that is not a checkpoint).
+    func makeTrainer(_ text: String) throws -> Trainer {
+        var s = settings(position)
+        if let resume {
+            let file = try GGUFFile(path: resume)
+            if file.value("rotary.checkpoint.step") == nil {
+                let own = try ModelConfiguration(gguf: file, vocabularySize: 1)
+                s.rope = try trainingRoPE(over: own)
+                return try Trainer(fineTuning: file, settings: s, corpus: text)
+            }
+            s.rope = try trainingRoPE(over: Trainer.configuration(s, vocabularySize: 1))
+            var trainer = try Trainer(settings: s, corpus: text, tokenizer: tokenizer(for: text))
+            try trainer.resume(from: file)
+            return trainer
+        }
+        s.rope = try trainingRoPE(over: Trainer.configuration(s, vocabularySize: 1))
+        return try Trainer(settings: s, corpus: text, tokenizer: tokenizer(for: text))
     }
 
     func run() throws {
@@ -49,8 +89,7 @@ struct Train: ParsableCommand {
         let text = try String(contentsOfFile: corpus, encoding: .utf8)
         if let compare { return try runComparison(text, directory: compare) }
         guard let out else { throw ValidationError("--out is required (or --compare DIR)") }
-        var trainer = try Trainer(settings: settings(position), corpus: text, tokenizer: tokenizer(for: text))
-        if let resume { try trainer.resume(from: GGUFFile(path: resume)) }
+        var trainer = try makeTrainer(text)
         let (_, csv) = try loop(&trainer)   // the CSV log; the records serve --compare
         // The recorded score covers the whole held-out text, not the sample the progress lines use.
         let finalLoss = trainer.validationLoss(all: true)
@@ -122,34 +161,6 @@ struct Train: ParsableCommand {
             csv += "\(trainer.step),\(loss),\(validation),\(lr),\(rate)\n"
         }
         return (records, csv)
-    }
-
-    /// The experiment behind RoPE's reputation: same model, seed, data and order; only the encoding differs.
-    func runComparison(_ text: String, directory: String) throws {
-        var curves: [(PositionEncodingKind, [TrainingRecord], Double)] = []
-        for kind in PositionEncodingKind.allCases {
-            var trainer = try Trainer(settings: settings(kind), corpus: text, tokenizer: tokenizer(for: text))
-            let (records, csv) = try loop(&trainer)
-            try csv.write(toFile: "\(directory)/position-encodings-\(kind.rawValue).csv", atomically: true, encoding: .utf8)
-            curves.append((kind, records, trainer.bitsPerCharacter(loss: records.last?.validationLoss ?? .nan)))
-        }
-        let svg = LinePlot.render(title: "Validation loss by position encoding (same model, seed and data)",
-                                  xLabel: "training step", yLabel: "validation loss (nats per token)",
-                                  series: curves.map { kind, records, _ in
-                                      .init(name: kind.rawValue, points: records.map { (Double($0.step), $0.validationLoss ?? .nan) })
-                                  })
-        try svg.write(toFile: "\(directory)/position-encodings.svg", atomically: true, encoding: .utf8)
-        let target = curves.first { $0.0 == .sinusoidal }?.1.last?.validationLoss ?? .nan
-        var table = "| encoding | final validation loss (nats/token) | bits per character | steps to reach sinusoidal's final loss |\n"
-        table += "| --- | --- | --- | --- |\n"
-        for (kind, records, bpc) in curves {
-            let reached = records.first { ($0.validationLoss ?? .infinity) <= target }.map { String($0.step) } ?? "not reached"
-            table += String(format: "| %@ | %.4f | %.3f | %@ |\n", kind.rawValue, records.last?.validationLoss ?? .nan, bpc, reached)
-        }
-        let command = CommandLine.arguments.joined(separator: " ")
-        let markdown = "# Position encodings compared\n\nMade by `\(command)` (validation every \(evalInterval) steps).\n\n" + table
-        try markdown.write(toFile: "\(directory)/position-encodings.md", atomically: true, encoding: .utf8)
-        print(markdown)
     }
 
     /// FNV-1a 64 of the corpus bytes, to record which text a model was trained on.

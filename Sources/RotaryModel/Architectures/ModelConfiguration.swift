@@ -29,6 +29,9 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var ropeFrequencyFactors: [Float]?
     /// RoPE for `llama` files; set otherwise by `rotary.position_encoding`.
     public var positionEncoding: PositionEncodingKind = .rope
+    /// Token embeddings are multiplied by this (`rotary.embedding_scale`: a sinusoidal model trained as Vaswani
+    /// et al. do, × √dim). Gemma's √dim comes from its architecture instead.
+    public var embeddingScale: Float?
     /// Not from the file: keep activations in float for every product (slower decode), rather than rounding them
     /// to 8 bits where the quantized kernels do (see `WeightMatrix.linear(_:count:_:exactActivations:)`).
     public var exactActivations = false
@@ -96,6 +99,10 @@ public struct ModelConfiguration: Sendable, Equatable {
             }
             positionEncoding = kind
         }
+        if let raw = gguf.value(Self.embeddingScaleKey) {
+            guard let scale = raw.double, scale.isFinite, scale > 0 else { throw GGUFError("\(Self.embeddingScaleKey) must be a positive number") }
+            embeddingScale = Float(scale)
+        }
         do {
             rope = try RoPEConfiguration(headDim: headDim, theta: theta, layout: architecture.ropeLayout, scaling: scaling,
                                          rotaryDim: ropeDim, maxPositionEmbeddings: contextLength)
@@ -113,6 +120,8 @@ public struct ModelConfiguration: Sendable, Equatable {
         }
         try architecture.readDetails(m, &self)
     }
+
+    public static let embeddingScaleKey = "rotary.embedding_scale"
 
     /// The RoPE a layer uses.
     public func rope(layer: Int) -> RoPEConfiguration {

@@ -89,8 +89,7 @@ public enum TransformerForward {
                 for (t, token) in tokens.enumerated() { table!.dequantizeRow(token, into: out.baseAddress! + t * c.dim) }
             }
         }
-        if architecture.scalesEmbedding {
-            let scale = Float(c.dim).squareRoot()
+        if let scale = c.embeddingScale ?? (architecture.scalesEmbedding ? Float(c.dim).squareRoot() : nil) {
             for i in 0..<(n * c.dim) { x[i] *= scale }
         }
         switch c.positionEncoding {

@@ -11,10 +11,11 @@ import RotaryNumerics
 /// 1e-3 + 2e-2·|g| is ~25× that, and a wrong backward (a dropped term, a missing transpose) is off by
 /// far more than 2% of the gradient — the golden test pins the exact values.
 @Suite struct GradientCheckTests {
-    static func model(tied: Bool, encoding: PositionEncodingKind = .rope) throws -> TrainingParameters {
+    static func model(tied: Bool, encoding: PositionEncodingKind = .rope, embeddingScale: Float? = nil) throws -> TrainingParameters {
         let rope = try RoPEConfiguration(headDim: 8, theta: 10_000, layout: .interleaved, maxPositionEmbeddings: 16)
-        let c = ModelConfiguration(dim: 16, layers: 2, heads: 2, kvHeads: 1, feedForwardDim: 24, contextLength: 16,
+        var c = ModelConfiguration(dim: 16, layers: 2, heads: 2, kvHeads: 1, feedForwardDim: 24, contextLength: 16,
                                    vocabularySize: 40, rmsEpsilon: 1e-5, rope: rope, positionEncoding: encoding)
+        c.embeddingScale = embeddingScale
         var p = TrainingParameters(configuration: c, tiedOutput: tied, seed: 11, std: 0.3)
         // Norm weights away from 1 so their gradients are exercised off the trivial point.
         var generator = SplitMix64(seed: 5)
@@ -27,9 +28,10 @@ import RotaryNumerics
     static let batch = TrainingBatch(inputs: [[3, 17, 5, 39, 0, 12, 7, 7], [1, 2, 3, 4, 5, 6, 7, 8]],
                                      targets: [[17, 5, 39, 0, 12, 7, 7, 21], [2, 3, 4, 5, 6, 7, 8, 9]])
 
-    @Test(arguments: [(false, PositionEncodingKind.rope), (true, .rope), (false, .sinusoidal), (false, .learned), (true, .none)])
-    func backwardMatchesFiniteDifferences(tied: Bool, encoding: PositionEncodingKind) throws {
-        let p = try Self.model(tied: tied, encoding: encoding)
+    @Test(arguments: [(false, PositionEncodingKind.rope, nil), (true, .rope, nil), (false, .sinusoidal, nil), (false, .learned, nil),
+                      (true, .none, nil), (false, .sinusoidal, 4), (true, .rope, 0.5)] as [(Bool, PositionEncodingKind, Float?)])
+    func backwardMatchesFiniteDifferences(tied: Bool, encoding: PositionEncodingKind, embeddingScale: Float?) throws {
+        let p = try Self.model(tied: tied, encoding: encoding, embeddingScale: embeddingScale)
         let analytic = LlamaTrainer.lossAndGradients(p, Self.batch).gradients
         var generator = SplitMix64(seed: 3)
         let h: Float = 1e-2

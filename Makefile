@@ -12,7 +12,7 @@ PYTHON_TEST_MODULES := openapi_spec_validator:openapi-spec-validator numpy:numpy
 	schemathesis:schemathesis==4.32.5 prometheus_client:prometheus-client==0.21.1 \
 	kubernetes_validate:kubernetes-validate==1.37.0
 
-.PHONY: deps python-deps models run-smollm build release run test fuzz bench soak crosscheck model clean context-extension
+.PHONY: deps python-deps models run-smollm build release run test fuzz bench soak crosscheck model clean context-extension context-extension-finetune
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -91,6 +91,11 @@ test: deps python-deps models
 # 128-1024 under plain RoPE, linear, dynamic NTK and YaRN, through /perplexity; about a minute on 2 cores.
 context-extension: release
 	python3 scripts/context_extension.py .build/release/rotary
+
+# The fine-tuning half (docs/context-extension-finetune.md): the shipped model fine-tuned at 512 tokens under YaRN
+# and under linear interpolation, steps to recover its trained-context loss; about ten minutes on 2 cores.
+context-extension-finetune: release
+	python3 scripts/finetune_extension.py .build/release/rotary
 
 # libFuzzer harnesses (JSON parser, /rotate and /attention request decoding, GGUF reader) under AddressSanitizer, FUZZ_SECONDS each (default 300).
 fuzz: deps python-deps

@@ -271,3 +271,10 @@ bash scripts/bench/rope_axes.sh "$ROTARY" | tee -a "$LOG"
 # 12. The tokenizer against llama.cpp's on 1 MB of English (Llama 3's vocabulary), its own section.
 "$SHARED/bench/waitload.sh" >>"$LOG" 2>&1
 bash scripts/bench/tokenizer_section.sh "$ROTARY" | tee -a "$LOG"
+
+# 13. /perplexity against the same scoring through llama.cpp (llama-cpp-python eval with all logits), its own section.
+[ -s .build-data/kjv.txt ] || bash scripts/prepare_corpus.sh .build-data/kjv.txt
+if [ "$LLAMA_PY" != false ]; then
+  "$SHARED/bench/waitload.sh" >>"$LOG" 2>&1
+  python3 scripts/bench/perplexity_speed.py "$ROTARY" "$LLAMA_PY" | tee -a "$LOG"
+fi

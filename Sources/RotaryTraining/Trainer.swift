@@ -32,7 +32,9 @@ public struct TrainingSettings: Sendable {
     // Data and bookkeeping.
     public var validationFraction = 0.05
     public var evaluationInterval = 50
-    public var validationRows = 64
+    /// Tokens of the held-out start scored at each evaluation: the same tokens at any context, so runs at
+    /// different contexts compare (64 rows at the default 128).
+    public var validationTokens = 8192
     public var seed: UInt64 = 1234
 
     public init() {}
@@ -148,9 +150,9 @@ public struct Trainer {
         return loss
     }
 
-    /// Mean loss (nats per token) over the held-out windows (the first `validationRows` of them, or all).
+    /// Mean loss (nats per token) over the held-out windows (those covering the first `validationTokens`, or all).
     public func validationLoss(all: Bool = false) -> Double {
-        let batches = dataset.validationBatches(rows: settings.batchSize, maxRows: all ? Int.max : settings.validationRows)
+        let batches = dataset.validationBatches(rows: settings.batchSize, maxRows: all ? Int.max : max(1, settings.validationTokens / settings.context))
         guard !batches.isEmpty else { return .nan }
         var total = 0.0, count = 0
         for batch in batches {

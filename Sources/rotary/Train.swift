@@ -30,6 +30,7 @@ struct Train: ParsableCommand {
     @Option(help: "Seed of the initialisation and the data order.") var seed: UInt64 = 1234
     @Option(help: "Steps between validation evaluations.") var evalInterval = 50
     @Option(help: "Held-out share of the corpus (its end).") var validationFraction = 0.05
+    @Option(help: "Held-out tokens scored at each evaluation (its start; the same tokens at any --context).") var validationTokens = 8192
     @Option(help: "CSV log of step, train loss, validation loss, learning rate, tokens/s.") var log: String?
     @Option(help: "Write a resumable checkpoint here at every evaluation.") var checkpoint: String?
     @Option(help: "Resume from a checkpoint written by --checkpoint, or fine-tune a model written by `rotary train` (its sizes, vocabulary and weights; a fresh optimizer).") var resume: String?
@@ -44,6 +45,7 @@ struct Train: ParsableCommand {
         s.dim = dim; s.layers = layers; s.heads = heads; s.kvHeads = heads; s.feedForwardDim = ffn
         s.learningRate = learningRate; s.minimumLearningRate = learningRate / 10; s.warmupSteps = warmup
         s.seed = seed ?? self.seed; s.evaluationInterval = evalInterval; s.validationFraction = validationFraction
+        s.validationTokens = validationTokens
         s.positionEncoding = encoding
         s.embeddingScale = embeddingScale.map(Float.init) ?? (encoding == .sinusoidal ? Float(dim).squareRoot() : nil)
         if s.embeddingScale == 1 { s.embeddingScale = nil }
@@ -85,6 +87,7 @@ struct Train: ParsableCommand {
     func run() throws {
         _ = try configureNumerics(threads: nil)   // ROTARY_COMPUTE_THREADS (else the CPUs this process may use), ROTARY_KERNELS
         guard dim % heads == 0, (dim / heads) % 2 == 0 else { throw ValidationError("dim must be a multiple of heads with an even head size") }
+        guard validationTokens >= 1 else { throw ValidationError("--validation-tokens must be at least 1") }
         LargeBlockMemory.keepLargeBlocks()   // activations are large arrays freed and reallocated every step
         let text = try String(contentsOfFile: corpus, encoding: .utf8)
         if let compare { return try runComparison(text, directory: compare) }
@@ -126,6 +129,12 @@ struct Train: ParsableCommand {
         var stepStart = Date()
         print("training \(trainer.settings.positionEncoding.rawValue): \(trainer.parameters.parameterCount) parameters on "
               + "\(trainer.dataset.trainTokens.count) tokens (held out: \(trainer.dataset.validationTokens.count)); \(steps) steps of \(batch)×\(context)")
+        if trainer.step == 0 {   // where training starts from (a fine-tune's starting point matters)
+            let v = trainer.validationLoss()
+            records.append(TrainingRecord(step: 0, trainLoss: .nan, validationLoss: v, learningRate: 0, tokensPerSecond: 0))
+            csv += "0,,\(v),0,0\n"
+            print(String(format: "step 0/%d  validation %.4f (%.3f bits/char)", steps, v, trainer.bitsPerCharacter(loss: v)))
+        }
         while trainer.step < steps {
             let loss = trainer.trainStep()
             window.append(loss)

@@ -9,6 +9,7 @@ Default: the shipped model on the held-out end (the last 5%) of .build-data/kjv.
 """
 import argparse
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -57,6 +58,7 @@ def main():
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     lines = []
+    figures = os.path.relpath(out, pathlib.Path(args.markdown).resolve().parent)
     longest = max(int(w) for w in args.windows.split(","))
     with served(args.binary, args.model, extra=["--max-eval-context", str(longest)]) as port:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/model") as response:
@@ -74,7 +76,7 @@ def main():
             edges = [f"{b['start']}–{b['end'] - 1}" for b in answer["results"][0]["nll_by_position"]]
             lines.append(f"\n### Windows of {window} ({answer['windows']} windows, {answer['results'][0]['tokens_scored']:,} tokens "
                          f"scored, {answer['timings']['tokens_per_second']:,.0f} tokens/s)\n")
-            lines.append(f"![NLL by position, windows of {window}](context-extension/window-{window}.svg)\n")
+            lines.append(f"![NLL by position, windows of {window}]({figures}/window-{window}.svg)\n")
             lines.append("| setting | mean NLL | bits/char | " + " | ".join(edges) + " |")
             lines.append("| --- | --- | --- | " + " | ".join("---" for _ in edges) + " |")
             for (name, _), result in zip(named, answer["results"]):

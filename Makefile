@@ -83,6 +83,8 @@ test: deps python-deps models
 	python3 scripts/models/agreement_check.py .build/release/rotary
 	# A request's rope (theta, linear, YaRN) against llama.cpp loaded with the same override, past the model's context.
 	python3 scripts/models/rope_override_check.py .build/release/rotary
+	# rotary train --resume of the shipped model under a new rope: dynamic refused, YaRN written and read back.
+	python3 scripts/models/finetune_check.py .build/release/rotary
 	python3 scripts/models/readme_smollm_check.py .build/release/rotary
 	# libFuzzer on the JSON parser, the request decoding and the GGUF reader: a short seeded while here, longer with make fuzz.
 	FUZZ_SECONDS=15 FUZZ_SEED=1 bash scripts/fuzz.sh

@@ -47,6 +47,7 @@ def main():
     parser.add_argument("--chars", type=int, default=60_000, help="score at most this many characters of it")
     parser.add_argument("--windows", default="128,256,512,1024")
     parser.add_argument("--buckets", type=int, default=8)
+    parser.add_argument("--no-svg", action="store_true", help="skip the plots (each is a second scoring of the same windows)")
     parser.add_argument("--out", default=str(ROOT / "docs/context-extension"))
     parser.add_argument("--markdown", default=str(ROOT / "docs/context-extension-results.md"))
     args = parser.parse_args()
@@ -71,12 +72,13 @@ def main():
             named = settings(factor, trained)
             body = {"text": text, "context": window, "buckets": args.buckets, "rope": [rope for _, rope in named]}
             answer = post(port, body)
-            svg = post(port, body, accept="image/svg+xml")
-            (out / f"window-{window}.svg").write_bytes(svg)
+            if not args.no_svg:
+                (out / f"window-{window}.svg").write_bytes(post(port, body, accept="image/svg+xml"))
             edges = [f"{b['start']}–{b['end'] - 1}" for b in answer["results"][0]["nll_by_position"]]
             lines.append(f"\n### Windows of {window} ({answer['windows']} windows, {answer['results'][0]['tokens_scored']:,} tokens "
                          f"scored, {answer['timings']['tokens_per_second']:,.0f} tokens/s)\n")
-            lines.append(f"![NLL by position, windows of {window}]({figures}/window-{window}.svg)\n")
+            if not args.no_svg:
+                lines.append(f"![NLL by position, windows of {window}]({figures}/window-{window}.svg)\n")
             lines.append("| setting | mean NLL | bits/char | " + " | ".join(edges) + " |")
             lines.append("| --- | --- | --- | " + " | ".join("---" for _ in edges) + " |")
             for (name, _), result in zip(named, answer["results"]):

@@ -65,7 +65,7 @@ final class ConnectionDeadlines: Sendable {
 
     func stop() { stopped.store(true, ordering: .relaxed) }
 
-    private func sweep(now: UInt64) {
+    func sweep(now: UInt64) {
         open.withLock { connections in
             for connection in connections.values { check(connection, now: now) }
         }
@@ -93,7 +93,10 @@ final class ConnectionDeadlines: Sendable {
 
     private func expire(_ connection: WatchedConnection, in phase: WatchedConnection.Phase, after limit: UInt64,
                         now: UInt64, message: String) {
-        guard limit > 0, now &- connection.since.load(ordering: .relaxed) > limit,
+        // `now` was read when the sweep began: a phase that started after it has `since` > `now`, which
+        // must read as "not late" (a wrapping difference once answered 408 to a body that had just begun).
+        let since = connection.since.load(ordering: .relaxed)
+        guard limit > 0, now > since, now - since > limit,
               connection.phase.compareExchange(expected: phase, desired: .expired, ordering: .acquiringAndReleasing).exchanged
         else { return }
         // Nothing else writes to the socket while a request is still arriving, so the 408 can go straight

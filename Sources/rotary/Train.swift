@@ -71,6 +71,8 @@ struct Train: ParsableCommand {
         if let resume {
             let file = try GGUFFile(path: resume)
             if file.value("rotary.checkpoint.step") == nil {
+                // The file's own scale is kept: a different one would change what its weights were trained for.
+                guard embeddingScale == nil else { throw ValidationError("--embedding-scale: a fine-tune keeps the model's own embedding scale") }
                 let own = try ModelConfiguration(gguf: file, vocabularySize: 1)
                 s.rope = try trainingRoPE(over: own)
                 return try Trainer(fineTuning: file, settings: s, corpus: text)
@@ -90,7 +92,11 @@ struct Train: ParsableCommand {
         guard validationTokens >= 1 else { throw ValidationError("--validation-tokens must be at least 1") }
         LargeBlockMemory.keepLargeBlocks()   // activations are large arrays freed and reallocated every step
         let text = try String(contentsOfFile: corpus, encoding: .utf8)
-        if let compare { return try runComparison(text, directory: compare) }
+        if let compare {
+            // Every encoding is trained from scratch under plain RoPE: these would be silently dropped.
+            guard rope == nil, resume == nil else { throw ValidationError("--compare trains from scratch: it takes neither --rope nor --resume") }
+            return try runComparison(text, directory: compare)
+        }
         guard let out else { throw ValidationError("--out is required (or --compare DIR)") }
         var trainer = try makeTrainer(text)
         let (_, csv) = try loop(&trainer)   // the CSV log; the records serve --compare

@@ -37,6 +37,12 @@ def main():
         if refused.returncode == 0 or "dynamic" not in refused.stderr or (work / "no.gguf").exists():
             failures.append(f"--rope dynamic was not refused by name: exit {refused.returncode}, {refused.stderr.strip()!r}")
 
+        for extra, named in ((["--embedding-scale", "2", "--out", str(work / "no.gguf")], "--embedding-scale"),
+                             (["--compare", str(work), "--rope", "{}"], "--compare")):
+            run = subprocess.run(base + extra, capture_output=True, text=True)
+            if run.returncode == 0 or named not in run.stderr:
+                failures.append(f"{' '.join(extra)} was not refused by name: exit {run.returncode}, {run.stderr.strip()!r}")
+
         out, log = work / "yarn.gguf", work / "yarn.csv"
         subprocess.run(base + ["--context", "256", "--steps", "2", "--eval-interval", "1", "--out", str(out), "--log", str(log),
                                "--rope", '{"rope_type": "yarn", "factor": 2}'], check=True, capture_output=True)

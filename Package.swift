@@ -65,7 +65,7 @@ let package = Package(
                 "RotaryHTTP", "RotaryJSON", "RotaryNumerics", "RotaryModel",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.copy("Resources/openapi.yaml"), .copy("Resources/default-model.gguf")]
+            resources: [.copy("Resources/openapi.yaml"), .copy("Resources/default-model.gguf"), .copy("Resources/playground")]
         ),
         .executableTarget(
             name: "rotary",

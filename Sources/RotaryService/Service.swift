@@ -13,7 +13,10 @@ public enum Service {
                               metrics: RequestMetrics = RequestMetrics(), readiness: Readiness = Readiness(),
                               logger: Logger = Logger(label: "rotary")) -> Router {
         let owner = owner ?? ModelOwner(model: nil, name: "none", queueLimit: configuration.modelQueueSize)
+        var policy = policy
+        policy.openPaths.formUnion(PlaygroundRoutes.paths)
         var routes = HealthRoutes.routes(readiness: readiness)
+        routes += PlaygroundRoutes.routes()
         routes.append(Route("GET", "/metrics", handler: .inline { _ in
             .text(metrics.exposition() + owner.exposition, contentType: "text/plain; version=0.0.4")
         }))
@@ -26,8 +29,10 @@ public enum Service {
         return Router(routes: routes, policy: policy, logger: logger)
     }
 
-    /// Paths that answer at once while the model loads: liveness, readiness, the description, the metrics.
-    public static let pathsAnsweredWhileLoading: Set<String> = ["/health", "/ready", "/openapi.yaml", "/metrics"]
+    /// Paths that answer at once while the model loads: liveness, readiness, the description, the metrics and
+    /// the playground's files (the page shows the load itself).
+    public static let pathsAnsweredWhileLoading: Set<String> = Set(["/health", "/ready", "/openapi.yaml", "/metrics"])
+        .union(PlaygroundRoutes.paths)
 
     /// The table of the server that listens while the model loads: the same paths and methods as
     /// `router(...)` (so 404, 405, 401 and 415 answer as they will once loaded), `pathsAnsweredWhileLoading`
@@ -43,7 +48,7 @@ public enum Service {
                     try await modelRouter.router().routed(request)
                 })
         }
-        return Router(routes: routes, policy: policy, logger: logger)
+        return Router(routes: routes, policy: full.policy, logger: logger)
     }
 }
 

@@ -53,7 +53,7 @@ struct Serve: ParsableCommand {
     var maxPosition: Int?
     @Option(help: "Deepest JSON nesting accepted. Env ROTARY_MAX_JSON_DEPTH. Default: \(serviceDefaults.maxJSONDepth).")
     var maxJsonDepth: Int?
-    @Option(help: "A Llama-family GGUF model to serve (/generate, /v1/completions, text modes). Env ROTARY_MODEL. Default: the embedded model shipped in the package.")
+    @Option(help: "A Llama-family GGUF model to serve (/generate, /v1/completions, text modes), or `none` for the numerics routes alone (model routes answer 503). Env ROTARY_MODEL. Default: the embedded model shipped in the package.")
     var model: String?
     @Option(help: "Most positions one request may read past the model's context (a `rope` override on a model route, or /perplexity's `context`): it bounds one request's KV memory (413 beyond). Env ROTARY_MAX_EVAL_CONTEXT. Default: 4 × the model's context, capped where the float KV cache would pass 512 MiB.")
     var maxEvalContext: Int?
@@ -149,8 +149,12 @@ struct Serve: ParsableCommand {
     }
 }
 
-/// --model, else the model shipped in the package resources, else none (model routes answer 503).
+/// --model (`none`: no model), else the model shipped in the package resources, else none (model routes answer 503).
 private func loadModel(path modelPath: String, exactActivations exact: Bool, queueLimit: Int, logger: Logger) throws -> ModelOwner? {
+    if modelPath == "none" {
+        logger.notice("--model none: model routes answer 503 model_not_loaded")
+        return nil
+    }
     do {
         if !modelPath.isEmpty, case let file = try GGUFFile(path: modelPath), VocabularyFile.isVocabularyOnly(file) {
             let vocabulary = try VocabularyFile(file: file)

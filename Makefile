@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PORT ?= 8080
 # System packages the build, the tests and the server need (installed only when missing).
-APT_PACKAGES := libmicrohttpd-dev libopenblas-dev pkg-config curl python3-pip haproxy
+APT_PACKAGES := libmicrohttpd-dev libopenblas-dev pkg-config curl python3-pip haproxy chromium chromium-driver
 BENCH_APT_PACKAGES := wrk
 # The PyTorch references of make bench (multi-axis RoPE against transformers' Qwen2-VL code; several GB with its CUDA
 # libraries, so only here, not in make test).
@@ -10,9 +10,9 @@ BENCH_PYTHON_MODULES := torch:torch transformers:transformers
 PYTHON_TEST_MODULES := openapi_spec_validator:openapi-spec-validator numpy:numpy gguf:gguf openai:openai \
 	libgguf:libgguf==0.2.2 xllamacpp:xllamacpp==2026.10.11549 \
 	schemathesis:schemathesis==4.32.5 prometheus_client:prometheus-client==0.21.1 \
-	kubernetes_validate:kubernetes-validate==1.37.0
+	kubernetes_validate:kubernetes-validate==1.37.0 selenium:selenium==4.51.0
 
-.PHONY: deps python-deps models run-smollm build release run test fuzz bench soak crosscheck model clean context-extension context-extension-finetune
+.PHONY: deps python-deps models run-smollm build release run test fuzz bench soak crosscheck model clean context-extension context-extension-finetune playground-screenshots
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -86,8 +86,15 @@ test: deps python-deps models
 	# rotary train --resume of the shipped model under a new rope: dynamic refused, YaRN written and read back.
 	python3 scripts/models/finetune_check.py .build/release/rotary
 	python3 scripts/models/readme_smollm_check.py .build/release/rotary
+	# The playground at / in headless Chromium: every panel used and checked against the API, with the shipped model,
+	# the tiny fixture, no model and an API key; screenshots into .build-playground (make playground-screenshots: docs/).
+	python3 scripts/playground/check.py .build/release/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf --screenshots .build-playground
 	# libFuzzer on the JSON parser, the request decoding and the GGUF reader: a short seeded while here, longer with make fuzz.
 	FUZZ_SECONDS=15 FUZZ_SEED=1 bash scripts/fuzz.sh
+
+# The screenshots of docs/playground (README), made by the playground check at 1280×800 (and one at phone width).
+playground-screenshots: release python-deps
+	python3 scripts/playground/check.py .build/release/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf --screenshots docs/playground
 
 # The context-extension experiment (docs/context-extension.md): the shipped model on held-out text in windows of
 # 128-1024 under plain RoPE, linear, dynamic NTK and YaRN, through /perplexity; about a minute on 2 cores.
@@ -130,4 +137,4 @@ crosscheck: release
 	PY=$$(bash scripts/llama_cpp_venv.sh) && $$PY scripts/crosscheck.py .build/release/rotary $(MODEL)
 
 clean:
-	rm -rf .build .build-bench .build-asan .build-tsan .build-fuzz
+	rm -rf .build .build-bench .build-asan .build-tsan .build-fuzz .build-playground

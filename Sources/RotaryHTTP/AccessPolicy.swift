@@ -1,5 +1,6 @@
 /// Who may call and from which web origin: an optional bearer token (constant-time comparison; the
-/// `openPaths` need none) and an optional CORS origin (off unless set).
+/// `openPaths` need none: `/health`, `/ready`, and those the service adds, the playground's files) and an
+/// optional CORS origin (off unless set).
 public struct AccessPolicy: Sendable, Equatable {
     public var apiKey: String?
     public var corsOrigin: String?

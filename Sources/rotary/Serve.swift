@@ -59,7 +59,7 @@ struct Serve: ParsableCommand {
     var maxEvalContext: Int?
     @Option(help: "Model requests that may wait while one runs (429 beyond). Env ROTARY_MODEL_QUEUE_SIZE. Default: \(serviceDefaults.modelQueueSize).")
     var modelQueueSize: Int?
-    @Option(help: "Require 'Authorization: Bearer KEY' on every route but /health. Env ROTARY_API_KEY. Default: none (open).")
+    @Option(help: "Require 'Authorization: Bearer KEY' on every route but /health, /ready and the playground's files. Env ROTARY_API_KEY. Default: none (open).")
     var apiKey: String?
     @Option(help: "Allow this web origin (CORS). Env ROTARY_CORS_ORIGIN. Default: none (CORS off).")
     var corsOrigin: String?

@@ -17,13 +17,24 @@ import RotaryTestSupport
         validator = SchemaValidator(document: spec)
     }
 
+    /// Every documented operation, a templated path (`/playground/{file}`) once per value of its path
+    /// parameter's enum: the server has exact routes only.
     var operations: [(path: String, method: String, operation: [String: Any])] {
         let paths = spec["paths"] as? [String: [String: Any]] ?? [:]
         return paths.flatMap { path, item in
-            item.compactMap { method, operation in
-                (operation as? [String: Any]).map { (path, method.uppercased(), $0) }
+            item.flatMap { method, operation -> [(path: String, method: String, operation: [String: Any])] in
+                guard let operation = operation as? [String: Any] else { return [] }
+                return Self.expand(path, operation).map { ($0, method.uppercased(), operation) }
             }
         }.sorted { ($0.path, $0.method) < ($1.path, $1.method) }
+    }
+
+    static func expand(_ path: String, _ operation: [String: Any]) -> [String] {
+        let parameters = operation["parameters"] as? [[String: Any]] ?? []
+        guard let parameter = parameters.first(where: { $0["in"] as? String == "path" }),
+              let name = parameter["name"] as? String,
+              let values = (parameter["schema"] as? [String: Any])?["enum"] as? [String] else { return [path] }
+        return values.map { path.replacingOccurrences(of: "{\(name)}", with: $0) }
     }
 
     @Test func servedDocumentIsTheTopLevelFile() async throws {
@@ -81,7 +92,8 @@ import RotaryTestSupport
             try check(reply, against: rotate, label: "POST /rotate \(body)")
         }
         #expect(try server.client().request("GET", "/undocumented").status == 404)
-        #expect(try server.client().request("POST", "/").status == 404)
+        #expect(try server.client().request("POST", "/undocumented").status == 404)
+        #expect(try server.client().request("GET", "/playground/undocumented.js").status == 404)
     }
 
     private func check(_ reply: RawHTTPClient.Reply, against responses: [String: Any], label: String) throws {

@@ -79,6 +79,21 @@ def check_files(port):
     return scripts
 
 
+def check_rope_table():
+    """rope-form.js's table of rope_type parameters against openapi.yaml: the same types, names the schema has."""
+    import yaml
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    spec = yaml.safe_load(open(os.path.join(root, "openapi.yaml")))
+    schema = spec["components"]["schemas"]["RopeParameters"]["properties"]
+    source = open(os.path.join(root, "Sources/RotaryService/Resources/playground/rope-form.js")).read()
+    table = source[source.index("export const ropeTypes"):source.index("};")]
+    types = re.findall(r"^\s*(\w+): \[", table, re.M)
+    assert types == schema["rope_type"]["enum"], (types, schema["rope_type"]["enum"])
+    names = set(re.findall(r'\["(\w+)", "', table))
+    assert names <= set(schema), names - set(schema)
+    print(f"  rope-form.js: the {len(types)} rope_types of openapi.yaml, {len(names)} parameter names all in RopeParameters")
+
+
 def load(driver, port, hash_=""):
     driver.get(f"http://127.0.0.1:{port}/{hash_}")
     wait_for(lambda: driver.execute_script("return document.body.dataset.ready === 'true'"), "the page's start")
@@ -212,6 +227,7 @@ def main():
     if args.screenshots:
         os.makedirs(args.screenshots, exist_ok=True)
     print("playground:")
+    check_rope_table()
     shipped_model(args.binary, args.screenshots)
     tiny_model(args.binary, args.tiny)
     no_model(args.binary)

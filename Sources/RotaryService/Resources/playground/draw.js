@@ -34,6 +34,7 @@ export function formatNumber(value) {
   if (value === null || value === undefined || Number.isNaN(value)) return "–";
   const a = Math.abs(value);
   if (a !== 0 && (a >= 1e5 || a < 1e-3)) return value.toExponential(1);
+  if (Number.isInteger(value)) return String(value);
   if (a >= 100) return value.toFixed(0);
   if (a >= 10) return value.toFixed(1);
   return value.toFixed(a >= 1 ? 2 : 3).replace(/\.?0+$/, "") || "0";
@@ -121,6 +122,18 @@ export function surpriseColor(bits) {
   const t = Math.max(0, Math.min(1, bits / 12));
   const hue = 48 - 48 * t, lightness = 94 - 40 * t;
   return `hsl(${hue.toFixed(0)} 90% ${lightness.toFixed(0)}%)`;
+}
+
+/// A key to surpriseColor: swatches from 0 to 12+ bits.
+export function surpriseKey(container) {
+  const key = html("div", { class: "surprise-key", "aria-hidden": "true" }, null, container);
+  html("span", {}, "expected", key);
+  for (let bits = 0; bits <= 12; bits += 2) {
+    const swatch = html("span", { class: "key-swatch" }, `${bits}${bits === 12 ? "+" : ""}`, key);
+    swatch.style.backgroundColor = surpriseColor(bits);
+  }
+  html("span", {}, "surprising (bits)", key);
+  return key;
 }
 
 /// A token's text made visible: spaces as ·, newlines as ↵.

@@ -23,11 +23,11 @@ export function setUpExtension(model) {
   const stop = document.getElementById("extension-stop");
   const progress = document.getElementById("extension-progress");
   const status = document.getElementById("extension-status");
-  const window = Math.min(model.max_eval_context, 2 * model.context_length);
+  const defaultWindow = Math.min(model.max_eval_context, 2 * model.context_length);
   form.elements.text.value = sampleText;
-  form.elements.context.value = window;
+  form.elements.context.value = defaultWindow;
   form.elements.context.max = model.max_eval_context;
-  form.elements.factor.value = window / model.context_length;
+  form.elements.factor.value = defaultWindow / model.context_length;
   form.elements.context.addEventListener("change", () => {
     form.elements.factor.value = Math.max(1, Number(form.elements.context.value) / model.context_length);
   });

@@ -1,6 +1,7 @@
 // Generation panel: /generate streamed token by token, each token a chip with the model's alternatives.
 import { stream, isAbort } from "./api.js";
 import { panelState, invalidField } from "./panel.js";
+import { surpriseKey } from "./draw.js";
 import { tokenChip } from "./tokens.js";
 
 export function setUpGeneration() {
@@ -11,6 +12,7 @@ export function setUpGeneration() {
   const status = document.getElementById("generation-status");
   const alternatives = document.getElementById("generation-alternatives");
   let controller = null;
+  surpriseKey(document.getElementById("generation-key"));
 
   async function generate() {
     const invalid = invalidField(form);

@@ -1,7 +1,7 @@
 // Reading panel: the model's probability of every token of a text (/generate, max_tokens 0, echo) and its real
 // attention weights for a layer (/attention text mode), drawn as a heatmap with layer and head pickers.
 import { call, latestOnly, isAbort } from "./api.js";
-import { svg, html, visibleText } from "./draw.js";
+import { svg, html, visibleText, surpriseKey } from "./draw.js";
 import { panelState, invalidField } from "./panel.js";
 import { tokenChip } from "./tokens.js";
 
@@ -14,6 +14,7 @@ export function setUpReading(model) {
   form.elements.head.appendChild(html("option", { value: "mean" }, "mean of heads"));
   const run = latestOnly();
   let attention = null;
+  surpriseKey(document.getElementById("reading-key"));
 
   async function read() {
     const invalid = invalidField(form);
@@ -58,10 +59,12 @@ function meanOfHeads(weights) {
 /// The weights as cells (row = query, column = key), darker for larger; pointing at a cell names the pair.
 function heatmap(container, matrix, labels, title) {
   const n = matrix.length;
-  const cell = Math.max(6, Math.min(28, Math.floor(560 / Math.max(1, n))));
-  const labelRoom = n <= 48 ? 96 : 8;
+  // Drawn at its own size (about 520 px across, never wider than the column), so the labels stay readable.
+  const labelRoom = n <= 48 ? 90 : 8;
+  const cell = Math.max(4, Math.min(22, Math.floor((520 - labelRoom) / Math.max(1, n))));
   const size = labelRoom + cell * n;
-  const root = svg("svg", { viewBox: `0 0 ${size + 8} ${size + 8}`, class: "heatmap-svg", role: "img", "aria-label": `attention weights, ${title}` });
+  const root = svg("svg", { viewBox: `0 0 ${size + 8} ${size + 8}`, width: size + 8, class: "heatmap-svg", role: "img",
+                            "aria-label": `attention weights, ${title}` });
   const readout = document.getElementById("attention-readout");
   const grid = svg("g", { transform: `translate(${labelRoom},${labelRoom})` }, root);
   const cursor = svg("rect", { width: cell, height: cell, class: "cursor", visibility: "hidden" });
@@ -93,7 +96,7 @@ function heatmap(container, matrix, labels, title) {
     point(Math.min(n - 1, Math.max(0, at[0] + step[0])), Math.min(n - 1, Math.max(0, at[1] + step[1])));
   });
   if (n <= 48) {
-    const font = Math.min(12, cell * 0.8);
+    const font = Math.max(8, Math.min(12, cell * 0.85));
     labels.forEach((label, i) => {
       const text = visibleText(label).slice(0, 12);
       svg("text", { x: labelRoom - 4, y: labelRoom + i * cell + cell * 0.7, class: "map-label", "text-anchor": "end", "font-size": font }, root).textContent = text;

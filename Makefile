@@ -10,7 +10,7 @@ BENCH_PYTHON_MODULES := torch:torch transformers:transformers
 PYTHON_TEST_MODULES := openapi_spec_validator:openapi-spec-validator numpy:numpy gguf:gguf openai:openai \
 	libgguf:libgguf==0.2.2 xllamacpp:xllamacpp==2026.10.11549 \
 	schemathesis:schemathesis==4.32.5 prometheus_client:prometheus-client==0.21.1 \
-	kubernetes_validate:kubernetes-validate==1.37.0 selenium:selenium==4.51.0
+	kubernetes_validate:kubernetes-validate==1.37.0 selenium:selenium==4.51.0 jinja2:jinja2==3.1.6
 
 .PHONY: deps python-deps models run-smollm build release run test fuzz bench soak crosscheck model clean context-extension context-extension-finetune playground-screenshots
 
@@ -70,6 +70,8 @@ test: deps python-deps models
 	bash scripts/threads_check.sh .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
 	# The default log reads in order: start lines, one line per request, then the drain and stop lines.
 	bash scripts/log_check.sh .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
+	# Rotary's Jinja interpreter against Python's jinja2 on llama.cpp's 70 real chat templates, byte for byte.
+	python3 scripts/templates/compare.py .build/debug/rotary .build-models/templates
 	# schemathesis: the live server against openapi.yaml, every check, 50 examples per operation, seeded.
 	CONTRACT_EXAMPLES=50 CONTRACT_SEED=1 bash scripts/contract_check.sh .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
 	# deploy/kubernetes: kubernetes-validate (strict, offline schemas), and the facts that tie the manifests to the server.
@@ -85,6 +87,8 @@ test: deps python-deps models
 	python3 scripts/models/rope_override_check.py .build/release/rotary
 	# rotary train --resume of the shipped model under a new rope: dynamic refused, YaRN written and read back.
 	python3 scripts/models/finetune_check.py .build/release/rotary
+	# /v1/chat/completions on SmolLM2 (the openai package, plain and streamed) against llama.cpp's server on the same file.
+	python3 scripts/models/chat_check.py .build/release/rotary
 	python3 scripts/models/readme_smollm_check.py .build/release/rotary
 	# The playground at / in headless Chromium: every panel used and checked against the API, with the shipped model,
 	# the tiny fixture, no model and an API key; screenshots into .build-playground (make playground-screenshots: docs/).

@@ -58,11 +58,13 @@ let package = Package(
         .target(name: "RotaryKernelsAVX512", swiftSettings: avx512Settings),
         .target(name: "RotaryNumerics", dependencies: ["COpenBLAS", "RotaryKernelsAVX512", "RotaryLocking"], swiftSettings: numericsSettings),
         .target(name: "RotaryModel", dependencies: ["RotaryNumerics", "COpenBLAS"]),
+        // Chat templates: a Jinja interpreter for what `tokenizer.chat_template` programs use.
+        .target(name: "RotaryTemplates", dependencies: ["RotaryJSON"]),
         .target(name: "RotaryTraining", dependencies: ["RotaryModel", "RotaryNumerics"]),
         .target(
             name: "RotaryService",
             dependencies: [
-                "RotaryHTTP", "RotaryJSON", "RotaryNumerics", "RotaryModel",
+                "RotaryHTTP", "RotaryJSON", "RotaryNumerics", "RotaryModel", "RotaryTemplates",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Resources/openapi.yaml"), .copy("Resources/default-model.gguf"), .copy("Resources/playground")]
@@ -70,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "rotary",
             dependencies: [
-                "RotaryService", "RotaryHTTP", "RotaryNumerics", "RotaryModel", "RotaryTraining",
+                "RotaryService", "RotaryHTTP", "RotaryNumerics", "RotaryModel", "RotaryTraining", "RotaryTemplates", "RotaryJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -80,6 +82,7 @@ let package = Package(
             "RotaryHTTP", "RotaryTestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "RotaryJSONTests", dependencies: ["RotaryJSON"]),
+        .testTarget(name: "RotaryTemplatesTests", dependencies: ["RotaryTemplates", "RotaryJSON"]),
         .testTarget(name: "RotaryModelTests", dependencies: ["RotaryModel", "RotaryNumerics", "RotaryTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "RotaryTrainingTests", dependencies: ["RotaryTraining", "RotaryModel", "RotaryNumerics", "RotaryTestSupport"]),
         .testTarget(name: "RotaryNumericsTests", dependencies: ["RotaryNumerics", "RotaryTestSupport"], exclude: ["Fixtures"]),

@@ -12,7 +12,8 @@ seed=${CONTRACT_SEED:-1}
 
 source scripts/lib.sh
 port=$(free_port)
-"$binary" serve --port "$port" --model "$model" --log-level warning &
+# The tiny model has no chat template of its own: /v1/chat/completions runs with a test template in its tokens.
+"$binary" serve --port "$port" --model "$model" --chat-template scripts/templates/test-chat-template.jinja --log-level warning &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 wait_up "$port"

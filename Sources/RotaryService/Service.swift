@@ -24,6 +24,7 @@ public enum Service {
         routes += AttentionRoutes.routes(configuration: configuration, owner: owner)
         routes += GenerateRoutes.routes(owner: owner, configuration: configuration)
         routes += CompletionsRoutes.routes(owner: owner, configuration: configuration)
+        routes += ChatRoutes.routes(owner: owner, configuration: configuration)
         routes += PerplexityRoutes.routes(owner: owner, configuration: configuration)
         routes += TokenizerRoutes.routes(owner: owner, configuration: configuration)
         return Router(routes: routes, policy: policy, logger: logger)

@@ -21,6 +21,8 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var maxEvalContext: Int?
     /// Entries kept in the cos/sin table cache (one per RoPE configuration and position set).
     public var ropeTableCacheEntries: Int = 64
+    /// A chat template (Jinja source) used instead of the model's `tokenizer.chat_template` (`--chat-template FILE`).
+    public var chatTemplate: String?
 
     public init() {}
 }

@@ -7,7 +7,7 @@ struct Rotary: ParsableCommand {
         commandName: "rotary",
         abstract: "Rotary positional embeddings over HTTP.",
         version: rotaryVersion,
-        subcommands: [Serve.self, Train.self, Evaluate.self, Logits.self, Bench.self],
+        subcommands: [Serve.self, Train.self, Evaluate.self, Logits.self, Bench.self, RenderTemplate.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -6,6 +6,7 @@ import RotaryHTTP
 import RotaryModel
 import RotaryNumerics
 import RotaryService
+import RotaryTemplates
 
 /// The defaults the help text states: read from the configurations themselves, so they cannot drift.
 private let serverDefaults = ServerConfiguration()
@@ -57,6 +58,8 @@ struct Serve: ParsableCommand {
     var model: String?
     @Option(help: "Most positions one request may read past the model's context (a `rope` override on a model route, or /perplexity's `context`): it bounds one request's KV memory (413 beyond). Env ROTARY_MAX_EVAL_CONTEXT. Default: 4 × the model's context, capped where the float KV cache would pass 512 MiB.")
     var maxEvalContext: Int?
+    @Option(help: "A chat template (Jinja) for /v1/chat/completions and /apply-template instead of the model's tokenizer.chat_template. Env ROTARY_CHAT_TEMPLATE. Default: the model's own.")
+    var chatTemplate: String?
     @Option(help: "Model requests that may wait while one runs (429 beyond). Env ROTARY_MODEL_QUEUE_SIZE. Default: \(serviceDefaults.modelQueueSize).")
     var modelQueueSize: Int?
     @Option(help: "Require 'Authorization: Bearer KEY' on every route but /health, /ready and the playground's files. Env ROTARY_API_KEY. Default: none (open).")
@@ -99,6 +102,14 @@ struct Serve: ParsableCommand {
         service.maxEvalContext = evalContext == 0 ? nil : evalContext
         service.modelQueueSize = try setting(modelQueueSize, "ROTARY_MODEL_QUEUE_SIZE", service.modelQueueSize)
         let modelPath = try setting(model, "ROTARY_MODEL", "")
+        let templatePath = try setting(chatTemplate, "ROTARY_CHAT_TEMPLATE", "")
+        if !templatePath.isEmpty {
+            guard let source = try? String(contentsOfFile: templatePath, encoding: .utf8) else {
+                throw ValidationError("cannot read the chat template \(templatePath)")
+            }
+            do { _ = try ChatTemplate(source) } catch { throw ValidationError("the chat template \(templatePath) cannot be read: \(error.message)") }
+            service.chatTemplate = source
+        }
         let levelName = try setting(logLevel, "ROTARY_LOG_LEVEL", "info")
         guard let level = Logger.Level(rawValue: levelName) else {
             throw ValidationError("log level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -63,7 +63,7 @@ import RotaryTestSupport
     }
 
     func exerciseEveryOperation() throws {
-        let server = try TestServer(router: Service.router(owner: tinyModelOwner()))
+        let server = try TestServer(router: Service.router(configuration: chatConfiguration(), owner: tinyModelOwner()))
         for (path, method, operation) in operations {
             let responses = try #require(operation["responses"] as? [String: Any])
             var requests: [[UInt8]?] = []

@@ -33,3 +33,12 @@ func tinyModelOwner(queueLimit: Int = 16) -> ModelOwner {
 enum TinyModel {
     static let shared: LlamaModel = try! LlamaModel(path: sharedDirectory().appendingPathComponent("golden/llama/tiny-seed1234.gguf").path)
 }
+
+/// A configuration whose chat template (scripts/templates/test-chat-template.jinja) speaks the tiny model's
+/// control tokens: the tiny fixture has no template of its own.
+func chatConfiguration() -> ServiceConfiguration {
+    var configuration = ServiceConfiguration()
+    configuration.chatTemplate = try! String(contentsOf: repositoryRoot().appendingPathComponent("scripts/templates/test-chat-template.jinja"),
+                                             encoding: .utf8)
+    return configuration
+}

@@ -120,11 +120,15 @@ public struct BytePairTokenizer: Tokenizer {
     }
 
     public func encode(_ text: String, addSpecial: Bool, parseSpecial: Bool) -> [Int] {
+        encode(text, addSpecial: addSpecial, parseSpecial: parseSpecial, literal: [])
+    }
+
+    public func encode(_ text: String, addSpecial: Bool, parseSpecial: Bool, literal: [Range<Int>]) -> [Int] {
         var ids: [Int] = []
         if addSpecial && special.addBOS, let bos = special.bos { ids.append(bos) }
         let utf8 = Array(text.utf8)
         var merger = BytePairMerger(), cache = WordCache()
-        for fragment in splitter.split(utf8, parseSpecial: parseSpecial) {
+        for fragment in splitter.split(utf8, parseSpecial: parseSpecial, literal: literal) {
             switch fragment {
             case .token(let id): ids.append(id)
             case .text(let range):

@@ -66,11 +66,15 @@ public struct SentencePieceTokenizer: Tokenizer {
     /// Token ids for `text`. Each text fragment that starts the text or follows a special token gets the
     /// space prefix, as llama.cpp does.
     public func encode(_ text: String, addSpecial: Bool, parseSpecial: Bool) -> [Int] {
+        encode(text, addSpecial: addSpecial, parseSpecial: parseSpecial, literal: [])
+    }
+
+    public func encode(_ text: String, addSpecial: Bool, parseSpecial: Bool, literal: [Range<Int>]) -> [Int] {
         var ids: [Int] = []
         if addSpecial && special.addBOS, let bos = special.bos { ids.append(bos) }
         let utf8 = Array(text.utf8)
         var afterSpecial = true
-        for fragment in splitter.split(utf8, parseSpecial: parseSpecial) {
+        for fragment in splitter.split(utf8, parseSpecial: parseSpecial, literal: literal) {
             switch fragment {
             case .token(let id):
                 ids.append(id)

@@ -33,8 +33,12 @@ struct SpecialTokenSplitter: Sendable {
     }
 
     /// The text as fragments, in order.
-    /// - Parameter utf8: `[n]` the text's bytes.
-    func split(_ utf8: [UInt8], parseSpecial: Bool) -> [Fragment] {
+    /// - Parameters:
+    ///   - utf8: `[n]` the text's bytes.
+    ///   - literal: byte ranges where control tokens are not read even when parsing (a chat message's own
+    ///     text inside a formatted prompt: a user typing `<|im_end|>` does not end the turn). User-defined
+    ///     tokens are cut there too, as everywhere.
+    func split(_ utf8: [UInt8], parseSpecial: Bool, literal: [Range<Int>] = []) -> [Fragment] {
         guard !utf8.isEmpty else { return [] }
         guard alwaysCut || parseSpecial else { return [.text(0..<utf8.count)] }
         var present = [Bool](repeating: false, count: 256)   // a token whose first byte is absent cannot occur
@@ -46,7 +50,7 @@ struct SpecialTokenSplitter: Sendable {
                 next.reserveCapacity(fragments.count)
                 for fragment in fragments {
                     guard case .text(let range) = fragment else { next.append(fragment); continue }
-                    cut(special, from: range, in: text, into: &next)
+                    cut(special, from: range, in: text, literal: special.onlyWhenParsing ? literal : [], into: &next)
                 }
                 fragments = next
             }
@@ -54,13 +58,21 @@ struct SpecialTokenSplitter: Sendable {
         return fragments
     }
 
-    private func cut(_ special: Special, from range: Range<Int>, in text: UnsafeBufferPointer<UInt8>, into out: inout [Fragment]) {
+    private func cut(_ special: Special, from range: Range<Int>, in text: UnsafeBufferPointer<UInt8>, literal: [Range<Int>],
+                     into out: inout [Fragment]) {
         var start = range.lowerBound
-        while let match = find(special.bytes, in: text, from: start, to: range.upperBound) {
+        var searchFrom = start
+        while let match = find(special.bytes, in: text, from: searchFrom, to: range.upperBound) {
+            let span = match..<(match + special.bytes.count)
+            if literal.contains(where: { $0.overlaps(span) }) {
+                searchFrom = match + 1   // written by the user: text, not a token
+                continue
+            }
             if match > start { out.append(.text(start..<match)) }
             out.append(.token(special.id))
             start = match + special.bytes.count
             if special.stripsRight { while start < range.upperBound && Self.isSpace(text[start]) { start += 1 } }
+            searchFrom = start
         }
         if start < range.upperBound { out.append(.text(start..<range.upperBound)) }
     }

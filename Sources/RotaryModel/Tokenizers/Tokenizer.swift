@@ -19,6 +19,9 @@ public protocol Tokenizer: Sendable {
     /// tokens written in the text (`<|im_start|>`, `<s>`) become their ids only when `parseSpecial`, and
     /// are plain text otherwise. User-defined tokens are always matched whole, as llama.cpp does.
     func encode(_ text: String, addSpecial: Bool, parseSpecial: Bool) -> [Int]
+    /// As above, with `literal` UTF-8 byte ranges of `text` in which control tokens stay text even when
+    /// parsing: a chat prompt's message contents, so that what a user types never acts as a control token.
+    func encode(_ text: String, addSpecial: Bool, parseSpecial: Bool, literal: [Range<Int>]) -> [Int]
     /// Each token's bytes with `ids` read as the start of a sequence (`pieceBytes`, except that a
     /// SentencePiece vocabulary drops the space prefix its encoding added).
     /// - Returns: `[ids.count]` byte strings.

@@ -100,6 +100,8 @@ enum PythonFormat {
         }
     }
 
+    /// Python's escaping, which differs from RotaryJSON's writer in `\b` and `\f` (Python names them; the writer
+    /// writes `\u0008`): the template's bytes must be Python's.
     static func jsonString(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {

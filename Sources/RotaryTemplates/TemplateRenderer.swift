@@ -9,7 +9,7 @@ final class TemplateRenderer {
     private var outputs: [TemplateText] = [TemplateText()]
     private var depth = 0
     /// Macro calls nested deeper than this stop the render (a template that recurses without end).
-    static let maximumDepth = 200
+    static let maximumDepth = 64
 
     init(context: [String: TemplateValue], globals: [String: TemplateValue]) {
         scopes = [context]

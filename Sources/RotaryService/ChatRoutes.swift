@@ -59,7 +59,7 @@ enum ChatRoutes {
         if let n = try reader.int("n", in: 1...1_000_000), n != 1 { throw .badRequest("n must be 1", param: "n") }
         var stop: [String] = []
         switch reader.value("stop") {
-        case nil, .null?: break
+        case nil: break
         case .string(let s)?: stop = [s]
         case .array(let items)?:
             stop = try items.enumerated().map { (i, item) throws(HTTPError) -> String in
@@ -75,8 +75,8 @@ enum ChatRoutes {
         if top != nil && !logprobs { throw .badRequest("top_logprobs needs logprobs: true", param: "top_logprobs") }
         let stream = try reader.bool("stream") ?? false
         var includeUsage = false
-        if case .object? = reader.value("stream_options").flatMap({ $0 == .null ? nil : $0 }) {
-            var options = try ObjectReader(reader.value("stream_options")!, path: "stream_options")
+        if let value = reader.value("stream_options") {
+            var options = try ObjectReader(value, path: "stream_options")
             includeUsage = try options.bool("include_usage") ?? false
             try options.finish()
         }

@@ -98,7 +98,8 @@ import RotaryTestSupport
                               (["messages": [["role": "user", "content": [["type": "image_url"]]]]], "messages[0].content[0]"),
                               (["messages": [["role": "user", "content": "x"]], "n": 2], "n"),
                               (["messages": [["role": "user", "content": "x"]], "top_logprobs": 2], "top_logprobs"),
-                              (["messages": [["role": "user", "content": "x"]], "tools": []], "tools")] as [([String: Any], String)] {
+                              (["messages": [["role": "user", "content": "x"]], "tools": []], "tools"),
+                              (["messages": [["role": "user", "content": "x"]], "stream_options": "usage"], "stream_options")] as [([String: Any], String)] {
             let reply = try await post("/v1/chat/completions", body)
             #expect(reply.status == 400 && reply.error["param"] as? String == param, "\(body): \(reply.object)")
         }

@@ -24,7 +24,6 @@ public struct StaticAsset: Sendable {
         case "css": "text/css; charset=utf-8"
         case "js": "text/javascript; charset=utf-8"
         case "svg": "image/svg+xml"
-        case "png": "image/png"
         default: nil
         }
     }

@@ -45,31 +45,29 @@ struct ChatPrompt {
         return .array(out)
     }
 
-    /// The template: `--chat-template` when given, else the model's `tokenizer.chat_template`; 400 without one.
-    static func template(for model: LlamaModel, limits: ServiceConfiguration) throws(HTTPError) -> ChatTemplate {
-        let source = limits.chatTemplate ?? model.file.value("tokenizer.chat_template")?.string
-        guard let source else {
-            throw HTTPError(status: 400, type: "no_chat_template",
-                            message: "the model has no chat template (no tokenizer.chat_template in its GGUF): start the server with --chat-template FILE, or use /v1/completions",
-                            param: "messages")
+    /// The template: `--chat-template` when given, else the model's `tokenizer.chat_template`; else the 400 that
+    /// answers every chat request.
+    static func template(for model: LlamaModel, limits: ServiceConfiguration) -> Result<ChatTemplate, HTTPError> {
+        guard let source = limits.chatTemplate ?? model.file.value("tokenizer.chat_template")?.string else {
+            return .failure(HTTPError(status: 400, type: "no_chat_template",
+                                      message: "the model has no chat template (no tokenizer.chat_template in its GGUF): start the server with --chat-template FILE, or use /v1/completions",
+                                      param: "messages"))
         }
         do {
-            return try ChatTemplate(source)
+            return .success(try ChatTemplate(source))
         } catch {
-            throw HTTPError(status: 400, type: "chat_template_error", message: "the chat template cannot be read: \(error.message)", param: nil)
+            return .failure(HTTPError(status: 400, type: "chat_template_error", message: "the chat template cannot be read: \(error.message)", param: nil))
         }
     }
 
     /// Renders and tokenizes. BOS is added as the vocabulary says unless the template wrote it already.
-    static func make(_ messages: JSONValue, addGenerationPrompt: Bool, model: LlamaModel, limits: ServiceConfiguration) throws(HTTPError) -> ChatPrompt {
-        let template = try template(for: model, limits: limits)
-        let tokenizer = model.tokenizer
+    static func make(_ messages: JSONValue, addGenerationPrompt: Bool, template: ChatTemplate, tokenizer: any Tokenizer) throws(HTTPError) -> ChatPrompt {
         let bos = tokenizer.bosID.map { tokenizer.piece($0) } ?? ""
         let eos = tokenizer.eosID.map { tokenizer.piece($0) } ?? ""
         let context: [String: TemplateValue] = [
             "messages": TemplateValue(json: messages, fromInput: true),
-            "add_generation_prompt": .boolean(addGenerationPrompt),
-            "bos_token": .string(bos), "eos_token": .string(eos),
+            "add_generation_prompt": .bool(addGenerationPrompt),
+            "bos_token": .text(bos), "eos_token": .text(eos),
         ]
         let rendered: TemplateText
         do {

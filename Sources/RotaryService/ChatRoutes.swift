@@ -1,33 +1,38 @@
 import RotaryHTTP
 import RotaryJSON
 import RotaryModel
-#if canImport(Glibc)
-import Glibc
-#endif
+import RotaryTemplates
 
 /// `POST /v1/chat/completions` (OpenAI's shapes, on the model's own chat template) and `POST /apply-template`
 /// (llama.cpp's name: the formatted prompt). Same queue, limits, `rope` override and metrics as
 /// `/v1/completions`; generation ends at the template's end-of-turn token (the vocabulary's end-of-generation set).
 enum ChatRoutes {
     static func routes(owner: ModelOwner, configuration: ServiceConfiguration) -> [Route] {
-        [
+        // Parsed once, when the table is built: every request runs the same program.
+        let template = owner.model.map { ChatPrompt.template(for: $0, limits: configuration) }
+        @Sendable func chat() throws(HTTPError) -> (LlamaModel, ChatTemplate) {
+            let model = try owner.requireModel()
+            return (model, try template!.get())
+        }
+        return [
             Route("POST", "/v1/chat/completions", consumes: ["application/json"], handler: .worker { request in
-                try await complete(request, owner: owner, limits: configuration)
+                let (model, template) = try chat()
+                return try await complete(request, model: model, template: template, owner: owner, limits: configuration)
             }),
             Route("POST", "/apply-template", consumes: ["application/json"], handler: .worker { request in
-                try applyTemplate(request, owner: owner, limits: configuration)
+                let (model, template) = try chat()
+                return try applyTemplate(request, model: model, template: template, limits: configuration)
             }),
         ]
     }
 
-    static func applyTemplate(_ request: Request, owner: ModelOwner, limits: ServiceConfiguration) throws(HTTPError) -> Response {
-        let model = try owner.requireModel()
+    static func applyTemplate(_ request: Request, model: LlamaModel, template: ChatTemplate, limits: ServiceConfiguration) throws(HTTPError) -> Response {
         var reader = try ObjectReader(try parseJSON(request.body, limits: limits), path: "")
         let messages = try ChatPrompt.messages(reader.value("messages"))
         let addGenerationPrompt = try reader.bool("add_generation_prompt") ?? true
         _ = try reader.string("model")
         try reader.finish()
-        let prompt = try ChatPrompt.make(messages, addGenerationPrompt: addGenerationPrompt, model: model, limits: limits)
+        let prompt = try ChatPrompt.make(messages, addGenerationPrompt: addGenerationPrompt, template: template, tokenizer: model.tokenizer)
         var writer = JSONWriter()
         writer.raw("{"); writer.key("prompt"); writer.string(prompt.text)
         writer.raw(",\"tokens\":[" + prompt.tokens.map(String.init).joined(separator: ",") + "]}")
@@ -43,33 +48,15 @@ enum ChatRoutes {
         var includeUsage: Bool
     }
 
-    static func decode(_ request: Request, model: LlamaModel, limits: ServiceConfiguration) throws(HTTPError) -> ChatRequest {
+    static func decode(_ request: Request, model: LlamaModel, template: ChatTemplate, limits: ServiceConfiguration) throws(HTTPError) -> ChatRequest {
         var reader = try ObjectReader(try parseJSON(request.body, limits: limits), path: "", nullable: ["max_tokens", "max_completion_tokens", "seed", "stop", "stream_options"])
         let messages = try ChatPrompt.messages(reader.value("messages"))
         _ = try reader.string("model")
         let newer = try reader.int("max_completion_tokens", in: 0...(1 << 30))
         let older = try reader.int("max_tokens", in: 0...(1 << 30))
         let maxTokens = newer ?? older
-        var sampling = SamplingParameters()
-        sampling.temperature = try GenerateRequest.number(&reader, "temperature", default: 1, valid: { $0 >= 0 && $0 <= 2 }, "in [0, 2]")
-        sampling.topP = try GenerateRequest.number(&reader, "top_p", default: 1, valid: { $0 > 0 && $0 <= 1 }, "in (0, 1]")
-        sampling.topK = 0
-        sampling.minP = 0
-        sampling.seed = UInt64(try reader.int("seed", in: 0...Int(Int32.max)) ?? 0)
-        if let n = try reader.int("n", in: 1...1_000_000), n != 1 { throw .badRequest("n must be 1", param: "n") }
-        var stop: [String] = []
-        switch reader.value("stop") {
-        case nil: break
-        case .string(let s)?: stop = [s]
-        case .array(let items)?:
-            stop = try items.enumerated().map { (i, item) throws(HTTPError) -> String in
-                guard case .string(let s) = item else { throw .badRequest("stop[\(i)] must be a string", param: "stop[\(i)]") }
-                return s
-            }
-        default: throw .badRequest("stop must be a string or an array of strings", param: "stop")
-        }
-        try GenerateRequest.checkStop(stop)
-        stop = stop.filter { !$0.isEmpty }
+        let sampling = try OpenAIShapes.sampling(&reader)
+        let stop = try OpenAIShapes.stop(reader.value("stop"))
         let logprobs = try reader.bool("logprobs") ?? false
         let top = try reader.int("top_logprobs", in: 0...GenerateRequest.maxAlternatives)
         if top != nil && !logprobs { throw .badRequest("top_logprobs needs logprobs: true", param: "top_logprobs") }
@@ -80,13 +67,9 @@ enum ChatRoutes {
             includeUsage = try options.bool("include_usage") ?? false
             try options.finish()
         }
-        _ = try reader.string("user")
-        for key in ["presence_penalty", "frequency_penalty"] {
-            if let value = try reader.double(key), value != 0 { throw .badRequest("\(key) is not supported (only 0)", param: key) }
-        }
         let rope = try ModelRoPE.decode(reader.value("rope"), model: model, limits: limits)
         try reader.finish()
-        let prompt = try ChatPrompt.make(messages, addGenerationPrompt: true, model: model, limits: limits)
+        let prompt = try ChatPrompt.make(messages, addGenerationPrompt: true, template: template, tokenizer: model.tokenizer)
         let context = ModelRoPE.positionLimit(rope, model: model, limits: limits)
         // Without max_tokens the reply may take the rest of the context (it ends at the end-of-turn token).
         let budget = maxTokens ?? max(0, context - prompt.tokens.count)
@@ -99,14 +82,14 @@ enum ChatRoutes {
         return ChatRequest(job: job, logprobs: logprobs, top: top ?? 0, stream: stream, includeUsage: includeUsage)
     }
 
-    static func complete(_ request: Request, owner: ModelOwner, limits: ServiceConfiguration) async throws(HTTPError) -> Response {
-        let model = try owner.requireModel()
-        let chat = try decode(request, model: model, limits: limits)
-        let top = chat.top
-        let header = CompletionsRoutes.ChunkHeader(id: "chatcmpl-\(UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff)", created: Int(time(nil)), model: owner.name)
+    static func complete(_ request: Request, model: LlamaModel, template: ChatTemplate, owner: ModelOwner,
+                         limits: ServiceConfiguration) async throws(HTTPError) -> Response {
+        let chat = try decode(request, model: model, template: template, limits: limits)
+        let header = OpenAIShapes.Header(prefix: "chatcmpl", model: owner.name)
         if chat.stream {
-            return try streamed(chat, top: top, header: header, owner: owner, model: model, isConnected: request.isConnected)
+            return try streamed(chat, header: header, owner: owner, model: model, isConnected: request.isConnected)
         }
+        // A logprobs entry writes each piece three times over: as `token`, and as `bytes`, up to four characters a byte.
         let estimate = ResponseSize.envelope + ResponseSize.modelAnswer(generated: chat.job.maxTokens, scored: 0, textBytes: 0,
                                                                         alternatives: chat.job.alternatives, pieceBytes: owner.maxPieceBytes) * (chat.logprobs ? 3 : 1)
         try ResponseSize.check(estimate, limits, what: "the answer (max_tokens with logprobs)", param: "max_tokens")
@@ -117,12 +100,11 @@ enum ChatRoutes {
         }
         owner.count(outcome)
         var writer = JSONWriter(reservingCapacity: 4096)
-        writer.raw("{"); writer.key("id"); writer.string(header.id)
-        writer.raw(",\"object\":\"chat.completion\",\"created\":\(header.created),"); writer.key("model"); writer.string(header.model)
+        header.open("chat.completion", &writer)
         writer.raw(",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","); writer.key("content"); writer.string(outcome.text)
         writer.raw("},\"logprobs\":")
-        if chat.logprobs { writeLogprobs(outcome.generated, top: top, tokenizer: model.tokenizer, &writer) } else { writer.null() }
-        writer.comma(); writer.key("finish_reason"); writer.string(CompletionsRoutes.finishReason(outcome))
+        if chat.logprobs { writeLogprobs(outcome.generated, top: chat.top, tokenizer: model.tokenizer, &writer) } else { writer.null() }
+        writer.comma(); writer.key("finish_reason"); writer.string(OpenAIShapes.finishReason(outcome))
         let completion = outcome.generated.count
         writer.raw("}],\"usage\":{\"prompt_tokens\":\(job.promptTokens.count),\"completion_tokens\":\(completion),\"total_tokens\":\(job.promptTokens.count + completion)}}")
         return .json(writer.bytes)
@@ -152,7 +134,7 @@ enum ChatRoutes {
 
     /// `chat.completion.chunk` events: the role first, then the text as it is released (held back while it
     /// could begin a stop sequence), a last chunk with `finish_reason`, the usage when asked, `[DONE]`.
-    static func streamed(_ chat: ChatRequest, top: Int, header: CompletionsRoutes.ChunkHeader, owner: ModelOwner, model: LlamaModel,
+    static func streamed(_ chat: ChatRequest, header: OpenAIShapes.Header, owner: ModelOwner, model: LlamaModel,
                          isConnected connected: @escaping @Sendable () -> Bool) throws(HTTPError) -> Response {
         let tokenizer = model.tokenizer
         return try GenerateRoutes.eventStream(owner: owner) { stream throws(HTTPError) in
@@ -162,7 +144,7 @@ enum ChatRoutes {
                 var logprobs: [UInt8]? = nil
                 if chat.logprobs, let token {
                     var writer = JSONWriter()
-                    writeLogprobs([token], top: top, tokenizer: tokenizer, &writer)
+                    writeLogprobs([token], top: chat.top, tokenizer: tokenizer, &writer)
                     logprobs = writer.bytes
                 }
                 guard !text.isEmpty || logprobs != nil else { return }
@@ -170,12 +152,11 @@ enum ChatRoutes {
                 delta.raw("{"); delta.key("content"); delta.string(text); delta.raw("}")
                 stream.write(chunk(header, delta: String(decoding: delta.bytes, as: UTF8.self), logprobs: logprobs, finish: nil))
             }
-            stream.write(chunk(header, delta: "{}", logprobs: nil, finish: CompletionsRoutes.finishReason(outcome)))
+            stream.write(chunk(header, delta: "{}", logprobs: nil, finish: OpenAIShapes.finishReason(outcome)))
             if chat.includeUsage {
                 let prompt = chat.job.promptTokens.count, completion = outcome.generated.count
                 var writer = JSONWriter()
-                writer.raw("{"); writer.key("id"); writer.string(header.id)
-                writer.raw(",\"object\":\"chat.completion.chunk\",\"created\":\(header.created),"); writer.key("model"); writer.string(header.model)
+                header.open("chat.completion.chunk", &writer)
                 writer.raw(",\"choices\":[],\"usage\":{\"prompt_tokens\":\(prompt),\"completion_tokens\":\(completion),\"total_tokens\":\(prompt + completion)}}")
                 stream.write(GenerateRoutes.serverSentEvent(writer.bytes))
             }
@@ -183,10 +164,9 @@ enum ChatRoutes {
         }
     }
 
-    static func chunk(_ header: CompletionsRoutes.ChunkHeader, delta: String, logprobs: [UInt8]?, finish: String?) -> [UInt8] {
+    static func chunk(_ header: OpenAIShapes.Header, delta: String, logprobs: [UInt8]?, finish: String?) -> [UInt8] {
         var writer = JSONWriter()
-        writer.raw("{"); writer.key("id"); writer.string(header.id)
-        writer.raw(",\"object\":\"chat.completion.chunk\",\"created\":\(header.created),"); writer.key("model"); writer.string(header.model)
+        header.open("chat.completion.chunk", &writer)
         writer.raw(",\"choices\":[{\"index\":0,\"delta\":" + delta + ",\"logprobs\":")
         if let logprobs { writer.raw(String(decoding: logprobs, as: UTF8.self)) } else { writer.null() }
         writer.raw(",\"finish_reason\":")

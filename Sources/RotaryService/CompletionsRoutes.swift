@@ -1,9 +1,6 @@
 import RotaryHTTP
 import RotaryJSON
 import RotaryModel
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `POST /v1/completions`: the OpenAI-compatible subset that the `openai` package and
 /// lm-evaluation-harness (`local-completions`) send.
@@ -25,35 +22,13 @@ enum CompletionsRoutes {
         guard let promptValue = reader.value("prompt") else { throw .badRequest("prompt is required", param: "prompt") }
         let prompts = try decodePrompts(promptValue, model: model)
         let maxTokens = try reader.int("max_tokens", in: 0...(1 << 30)) ?? 16
-        var sampling = SamplingParameters()
-        sampling.temperature = try GenerateRequest.number(&reader, "temperature", default: 1, valid: { $0 >= 0 && $0 <= 2 }, "in [0, 2]")
-        sampling.topP = try GenerateRequest.number(&reader, "top_p", default: 1, valid: { $0 > 0 && $0 <= 1 }, "in (0, 1]")
-        sampling.topK = 0
-        sampling.minP = 0
-        sampling.seed = UInt64(try reader.int("seed", in: 0...Int(Int32.max)) ?? 0)
-        if let n = try reader.int("n", in: 1...1_000_000), n != 1 { throw .badRequest("n must be 1", param: "n") }
+        let sampling = try OpenAIShapes.sampling(&reader)
         if let bestOf = try reader.int("best_of", in: 1...1_000_000), bestOf != 1 { throw .badRequest("best_of must be 1", param: "best_of") }
-        var stop: [String] = []
-        if let value = reader.value("stop") {
-            switch value {
-            case .string(let s): stop = [s]
-            case .array(let items):
-                stop = try items.enumerated().map { (i, item) throws(HTTPError) -> String in
-                    guard case .string(let s) = item else { throw .badRequest("stop[\(i)] must be a string", param: "stop[\(i)]") }
-                    return s
-                }
-            default: throw .badRequest("stop must be a string or an array of strings", param: "stop")
-            }
-            try GenerateRequest.checkStop(stop)
-        }
+        let stop = try OpenAIShapes.stop(reader.value("stop"))
         let logprobs = try reader.int("logprobs", in: 0...GenerateRequest.maxAlternatives)
         let echo = try reader.bool("echo") ?? false
         let stream = try reader.bool("stream") ?? false
         // Accepted for compatibility, with no effect at their neutral values.
-        _ = try reader.string("user")
-        for key in ["presence_penalty", "frequency_penalty"] {
-            if let value = try reader.double(key), value != 0 { throw .badRequest("\(key) is not supported (only 0)", param: key) }
-        }
         if let bias = reader.value("logit_bias"), bias != .object([]) { throw .badRequest("logit_bias is not supported", param: "logit_bias") }
         if let suffix = reader.value("suffix"), suffix != .string("") { throw .badRequest("suffix is not supported", param: "suffix") }
         // Rotary's extension: the model's RoPE changed for this request.
@@ -76,12 +51,10 @@ enum CompletionsRoutes {
             job.configuration = rope
             jobs.append(job)
         }
-        let id = "cmpl-\(UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff)"
-        let created = Int(time(nil))
+        let header = OpenAIShapes.Header(prefix: "cmpl", model: owner.name)
         if stream {
             let echoed = echo ? prompts.map { echoedText($0.text, tokens: $0.tokens, tokenizer: model.tokenizer) } : []
-            return try streamed(jobs, echoed: echoed, chunk: ChunkHeader(id: id, created: created, model: owner.name), owner: owner,
-                                model: model, isConnected: request.isConnected)
+            return try streamed(jobs, echoed: echoed, chunk: header, owner: owner, model: model, isConnected: request.isConnected)
         }
         let estimate = zip(prompts, jobs).reduce(ResponseSize.envelope) { total, pair in
             let (prompt, job) = pair
@@ -100,8 +73,7 @@ enum CompletionsRoutes {
             choices.append(Choice(promptText: prompt.text, promptTokens: prompt.tokens, addedBOS: prompt.addedBOS, outcome: outcome))
         }
         var writer = JSONWriter(reservingCapacity: 4096)
-        writer.raw("{"); writer.key("id"); writer.string(id)
-        writer.raw(",\"object\":\"text_completion\",\"created\":\(created),"); writer.key("model"); writer.string(owner.name)
+        header.open("text_completion", &writer)
         writer.raw(",\"choices\":[")
         for (index, choice) in choices.enumerated() {
             if index > 0 { writer.comma() }
@@ -173,19 +145,16 @@ enum CompletionsRoutes {
         } else {
             writer.null()
         }
-        writer.comma(); writer.key("finish_reason"); writer.string(finishReason(outcome))
+        writer.comma(); writer.key("finish_reason"); writer.string(OpenAIShapes.finishReason(outcome))
         writer.raw("}")
     }
-
-    /// What every streamed chunk repeats.
-    struct ChunkHeader { var id: String; var created: Int; var model: String }
 
     /// OpenAI's streaming shape, sent as the tokens come: per prompt in order, the echoed prompt (when
     /// asked), chunks of generated text (text that could begin a stop sequence is held back until it
     /// cannot), a chunk with `finish_reason`; then `[DONE]`. The texts of one prompt's chunks concatenate to
     /// its non-streamed `text`. A queue-full answer (429) comes before the stream; a later error arrives as
     /// an event.
-    static func streamed(_ jobs: [GenerationJob], echoed: [String], chunk header: ChunkHeader, owner: ModelOwner,
+    static func streamed(_ jobs: [GenerationJob], echoed: [String], chunk header: OpenAIShapes.Header, owner: ModelOwner,
                          model: LlamaModel, isConnected connected: @escaping @Sendable () -> Bool) throws(HTTPError) -> Response {
         let tokenizer = model.tokenizer
         return try GenerateRoutes.eventStream(owner: owner) { stream throws(HTTPError) in
@@ -197,22 +166,16 @@ enum CompletionsRoutes {
                                                                            isConnected: connected) { text, _ in
                     if !text.isEmpty { stream.write(chunk(header, index: index, text: text, finish: nil)) }
                 }
-                stream.write(chunk(header, index: index, text: "", finish: finishReason(outcome)))
+                stream.write(chunk(header, index: index, text: "", finish: OpenAIShapes.finishReason(outcome)))
             }
             stream.write(GenerateRoutes.endOfEvents)
         }
     }
 
-    /// OpenAI's `finish_reason`: `length` when max_tokens ended it, else `stop`.
-    static func finishReason(_ outcome: GenerationOutcome) -> String {
-        outcome.finishReason == .length ? "length" : "stop"
-    }
-
     /// One `text_completion` chunk as a Server-Sent Event.
-    static func chunk(_ header: ChunkHeader, index: Int, text: String, finish: String?) -> [UInt8] {
+    static func chunk(_ header: OpenAIShapes.Header, index: Int, text: String, finish: String?) -> [UInt8] {
         var writer = JSONWriter()
-        writer.raw("{"); writer.key("id"); writer.string(header.id)
-        writer.raw(",\"object\":\"text_completion\",\"created\":\(header.created),"); writer.key("model"); writer.string(header.model)
+        header.open("text_completion", &writer)
         writer.raw(",\"choices\":[{\"index\":\(index),"); writer.key("text"); writer.string(text)
         writer.raw(",\"logprobs\":null,\"finish_reason\":")
         if let finish { writer.string(finish) } else { writer.null() }

@@ -44,9 +44,6 @@ extension TemplateValue {
     static func number(_ d: Double) -> TemplateValue {
         d == d.rounded() && abs(d) < 9.0e15 ? .int(Int(d)) : .double(d)
     }
-
-    public static func string(_ text: String) -> TemplateValue { .string(TemplateText(text)) }
-    public static func boolean(_ value: Bool) -> TemplateValue { .bool(value) }
 }
 
 /// Jinja's global functions that chat templates call: `raise_exception`, `namespace`, `range`, `dict`.

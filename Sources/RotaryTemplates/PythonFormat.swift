@@ -57,9 +57,9 @@ enum PythonFormat {
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 
-    /// `json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=sortKeys)`.
+    /// `json.dumps(value, ensure_ascii=asciiOnly, indent=indent, separators=separators, sort_keys=sortKeys)`.
     static func json(_ value: TemplateValue, indent: Int?, sortKeys: Bool = false, separators: (item: String, key: String)? = nil,
-                     level: Int = 0) throws(TemplateError) -> String {
+                     asciiOnly: Bool = false, level: Int = 0) throws(TemplateError) -> String {
         let itemSeparator = separators?.item ?? (indent == nil ? ", " : ",")
         let keySeparator = separators?.key ?? ": "
         func newline(_ depth: Int) -> String { indent.map { "\n" + String(repeating: " ", count: $0 * depth) } ?? "" }
@@ -71,11 +71,11 @@ enum PythonFormat {
             if d.isNaN { return "NaN" }
             if d.isInfinite { return d < 0 ? "-Infinity" : "Infinity" }
             return float(d)
-        case .string(let s): return jsonString(s.string)
+        case .string(let s): return jsonString(s.string, asciiOnly: asciiOnly)
         case .list(let items), .tuple(let items):
             if items.isEmpty { return "[]" }
             var parts: [String] = []
-            for item in items { parts.append(try json(item, indent: indent, sortKeys: sortKeys, separators: separators, level: level + 1)) }
+            for item in items { parts.append(try json(item, indent: indent, sortKeys: sortKeys, separators: separators, asciiOnly: asciiOnly, level: level + 1)) }
             return "[" + newline(level + 1) + parts.joined(separator: itemSeparator + newline(level + 1)) + newline(level) + "]"
         case .dict(let pairs):
             if pairs.isEmpty { return "{}" }
@@ -90,10 +90,10 @@ enum PythonFormat {
                 case .none: name = "null"
                 default: throw TemplateError("tojson: keys must be str, int, float, bool or None, not \(key.typeName)")
                 }
-                entries.append((name, try json(item, indent: indent, sortKeys: sortKeys, separators: separators, level: level + 1)))
+                entries.append((name, try json(item, indent: indent, sortKeys: sortKeys, separators: separators, asciiOnly: asciiOnly, level: level + 1)))
             }
             if sortKeys { entries.sort { Array($0.0.unicodeScalars.map(\.value)).lexicographicallyPrecedes($1.0.unicodeScalars.map(\.value)) } }
-            let body = entries.map { jsonString($0.0) + keySeparator + $0.1 }
+            let body = entries.map { jsonString($0.0, asciiOnly: asciiOnly) + keySeparator + $0.1 }
             return "{" + newline(level + 1) + body.joined(separator: itemSeparator + newline(level + 1)) + newline(level) + "}"
         case .namespace, .function, .undefined:
             throw TemplateError("tojson: Object of type \(value.typeName) is not JSON serializable")
@@ -102,7 +102,7 @@ enum PythonFormat {
 
     /// Python's escaping, which differs from RotaryJSON's writer in `\b` and `\f` (Python names them; the writer
     /// writes `\u0008`): the template's bytes must be Python's.
-    static func jsonString(_ text: String) -> String {
+    static func jsonString(_ text: String, asciiOnly: Bool = false) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -114,7 +114,12 @@ enum PythonFormat {
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
             default:
-                if scalar.value < 0x20 { out += "\\u" + hex(scalar.value, width: 4) } else { out.unicodeScalars.append(scalar) }
+                if scalar.value < 0x20 || (asciiOnly && scalar.value > 0x7E) {
+                    // ensure_ascii: past the BMP, a UTF-16 surrogate pair, as Python writes it.
+                    for unit in String(scalar).utf16 { out += "\\u" + hex(UInt32(unit), width: 4) }
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
             }
         }
         return out + "\""

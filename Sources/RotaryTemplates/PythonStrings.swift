@@ -3,26 +3,36 @@ import Foundation
 /// Python's `str` methods whose rules differ from Foundation's: `split`, `replace`, `title`, `capitalize`,
 /// `format` (fields `{}`, `{0}`, `{name}`; `{{`/`}}` escape braces; no format specs).
 enum PythonStrings {
+    /// `str.strip`/`lstrip`/`rstrip`: whitespace, or any of `characters` when given.
+    static func strip(_ text: String, _ characters: String?, leading: Bool, trailing: Bool) -> String {
+        let set = characters.map(Set.init)
+        let strips: (Character) -> Bool = { set?.contains($0) ?? $0.isWhitespace }
+        var out = Substring(text)
+        if leading { out = out.drop(while: strips) }
+        if trailing { while let last = out.last, strips(last) { out = out.dropLast() } }
+        return String(out)
+    }
+
+    /// `str.split`/`rsplit` with at most `limit` splits (−1: all). Without a separator, runs of whitespace
+    /// separate and none are kept at the ends, but what is left unsplit keeps its whitespace, as Python does.
     static func split(_ text: String, _ separator: String?, limit: Int, fromRight: Bool) -> [String] {
         guard let separator, !separator.isEmpty else {
-            // Runs of whitespace separate; none at the ends.
-            var words = text.split(whereSeparator: { $0.isWhitespace }).map(String.init)
-            if limit >= 0 && words.count > limit + 1 {
-                if fromRight {
-                    let keep = words.suffix(limit)
-                    let headEnd = text.range(of: keep.first ?? "", options: .backwards)?.lowerBound ?? text.endIndex
-                    words = [String(text[..<headEnd]).trimmingTrailingWhitespace()] + keep
-                } else {
-                    var rest = Substring(text).drop { $0.isWhitespace }
-                    var out: [String] = []
-                    while out.count < limit, let end = rest.firstIndex(where: { $0.isWhitespace }) {
-                        out.append(String(rest[..<end]))
-                        rest = rest[end...].drop { $0.isWhitespace }
-                    }
-                    words = out + [String(rest)]
-                }
+            let characters = Array(text)
+            var words: [Range<Int>] = []
+            var i = 0
+            while i < characters.count {
+                if characters[i].isWhitespace { i += 1; continue }
+                let start = i
+                while i < characters.count, !characters[i].isWhitespace { i += 1 }
+                words.append(start..<i)
             }
-            return words
+            func piece(_ range: Range<Int>) -> String { String(characters[range]) }
+            guard limit >= 0, words.count > limit + 1 else { return words.map(piece) }
+            if fromRight {
+                let kept = words.suffix(limit)
+                return [piece(0..<words[words.count - limit - 1].upperBound)] + kept.map(piece)
+            }
+            return words.prefix(limit).map(piece) + [piece(words[limit].lowerBound..<characters.count)]
         }
         var parts = text.components(separatedBy: separator)
         if limit >= 0 && parts.count > limit + 1 {
@@ -96,13 +106,5 @@ enum PythonStrings {
         }
         flush()
         return out
-    }
-}
-
-extension String {
-    func trimmingTrailingWhitespace() -> String {
-        var out = Substring(self)
-        while let last = out.last, last.isWhitespace { out = out.dropLast() }
-        return String(out)
     }
 }

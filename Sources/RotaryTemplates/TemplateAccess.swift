@@ -127,12 +127,7 @@ enum TemplateAccess {
         switch name {
         case "strip", "lstrip", "rstrip":
             return function(name) { args, _ in
-                let characters = argument(args, 0).map { Set($0) }
-                let strip: (Character) -> Bool = { characters?.contains($0) ?? $0.isWhitespace }
-                var out = Substring(text)
-                if name != "rstrip" { out = out.drop(while: strip) }
-                if name != "lstrip" { while let last = out.last, strip(last) { out = out.dropLast() } }
-                return .string(s.derived(String(out)))
+                .string(s.derived(PythonStrings.strip(text, argument(args, 0), leading: name != "rstrip", trailing: name != "lstrip")))
             }
         case "split", "rsplit":
             return function(name) { args, keywords in
@@ -162,7 +157,11 @@ enum TemplateAccess {
                 let range = name == "find" ? text.range(of: needle) : text.range(of: needle, options: .backwards)
                 return .int(range.map { text.distance(from: text.startIndex, to: $0.lowerBound) } ?? -1)
             }
-        case "count": return function(name) { args, _ in .int(PythonStrings.split(text, argument(args, 0) ?? "", limit: -1, fromRight: false).count - 1) }
+        case "count":
+            return function(name) { args, _ in
+                let needle = argument(args, 0) ?? ""
+                return .int(needle.isEmpty ? text.count + 1 : text.components(separatedBy: needle).count - 1)
+            }
         case "join":
             return function(name) { args, _ throws(TemplateError) in
                 var out = TemplateText()

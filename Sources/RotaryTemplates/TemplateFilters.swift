@@ -18,11 +18,8 @@ enum TemplateFilters {
         case "string": return .string(value.text)
         case "safe": return .string(value.text)
         case "trim":
-            let characters = arguments.take("chars")?.stringValue.map { Set($0) }
-            let strip: (Character) -> Bool = { characters?.contains($0) ?? $0.isWhitespace }
-            var text = Substring(value.text.string).drop(while: strip)
-            while let last = text.last, strip(last) { text = text.dropLast() }
-            return .string(value.text.derived(String(text)))
+            let characters = arguments.take("chars")?.stringValue
+            return .string(value.text.derived(PythonStrings.strip(value.text.string, characters, leading: true, trailing: true)))
         case "upper": return .string(value.text.derived(value.text.string.uppercased()))
         case "lower": return .string(value.text.derived(value.text.string.lowercased()))
         case "capitalize": return .string(value.text.derived(PythonStrings.capitalize(value.text.string)))
@@ -41,14 +38,19 @@ enum TemplateFilters {
             }
             return .string(out)
         case "tojson":
+            // Hugging Face's signature: tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False).
+            let asciiOnly = arguments.take("ensure_ascii")?.truthy ?? false
             let indent = arguments.take("indent")?.integer
-            let sortKeys = arguments.take("sort_keys")?.truthy ?? false
-            _ = arguments.take("ensure_ascii")
-            var json = try PythonFormat.json(value, indent: indent, sortKeys: sortKeys)
-            if let separators = arguments.take("separators"), case let parts = try separators.iterated(), parts.count == 2,
-               let item = parts[0].stringValue, let key = parts[1].stringValue {
-                json = try PythonFormat.json(value, indent: indent, sortKeys: sortKeys, separators: (item, key))
+            var separators: (item: String, key: String)? = nil
+            if let given = arguments.take("separators"), !TemplateValue.equal(given, .none) {
+                let parts = try given.iterated()
+                guard parts.count == 2, let item = parts[0].stringValue, let key = parts[1].stringValue else {
+                    throw TemplateError("tojson: separators must be two strings")
+                }
+                separators = (item, key)
             }
+            let sortKeys = arguments.take("sort_keys")?.truthy ?? false
+            let json = try PythonFormat.json(value, indent: indent, sortKeys: sortKeys, separators: separators, asciiOnly: asciiOnly)
             return .string(TemplateText(json, fromInput: value.containsInput))
         case "items":
             if value.isUndefined { return .list([]) }

@@ -142,17 +142,16 @@ final class TemplateRenderer {
                 if definition.parameters.contains(where: { $0.0 == name }) { scope[name] = value } else { unknown.append((.text(name), value)) }
             }
             guard depth < Self.maximumDepth else { throw TemplateError("macro '\(definition.name)' nests more than \(Self.maximumDepth) calls deep") }
+            scope["varargs"] = .tuple(extra)
+            scope["kwargs"] = .dict(unknown)
             let saved = scopes
             depth += 1
             defer { scopes = saved; depth -= 1 }
-            scopes = [saved[0], [:]]
-            for (name, fallback) in definition.parameters where scope[name] == nil {
-                scopes[1] = scope
-                scope[name] = try fallback.map { (expression) throws(TemplateError) in try evaluate(expression) } ?? .undefined(name)
+            // Defaults are evaluated in the macro's own scope, in order: one may use the parameters before it.
+            scopes = [saved[0], scope]
+            for (name, fallback) in definition.parameters where scopes[1][name] == nil {
+                scopes[1][name] = try fallback.map { (expression) throws(TemplateError) in try evaluate(expression) } ?? .undefined(name)
             }
-            scope["varargs"] = .tuple(extra)
-            scope["kwargs"] = .dict(unknown)
-            scopes[1] = scope
             return .string(try captured(definition.body))
         }
     }

@@ -79,7 +79,8 @@ public indirect enum TemplateValue: @unchecked Sendable {
     case namespace(NamespaceObject)
     case function(TemplateFunction)
 
-    static func text(_ s: String) -> TemplateValue { .string(TemplateText(s)) }
+    /// Text of the template's or the server's own (not the caller's data).
+    public static func text(_ s: String) -> TemplateValue { .string(TemplateText(s)) }
 
     var isUndefined: Bool { if case .undefined = self { return true }; return false }
 

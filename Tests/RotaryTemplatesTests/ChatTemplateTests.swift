@@ -39,6 +39,8 @@ import RotaryJSON
     @Test func macrosSeeTheTopLevelAndTheirArguments() throws {
         let source = "{% macro tag(name, close=false) %}<{{ '/' if close }}{{ name }}{{ suffix }}>{% endmacro %}{% set suffix = '!' %}{{ tag('a') }}{{ tag('a', close=true) }}"
         #expect(try render(source) == "<a!></a!>")
+        // A default may use the parameters before it.
+        #expect(try render("{% macro m(a, b=a ~ '!') %}{{ b }}{% endmacro %}{{ m('x') }}") == "x!")
     }
 
     @Test func pythonTextForms() throws {
@@ -48,6 +50,8 @@ import RotaryJSON
         #expect(try render("{{ \"it's\" }}{{ [\"it's\"] }}") == "it's[\"it's\"]")
         #expect(try render("{{ {'b': 1, 'a': [1, 'x']} | tojson }}") == #"{"b": 1, "a": [1, "x"]}"#)
         #expect(try render("{{ {'a': 'ü\n'} | tojson(indent=2) }}") == "{\n  \"a\": \"ü\\n\"\n}")
+        #expect(try render("{{ {'k': 'é🤖'} | tojson(ensure_ascii=True) }}|{{ ['a'] | tojson(separators=(',', ':')) }}")
+                == #"{"k": "\u00e9\ud83e\udd16"}|["a"]"#)
     }
 
     @Test func filtersTestsAndMethods() throws {
@@ -55,6 +59,8 @@ import RotaryJSON
         #expect(try render("{{ {'b':1,'a':2} | dictsort }}{{ {'b':1}|items|list }}") == "[('a', 2), ('b', 1)][('b', 1)]")
         #expect(try render("{{ 'a\nb' | indent(2) }}|{{ '\n a  \n' | trim }}|") == "a\n  b|a|")
         #expect(try render("{{ u is iterable }}{{ u is sequence }}{{ u is mapping }}{{ u|length }}{{ 'a' in u }}") == "TrueTrueFalse0False")
+        #expect(try render("{{ ' a b  c '.split(none, 1) }}{{ ' a b  c '.rsplit(none, 1) }}{{ 'a b ab'.rsplit(none, 2) }}{{ 'abc'.count('') }}{{ 'aaa'.count('a') }}")
+                == "['a', 'b  c '][' a b', 'c']['a', 'b', 'ab']43")
         #expect(try render("{{ ' a b '.split() }}{{ 'a,b,,c'.split(',') }}{{ 'x'.upper() }}{{ '{}-{}'.format(1, 'a') }}")
                 == "['a', 'b']['a', 'b', '', 'c']X1-a")
         #expect(try render("{{ [{'n': 1}, {'n': 2}] | selectattr('n', 'equalto', 2) | list }}") == "[{'n': 2}]")
@@ -72,6 +78,8 @@ import RotaryJSON
         #expect(message("{{ [1].append(2) }}").contains("'append'"))
         #expect(message("{{ u.x }}").contains("'u' is undefined"))
         #expect(message("{% if true %}open").contains("ends inside a block"))
+        #expect(message("{% macro down() %}{{ down() }}{% endmacro %}{{ down() }}").contains("nests more than 64"))
+        #expect(message("{{ range(1000000) }}").contains("100,000"))
     }
 
     /// The messages' text stays marked as the caller's through filters and concatenation; the template's own

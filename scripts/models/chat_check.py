@@ -11,10 +11,12 @@ Usage: chat_check.py ROTARY_BINARY
    either side's rounding may break).
 4. A user who types `<|im_end|>` does not end the turn: the prompt's tokens have the im_end id only where the
    template writes it (llama.cpp reads the typed one as the control token: printed, not required).
-5. The shipped model has no chat template: 400 no_chat_template; with --chat-template FILE it chats.
+5. The shipped model has no chat template: 400 no_chat_template; with --chat-template FILE it chats; a template file
+   that cannot be read stops the server at start-up.
 """
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import urllib.error
@@ -104,6 +106,20 @@ def check_model(binary):
     return failures
 
 
+def check_bad_template(binary):
+    """A --chat-template that cannot be read stops the server at start-up, naming the file and the construct."""
+    with tempfile.NamedTemporaryFile("w", suffix=".jinja") as template:
+        template.write("{% include 'other.jinja' %}")
+        template.flush()
+        run = subprocess.run([binary, "serve", "--port", "0", "--model", "none", "--chat-template", template.name],
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode != 0 and "'include'" in run.stderr and template.name in run.stderr, (run.returncode, run.stderr[-500:])
+    run = subprocess.run([binary, "serve", "--port", "0", "--model", "none", "--chat-template", "/nonexistent.jinja"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0 and "/nonexistent.jinja" in run.stderr, run.stderr[-500:]
+    print("  --chat-template: an unreadable file or an unsupported construct stops the server at start-up, named")
+
+
 def check_shipped(binary):
     with served(binary) as port:
         base = f"http://127.0.0.1:{port}"
@@ -124,6 +140,7 @@ def main():
     binary = sys.argv[1]
     failures = check_model(binary)
     check_shipped(binary)
+    check_bad_template(binary)
     if failures:
         sys.exit("chat check failed: " + ", ".join(failures))
     print("chat check: ok")

@@ -13,6 +13,7 @@ Usage: check.py ROTARY_BINARY TINY_MODEL.gguf [--screenshots DIR]
 """
 import argparse
 import http.client
+import json
 import os
 import re
 import sys
@@ -74,7 +75,7 @@ def check_files(port):
     for path in bad:
         status, headers, body = raw_get(port, path)
         assert status in (400, 404) and headers["content-type"] == "application/json", (path, status)
-        assert b"openapi" not in body[:200].lower() or b"no route" in body, path
+        assert json.loads(body)["error"]["code"] == status, (path, body[:200])
     print(f"  files: / and {len(scripts)} files with types, ETag/304 and the CSP; {len(bad)} paths outside them answer 404")
     return scripts
 

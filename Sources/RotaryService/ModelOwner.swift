@@ -106,6 +106,10 @@ public final class ModelOwner: Sendable {
         generatedTokens.add(outcome.generated.count, ordering: .relaxed)
     }
 
+    /// Tokens generated and scored by jobs so far (the counters of `/metrics`).
+    var generatedTokenCount: Int { generatedTokens.load(ordering: .relaxed) }
+    var scoredTokenCount: Int { scoredTokens.load(ordering: .relaxed) }
+
     /// Counts tokens a `/perplexity` job scored, for `/metrics`.
     func countScored(_ tokens: Int) { scoredTokens.add(tokens, ordering: .relaxed) }
 
@@ -117,8 +121,8 @@ public final class ModelOwner: Sendable {
         rotary_model_queue_depth \(load)
         # HELP rotary_model_tokens_total Tokens the model scored (prompts, candidates) and generated.
         # TYPE rotary_model_tokens_total counter
-        rotary_model_tokens_total{kind="scored"} \(scoredTokens.load(ordering: .relaxed))
-        rotary_model_tokens_total{kind="generated"} \(generatedTokens.load(ordering: .relaxed))
+        rotary_model_tokens_total{kind="scored"} \(scoredTokenCount)
+        rotary_model_tokens_total{kind="generated"} \(generatedTokenCount)
 
         """
     }

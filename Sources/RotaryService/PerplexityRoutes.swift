@@ -72,23 +72,28 @@ enum PerplexityRoutes {
                       progress: @escaping @Sendable (Int, Int) -> Void) async throws(HTTPError) -> [PerplexityResult] {
         let total = decoded.windows.windows.count * decoded.settings.count
         let (tokens, windows, settings) = (decoded.tokens, decoded.windows, decoded.settings)
-        let outcome: [PerplexityResult]? = try await owner.run(isConnected: isConnected) { model in
+        // What was scored is counted even when the client goes mid-way: `/metrics` tells the work the model did.
+        let outcome: (results: [PerplexityResult]?, scored: Int) = try await owner.run(isConnected: isConnected) { model in
             var results: [PerplexityResult] = []
+            var scored = 0
             for (s, setting) in settings.enumerated() {
+                var windowsDone = 0
                 let scores = model.scoreWindows(tokens, windows: windows, configuration: setting) { done in
+                    windowsDone = done
                     progress(s * windows.windows.count + done, total)
                     return isConnected()
                 }
-                guard let scores else { return nil }
+                guard let scores else { return (nil, scored + windows.windows.prefix(windowsDone).reduce(0) { $0 + $1.scored }) }
+                scored += scores.count
                 results.append(PerplexityResult(scores: scores))
             }
-            return results
+            return (results, scored)
         }
-        guard let outcome else {
+        owner.countScored(outcome.scored)
+        guard let results = outcome.results else {
             throw HTTPError(status: 499, type: "client_closed_request", message: "the client disconnected; scoring stopped")
         }
-        owner.countScored(outcome.reduce(0) { $0 + $1.scores.count })
-        return outcome
+        return results
     }
 
     /// Tokens the first `windows` windows read (over the settings in order), for the rate.

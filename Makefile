@@ -62,8 +62,8 @@ test: deps python-deps models
 	# stores in enum payloads' spare bits, so it reports live model metadata as leaked).
 	ASAN_OPTIONS=detect_leaks=0 swift test --sanitize=address --scratch-path .build-asan --skip "WorkerTeamTests|ConnectionDeadlineTests"
 	ASAN_OPTIONS=detect_leaks=0 swift test --sanitize=address --scratch-path .build-asan --filter ConnectionDeadlineTests
-	# ThreadSanitizer over the server, the model owner and (alone) the worker team.
-	swift test --sanitize=thread --scratch-path .build-tsan --filter "RotaryHTTPTests|ModelServingTests|ModelDisconnectTests|MetricsTests|StreamingTests|ReadinessTests|ModelRoPETests"
+	# ThreadSanitizer over the server, the model owner, the batcher and (alone) the worker team.
+	swift test --sanitize=thread --scratch-path .build-tsan --filter "RotaryHTTPTests|ModelServingTests|ModelDisconnectTests|MetricsTests|StreamingTests|ReadinessTests|ModelRoPETests|BatchingTests|DecodeBatchTests/batcher|DecodeBatchTests/kvBudget"
 	swift test --sanitize=thread --scratch-path .build-tsan --filter WorkerTeamTests
 	python3 scripts/openai_check.py .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
 	# Compute threads follow the CPUs the process may use (taskset, a lying sysconf, --compute-threads), same greedy text.

@@ -57,14 +57,14 @@ let package = Package(
         .target(name: "RotaryLocking"),
         .target(name: "RotaryKernelsAVX512", swiftSettings: avx512Settings),
         .target(name: "RotaryNumerics", dependencies: ["COpenBLAS", "RotaryKernelsAVX512", "RotaryLocking"], swiftSettings: numericsSettings),
-        .target(name: "RotaryModel", dependencies: ["RotaryNumerics", "COpenBLAS"]),
+        .target(name: "RotaryModel", dependencies: ["RotaryNumerics", "COpenBLAS", "RotaryLocking"]),
         // Chat templates: a Jinja interpreter for what `tokenizer.chat_template` programs use.
         .target(name: "RotaryTemplates", dependencies: ["RotaryJSON"]),
         .target(name: "RotaryTraining", dependencies: ["RotaryModel", "RotaryNumerics"]),
         .target(
             name: "RotaryService",
             dependencies: [
-                "RotaryHTTP", "RotaryJSON", "RotaryNumerics", "RotaryModel", "RotaryTemplates",
+                "RotaryHTTP", "RotaryJSON", "RotaryNumerics", "RotaryModel", "RotaryTemplates", "RotaryLocking",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Resources/openapi.yaml"), .copy("Resources/default-model.gguf"), .copy("Resources/playground")]

@@ -95,10 +95,7 @@ enum ChatRoutes {
         try ResponseSize.check(estimate, limits, what: "the answer (max_tokens with logprobs)", param: "max_tokens")
         let connected = request.isConnected
         let job = chat.job
-        let outcome = try await owner.run(isConnected: connected) { model in
-            TextGenerator(model: model).run(job) { _, _ in connected() }
-        }
-        owner.count(outcome)
+        let outcome = try await owner.generate(job, isConnected: connected) { _, _ in connected() }
         var writer = JSONWriter(reservingCapacity: 4096)
         header.open("chat.completion", &writer)
         writer.raw(",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","); writer.key("content"); writer.string(outcome.text)

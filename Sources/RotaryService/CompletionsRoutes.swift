@@ -66,10 +66,7 @@ enum CompletionsRoutes {
         var choices: [Choice] = []
         for (prompt, job) in zip(prompts, jobs) {
             let connected = request.isConnected
-            let outcome = try await owner.run(isConnected: connected) { model in
-                TextGenerator(model: model).run(job) { _, _ in connected() }
-            }
-            owner.count(outcome)
+            let outcome = try await owner.generate(job, isConnected: connected) { _, _ in connected() }
             choices.append(Choice(promptText: prompt.text, promptTokens: prompt.tokens, addedBOS: prompt.addedBOS, outcome: outcome))
         }
         var writer = JSONWriter(reservingCapacity: 4096)

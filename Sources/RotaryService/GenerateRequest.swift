@@ -45,6 +45,7 @@ struct GenerateRequest {
         let candidateTexts = try reader.strings("candidates") ?? []
         guard candidateTexts.count <= 64 else { throw .badRequest("candidates takes at most 64 strings", param: "candidates") }
         let stream = try reader.bool("stream") ?? false
+        let ignoreEOS = try reader.bool("ignore_eos") ?? false
         let rope = try ModelRoPE.decode(reader.value("rope"), model: model, limits: limits)
         try reader.finish()
         let context = ModelRoPE.positionLimit(rope, model: model, limits: limits)
@@ -55,6 +56,7 @@ struct GenerateRequest {
         job.stop = stop
         job.alternatives = alternatives
         job.echo = echo
+        job.ignoresEndOfGeneration = ignoreEOS
         for (i, candidate) in candidateTexts.enumerated() {
             guard let text = promptText else {
                 throw .badRequest("candidates need a text prompt", param: "candidates[\(i)]")

@@ -24,10 +24,7 @@ enum GenerateRoutes {
                                limits, what: "the answer (max_tokens, echo, candidates with logprobs)", param: "max_tokens")
         let connected = request.isConnected
         // A client that disconnects stops its generation at the next token and frees the model.
-        let outcome = try await owner.run(isConnected: connected) { model in
-            TextGenerator(model: model).run(job) { _, _ in connected() }
-        }
-        owner.count(outcome)
+        let outcome = try await owner.generate(job, isConnected: connected) { _, _ in connected() }
         let tokenizer = model.tokenizer
         var writer = JSONWriter(reservingCapacity: 4096)
         writer.raw("{")
@@ -106,13 +103,10 @@ enum GenerateRoutes {
                                     stream: ResponseStream, isConnected connected: @escaping @Sendable () -> Bool,
                                     emit: @escaping @Sendable (String, ScoredToken?) -> Void) async throws(HTTPError) -> GenerationOutcome {
         let release = TextRelease(holdBack: max(0, (job.stop.map(\.count).max() ?? 0) - 1))
-        let outcome = try await owner.run(isConnected: { !stream.isCancelled && connected() }) { model in
-            TextGenerator(model: model).run(job) { token, _ in
-                emit(release.add(tokenizer.pieceBytes(token.id)), token)
-                return !stream.isCancelled
-            }
+        let outcome = try await owner.generate(job, isConnected: { !stream.isCancelled && connected() }) { token, _ in
+            emit(release.add(tokenizer.pieceBytes(token.id)), token)
+            return !stream.isCancelled
         }
-        owner.count(outcome)
         let released = release.released
         if outcome.text.hasPrefix(released), outcome.text.count > released.count {
             emit(String(outcome.text.dropFirst(released.count)), nil)

@@ -1,10 +1,11 @@
-import Dispatch
 import RotaryHTTP
 import RotaryModel
 import Synchronization
 
-/// The single owner of the loaded model: jobs run one at a time on its own thread (so the cooperative
-/// pool and `/health` stay free), with a bounded wait queue; past it, 429 with `Retry-After`.
+/// The single owner of the loaded model. Generation jobs are batched continuously (`SequenceBatcher`: up to
+/// `batchLimits.maxRunningSequences` decode together, each with the numbers it would get alone); other model work
+/// runs alone between their steps. All of it on the batcher's own thread (so the cooperative pool and `/health`
+/// stay free), with a bounded wait queue; past it, 429 with `Retry-After`.
 public final class ModelOwner: Sendable {
     public let model: LlamaModel?
     /// The model's tokenizer, or a vocabulary-only file's (then `model` is nil and model routes answer 503).
@@ -13,37 +14,49 @@ public final class ModelOwner: Sendable {
     let statedContextLength: Int?
     /// Shown by `/v1/models` and in completions.
     public let name: String
-    /// Requests that may wait while one runs.
+    /// Requests that may wait while others run.
     public let queueLimit: Int
+    /// How many sequences decode together, and the KV memory they may hold.
+    public let batchLimits: SequenceBatcher.Limits
     private let admitted = Atomic<Int>(0)
     private let scoredTokens = Atomic<Int>(0)
     private let generatedTokens = Atomic<Int>(0)
-    private let queue = DispatchQueue(label: "rotary.model-owner")
+    private let batcher: SequenceBatcher?
+    let batchMetrics = BatchMetrics()
 
     /// The longest token piece in bytes: what bounds the answers' text (for `max_response_bytes`).
     let maxPieceBytes: Int
 
-    public convenience init(model: LlamaModel?, name: String, queueLimit: Int) {
+    public convenience init(model: LlamaModel?, name: String, queueLimit: Int,
+                            batchLimits: SequenceBatcher.Limits = SequenceBatcher.Limits()) {
         self.init(model: model, tokenizer: model?.tokenizer, contextLength: model?.configuration.contextLength,
-                  name: name, queueLimit: queueLimit)
+                  name: name, queueLimit: queueLimit, batchLimits: batchLimits)
     }
 
     /// A vocabulary-only GGUF: the tokenizer routes answer, the model routes answer 503.
     public convenience init(vocabularyOnly file: VocabularyFile, name: String, queueLimit: Int) {
-        self.init(model: nil, tokenizer: file.tokenizer, contextLength: file.contextLength, name: name, queueLimit: queueLimit)
+        self.init(model: nil, tokenizer: file.tokenizer, contextLength: file.contextLength, name: name, queueLimit: queueLimit,
+                  batchLimits: SequenceBatcher.Limits())
     }
 
-    private init(model: LlamaModel?, tokenizer: (any Tokenizer)?, contextLength: Int?, name: String, queueLimit: Int) {
+    private init(model: LlamaModel?, tokenizer: (any Tokenizer)?, contextLength: Int?, name: String, queueLimit: Int,
+                 batchLimits: SequenceBatcher.Limits) {
         self.model = model
         self.tokenizer = tokenizer
         self.statedContextLength = contextLength
         self.name = name
         self.queueLimit = queueLimit
+        self.batchLimits = batchLimits
+        let metrics = batchMetrics
+        batcher = model.map { SequenceBatcher(model: $0, limits: batchLimits) { metrics.record($0) } }
         maxPieceBytes = tokenizer.map { t in (0..<t.vocabularySize).reduce(0) { max($0, t.pieceBytes($1).count) } } ?? 0
     }
 
     /// Requests running or waiting now.
     public var load: Int { admitted.load(ordering: .relaxed) }
+
+    /// Requests that may be admitted at once: the running sequences and the wait queue.
+    var capacity: Int { batchLimits.maxRunningSequences + queueLimit }
 
     /// A place in the queue, taken atomically; given back once, by `release` or when dropped.
     final class Reservation: Sendable {
@@ -68,7 +81,7 @@ public final class ModelOwner: Sendable {
     /// full queue is a plain 429 with Retry-After and never a stream that fails (check and take in one
     /// atomic step, or concurrent requests all see room).
     func reserve() throws(HTTPError) -> Reservation {
-        guard admitted.add(1, ordering: .acquiringAndReleasing).newValue <= queueLimit + 1 else {
+        guard admitted.add(1, ordering: .acquiringAndReleasing).newValue <= capacity else {
             admitted.subtract(1, ordering: .relaxed)
             throw queueFullError
         }
@@ -91,12 +104,32 @@ public final class ModelOwner: Sendable {
         if let held { reservation = held } else { reservation = try reserve() }
         defer { if held == nil { reservation.release() } }
         let result: T? = await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: isConnected() ? body(model) : nil) }
+            batcher!.exclusive { continuation.resume(returning: isConnected() ? body(model) : nil) }
         }
         guard let result else {
             throw HTTPError(status: 499, type: "client_closed_request", message: "the client disconnected before its turn")
         }
         return result
+    }
+
+    /// Runs `job` in the batch when its turn comes (in the place `heldReservation` holds, if any); a job whose
+    /// client has gone by then is dropped unrun (499).
+    /// - Parameter onToken: each generated token and its text, on the batcher's thread; false ends the job (cancelled).
+    func generate(_ job: GenerationJob, isConnected: @escaping @Sendable () -> Bool = { true },
+                  onToken: @escaping @Sendable (ScoredToken, String) -> Bool) async throws(HTTPError) -> GenerationOutcome {
+        _ = try requireModel()
+        let held = Self.heldReservation?.owner === self ? Self.heldReservation : nil
+        let reservation: Reservation
+        if let held { reservation = held } else { reservation = try reserve() }
+        defer { if held == nil { reservation.release() } }
+        let outcome: GenerationOutcome? = await withCheckedContinuation { continuation in
+            batcher!.submit(job, isConnected: isConnected, onToken: onToken) { continuation.resume(returning: $0) }
+        }
+        guard let outcome else {
+            throw HTTPError(status: 499, type: "client_closed_request", message: "the client disconnected before its turn")
+        }
+        count(outcome)
+        return outcome
     }
 
     /// Counts what a finished job did, for `/metrics`.
@@ -124,7 +157,7 @@ public final class ModelOwner: Sendable {
         rotary_model_tokens_total{kind="scored"} \(scoredTokenCount)
         rotary_model_tokens_total{kind="generated"} \(generatedTokenCount)
 
-        """
+        """ + batchMetrics.exposition(batcher?.counts ?? (0, 0, 0))
     }
 
     /// The model, for cheap read-only work that need not queue.

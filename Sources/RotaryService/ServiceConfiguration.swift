@@ -1,3 +1,5 @@
+import RotaryModel
+
 /// Limits and settings of the service layer (the HTTP server's own live in `ServerConfiguration`).
 /// Each is a CLI flag and a `ROTARY_*` environment variable.
 public struct ServiceConfiguration: Sendable, Equatable {
@@ -7,8 +9,12 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var maxScoreElements: Int = 16 << 20
     /// Most (distance × pair) terms one `/attention/decay` call may sum.
     public var maxDecayTerms: Int = 32 << 20
-    /// Model requests that may wait while one runs; beyond, 429 with Retry-After.
+    /// Model requests that may wait while others run; beyond, 429 with Retry-After.
     public var modelQueueSize: Int = 16
+    /// Generation requests decoded together (continuous batching); more wait in the queue.
+    public var maxBatchSequences: Int = 8
+    /// Most bytes of KV cache the batch's sequences hold together; a request that would pass it waits.
+    public var kvCacheBytes: Int = 1 << 30
     /// Largest token position accepted (positions are exact in float32 up to 2^24).
     public var maxPosition: Int = (1 << 24) - 1
     /// Deepest JSON nesting accepted (a 3-D tensor needs 4 levels inside the body object).
@@ -25,6 +31,11 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var chatTemplate: String?
 
     public init() {}
+
+    /// The batcher's limits these settings make.
+    public var batchLimits: SequenceBatcher.Limits {
+        SequenceBatcher.Limits(maxRunningSequences: maxBatchSequences, kvCacheBytes: kvCacheBytes)
+    }
 }
 
 /// The version reported by `/health` and `rotary --version`.

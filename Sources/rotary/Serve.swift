@@ -60,8 +60,12 @@ struct Serve: ParsableCommand {
     var maxEvalContext: Int?
     @Option(help: "A chat template (Jinja) for /v1/chat/completions and /apply-template instead of the model's tokenizer.chat_template. Env ROTARY_CHAT_TEMPLATE. Default: the model's own.")
     var chatTemplate: String?
-    @Option(help: "Model requests that may wait while one runs (429 beyond). Env ROTARY_MODEL_QUEUE_SIZE. Default: \(serviceDefaults.modelQueueSize).")
+    @Option(help: "Model requests that may wait while others run (429 beyond). Env ROTARY_MODEL_QUEUE_SIZE. Default: \(serviceDefaults.modelQueueSize).")
     var modelQueueSize: Int?
+    @Option(help: "Generation requests decoded together in one batch (continuous batching); more wait in the queue. Env ROTARY_MAX_BATCH_SEQUENCES. Default: \(serviceDefaults.maxBatchSequences).")
+    var maxBatchSequences: Int?
+    @Option(help: "Most bytes of KV cache the batch's sequences may hold together; a request that would pass it waits for others to finish (one alone always runs). Env ROTARY_KV_CACHE_BYTES. Default: \(serviceDefaults.kvCacheBytes) (1 GiB).")
+    var kvCacheBytes: Int?
     @Option(help: "Require 'Authorization: Bearer KEY' on every route but /health, /ready and the playground's files. Env ROTARY_API_KEY. Default: none (open).")
     var apiKey: String?
     @Option(help: "Allow this web origin (CORS). Env ROTARY_CORS_ORIGIN. Default: none (CORS off).")
@@ -101,6 +105,10 @@ struct Serve: ParsableCommand {
         guard evalContext >= 0 else { throw ValidationError("max-eval-context must be positive (or 0 for the default)") }
         service.maxEvalContext = evalContext == 0 ? nil : evalContext
         service.modelQueueSize = try setting(modelQueueSize, "ROTARY_MODEL_QUEUE_SIZE", service.modelQueueSize)
+        service.maxBatchSequences = try setting(maxBatchSequences, "ROTARY_MAX_BATCH_SEQUENCES", service.maxBatchSequences)
+        guard service.maxBatchSequences >= 1 else { throw ValidationError("max-batch-sequences must be at least 1") }
+        service.kvCacheBytes = try setting(kvCacheBytes, "ROTARY_KV_CACHE_BYTES", service.kvCacheBytes)
+        guard service.kvCacheBytes >= 0 else { throw ValidationError("kv-cache-bytes must not be negative") }
         let modelPath = try setting(model, "ROTARY_MODEL", "")
         let templatePath = try setting(chatTemplate, "ROTARY_CHAT_TEMPLATE", "")
         if !templatePath.isEmpty {
@@ -143,7 +151,8 @@ struct Serve: ParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
-        let owner = try loadModel(path: modelPath, exactActivations: exact, queueLimit: service.modelQueueSize, logger: logger)
+        let owner = try loadModel(path: modelPath, exactActivations: exact, queueLimit: service.modelQueueSize,
+                                  batchLimits: service.batchLimits, logger: logger)
         let router = Service.router(configuration: service, owner: owner, policy: policy, metrics: metrics, readiness: readiness, logger: logger)
         let httpServer = Server(configuration: server, router: router, metrics: metrics, readiness: readiness, logger: logger)
         modelRouter.set(router)
@@ -161,7 +170,8 @@ struct Serve: ParsableCommand {
 }
 
 /// --model (`none`: no model), else the model shipped in the package resources, else none (model routes answer 503).
-private func loadModel(path modelPath: String, exactActivations exact: Bool, queueLimit: Int, logger: Logger) throws -> ModelOwner? {
+private func loadModel(path modelPath: String, exactActivations exact: Bool, queueLimit: Int,
+                       batchLimits: SequenceBatcher.Limits, logger: Logger) throws -> ModelOwner? {
     if modelPath == "none" {
         logger.notice("--model none: model routes answer 503 model_not_loaded")
         return nil
@@ -177,7 +187,7 @@ private func loadModel(path modelPath: String, exactActivations exact: Bool, que
             let fallback = modelPath.isEmpty ? EmbeddedModel.resourceName : String(modelPath.split(separator: "/").last ?? "model")
             let name = loaded.file.value("general.name")?.string ?? fallback
             logger.info("model \(name): \(loaded.summary)")
-            return ModelOwner(model: loaded, name: name, queueLimit: queueLimit)
+            return ModelOwner(model: loaded, name: name, queueLimit: queueLimit, batchLimits: batchLimits)
         }
         logger.warning("no model loaded: model routes answer 503 model_not_loaded")
         return nil

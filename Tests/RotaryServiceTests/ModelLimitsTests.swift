@@ -38,7 +38,7 @@ import Synchronization
     /// be checked before a place was taken, so concurrent requests all saw room).
     @Test(arguments: ["/generate", "/v1/completions"])
     func concurrentStreamsBeyondTheQueueGet429BeforeAnyStream(path: String) async throws {
-        let owner = tinyModelOwner(queueLimit: 1)
+        let owner = tinyModelOwner(queueLimit: 1, maxRunningSequences: 1)
         let router = Service.router(owner: owner)
         let gate = DispatchSemaphore(value: 0)
         async let busy: Int = owner.run { _ in gate.wait(); return 1 }

@@ -147,7 +147,7 @@ import RotaryTestSupport
 
     /// Queue size 1: one job runs, one waits, the next is refused with 429 and Retry-After.
     @Test func fullQueueAnswers429() async throws {
-        let owner = tinyModelOwner(queueLimit: 1)
+        let owner = tinyModelOwner(queueLimit: 1, maxRunningSequences: 1)
         let gate = DispatchSemaphore(value: 0)
         async let first: Int = owner.run { _ in gate.wait(); return 1 }
         try await Task.sleep(for: .milliseconds(50))
@@ -170,7 +170,7 @@ import RotaryTestSupport
     /// A streamed request meeting a full queue gets a plain 429, not a stream that fails later.
     @Test(arguments: ["/generate", "/v1/completions"])
     func streamedRequestsAreRefusedBeforeTheStreamWhenTheQueueIsFull(path: String) async throws {
-        let owner = tinyModelOwner(queueLimit: 0)
+        let owner = tinyModelOwner(queueLimit: 0, maxRunningSequences: 1)
         let gate = DispatchSemaphore(value: 0)
         async let busy: Int = owner.run { _ in gate.wait(); return 1 }
         try await Task.sleep(for: .milliseconds(50))

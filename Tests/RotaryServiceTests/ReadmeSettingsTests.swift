@@ -19,7 +19,8 @@ import RotaryTestSupport
             "--max-elements": "\(service.maxElements)", "--max-score-elements": "\(service.maxScoreElements)",
             "--max-decay-terms": "\(service.maxDecayTerms)", "--max-position": "\(service.maxPosition)",
             "--max-json-depth": "\(service.maxJSONDepth)", "--model-queue-size": "\(service.modelQueueSize)",
-            "--max-response-bytes": "\(service.maxResponseBytes)",
+            "--max-response-bytes": "\(service.maxResponseBytes)", "--max-batch-sequences": "\(service.maxBatchSequences)",
+            "--kv-cache-bytes": "\(service.kvCacheBytes)",
         ]
         let readme = try String(contentsOf: repositoryRoot().appendingPathComponent("README.md"), encoding: .utf8)
         var stated: [String: String] = [:]

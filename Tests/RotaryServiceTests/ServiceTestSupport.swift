@@ -26,8 +26,9 @@ func matrix(_ any: Any?) -> [[Float]] {
 }
 
 /// The tiny llama.cpp fixture model, loaded once, in a model owner.
-func tinyModelOwner(queueLimit: Int = 16) -> ModelOwner {
-    ModelOwner(model: TinyModel.shared, name: "tiny-seed1234", queueLimit: queueLimit)
+func tinyModelOwner(queueLimit: Int = 16, maxRunningSequences: Int = 8) -> ModelOwner {
+    ModelOwner(model: TinyModel.shared, name: "tiny-seed1234", queueLimit: queueLimit,
+               batchLimits: .init(maxRunningSequences: maxRunningSequences))
 }
 
 enum TinyModel {

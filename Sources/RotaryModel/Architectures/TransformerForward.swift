@@ -191,7 +191,7 @@ public enum TransformerForward {
     }
 
     /// RMSNorm per row. x `[rows][dim]`, output `[rows][dim]`, inverse `[rows]`.
-    private static func norm(_ x: [Float], _ tensor: ModelTensor, _ c: ModelConfiguration, _ weights: some ModelWeightSource,
+    static func norm(_ x: [Float], _ tensor: ModelTensor, _ c: ModelConfiguration, _ weights: some ModelWeightSource,
                              into output: inout [Float], inverse: inout [Float], rows: Int) {
         x.withUnsafeBufferPointer { input in output.withUnsafeMutableBufferPointer { out in inverse.withUnsafeMutableBufferPointer { r in
             weights.withFloats(tensor) { w in
@@ -202,7 +202,7 @@ public enum TransformerForward {
     }
 
     /// RMSNorm per row, in place. x `[rows][dim]`.
-    private static func normInPlace(_ x: inout [Float], _ tensor: ModelTensor, _ c: ModelConfiguration,
+    static func normInPlace(_ x: inout [Float], _ tensor: ModelTensor, _ c: ModelConfiguration,
                                     _ weights: some ModelWeightSource, rows: Int) {
         x.withUnsafeMutableBufferPointer { data in
             weights.withFloats(tensor) { w in
@@ -212,7 +212,7 @@ public enum TransformerForward {
     }
 
     /// RMSNorm of every head, in place. data `[rows][heads][headDim]`.
-    private static func headNorm(_ data: UnsafeMutablePointer<Float>, _ tensor: ModelTensor, heads: Int, rows: Int,
+    static func headNorm(_ data: UnsafeMutablePointer<Float>, _ tensor: ModelTensor, heads: Int, rows: Int,
                                  _ c: ModelConfiguration, _ weights: some ModelWeightSource) {
         weights.withFloats(tensor) { w in
             RMSNorm.apply(data, weight: w, rows: rows * heads, dim: c.headDim, epsilon: c.rmsEpsilon, into: data)
@@ -220,10 +220,13 @@ public enum TransformerForward {
     }
 
     /// y = x · Wᵀ (+ b when the model has the bias). x `[rows][in]`, W `[out][in]`, y `[rows][out]`.
-    private static func linear(_ x: UnsafePointer<Float>, _ tensor: ModelTensor, bias: ModelTensor? = nil, rows: Int,
-                               _ weights: some ModelWeightSource, exact: Bool, into y: UnsafeMutablePointer<Float>) {
+    /// - Parameter eachInput: every row computed as it would be alone (`WeightMatrix.linearEachInput`), for batches
+    ///   of independent sequences.
+    static func linear(_ x: UnsafePointer<Float>, _ tensor: ModelTensor, bias: ModelTensor? = nil, rows: Int,
+                       _ weights: some ModelWeightSource, exact: Bool, eachInput: Bool = false, into y: UnsafeMutablePointer<Float>) {
         let outputs = weights.withMatrix(tensor) { matrix in
-            matrix!.linear(x, count: rows, y, exactActivations: exact)
+            if eachInput { matrix!.linearEachInput(x, count: rows, y, exactActivations: exact) }
+            else { matrix!.linear(x, count: rows, y, exactActivations: exact) }
             return matrix!.rows
         }
         guard let bias else { return }
@@ -233,10 +236,10 @@ public enum TransformerForward {
         }
     }
 
-    private static func linear(_ x: [Float], _ tensor: ModelTensor, bias: ModelTensor? = nil, rows: Int,
-                               _ weights: some ModelWeightSource, exact: Bool, into y: inout [Float]) {
+    static func linear(_ x: [Float], _ tensor: ModelTensor, bias: ModelTensor? = nil, rows: Int,
+                       _ weights: some ModelWeightSource, exact: Bool, eachInput: Bool = false, into y: inout [Float]) {
         x.withUnsafeBufferPointer { input in y.withUnsafeMutableBufferPointer { out in
-            linear(input.baseAddress!, tensor, bias: bias, rows: rows, weights, exact: exact, into: out.baseAddress!)
+            linear(input.baseAddress!, tensor, bias: bias, rows: rows, weights, exact: exact, eachInput: eachInput, into: out.baseAddress!)
         } }
     }
 

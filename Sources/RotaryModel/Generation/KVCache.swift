@@ -18,6 +18,11 @@ public struct KVCache: Sendable {
         values = keys
     }
 
+    private init() { keys = []; values = []; capacity = 0; kvDim = 0 }
+
+    /// A cache that holds nothing (what a finished sequence keeps).
+    public static let empty = KVCache()
+
     /// Forgets positions `length...` (to re-score a different continuation of a shared prefix).
     public mutating func truncate(to length: Int) {
         count = min(count, max(length, 0))

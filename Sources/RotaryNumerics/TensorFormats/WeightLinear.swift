@@ -31,6 +31,38 @@ extension WeightMatrix {
         }
     }
 
+    /// y = x · Wᵀ with each input computed exactly as a product of that input alone computes it (`linear` with
+    /// `count` 1: the one-input kernels, fixed reduction order per row), while each block of weight rows is read
+    /// once for all the inputs. A row's result does not depend on how many inputs share the call or where it sits
+    /// among them: what batched decoding needs to give each sequence the numbers it would get alone.
+    /// - Parameters: x `[count][columns]`, y `[count][rows]` (overwritten); kernels: a set that `isSupported` here
+    public func linearEachInput(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>, exactActivations: Bool,
+                                kernels: KernelSet = TensorKernels.chosen) {
+        guard rows > 0, count > 0 else { return }
+        if let floats {
+            let columns = columns, rows = rows
+            return Parallel.forEachRange(rows, costPerItem: count * columns, minimumWork: 1 << 16) { range in
+                for r in range {
+                    for i in 0..<count { y[i * rows + r] = MatrixMultiply.dot(floats + r * columns, x + i * columns, columns) }
+                }
+            }
+        }
+        if exactActivations, format.isQuantized { return dequantizedRowDots(x, count: count, y) }
+        if let dot = FloatRowDot.kernel(for: format) { return floatRowDots(x, count: count, y, dot) }
+        guard let dot = TensorKernels.quantizedRowsDot(for: format, kernels: kernels) else { return dequantizedRowDots(x, count: count, y) }
+        // One set of activations per input: the kernels group inputs four at a time, with another summation order.
+        let activations = (0..<count).map { QuantizedActivations(x + $0 * columns, count: 1, columns: columns) }
+        let chunk = max(2, 4096 / rowBytes & ~1)
+        Parallel.forEachRange(rows, costPerItem: count * columns, minimumWork: 1 << 16) { range in
+            var first = range.lowerBound
+            while first < range.upperBound {
+                let n = min(chunk, range.upperBound - first)
+                for (i, input) in activations.enumerated() { dot(base + first * rowBytes, rowBytes, n, input, y + i * rows + first, rows) }
+                first += n
+            }
+        }
+    }
+
     private func quantizedRowDots(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>,
                                   _ dot: TensorKernels.QuantizedRowsDot) {
         let activations = QuantizedActivations(x, count: count, columns: columns)

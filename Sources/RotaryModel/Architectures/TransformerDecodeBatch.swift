@@ -1,0 +1,138 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import RotaryNumerics
+
+extension TransformerForward {
+    /// One decode step of several independent sequences in one pass over the weights: row r is `tokens[r]` at
+    /// position `caches[r].count` of its own sequence, under `configurations[r]` (the model's, or the model's with
+    /// that request's RoPE), and its key and value go to `caches[r]`.
+    ///
+    /// Every row's arithmetic is what `run` does for that token alone: products by the one-input kernels
+    /// (`WeightMatrix.linearEachInput`), norms and activations row by row, RoPE and attention over the row's own
+    /// cache. So a sequence's logits are bit for bit the same whatever else shares the step; only the weights'
+    /// trips through memory are shared.
+    /// - Returns: logits `[tokens.count][vocab]`.
+    public static func decodeBatch(_ configurations: [ModelConfiguration], weights: some ModelWeightSource, tokens: [Int],
+                                   caches: inout [KVCache]) -> [Float] {
+        let n = tokens.count
+        precondition(n > 0 && configurations.count == n && caches.count == n, "one configuration and one cache per token")
+        let c = configurations[0]
+        precondition(configurations.allSatisfy { $0.dim == c.dim && $0.layers == c.layers && $0.vocabularySize == c.vocabularySize
+                         && $0.kvDim == c.kvDim && $0.feedForwardDim == c.feedForwardDim }, "rows of one model")
+        precondition(caches.allSatisfy { $0.count < $0.capacity && $0.kvDim == c.kvDim }, "every cache has room for a position")
+        precondition(tokens.allSatisfy { $0 >= 0 && $0 < c.vocabularySize }, "token id out of range")
+        let architecture = c.architecture
+        let (dim, hd, qDim, kvDim, ffn) = (c.dim, c.headDim, c.queryDim, c.kvDim, c.feedForwardDim)
+        let positions = caches.map(\.count)
+        func zeros(_ count: Int) -> [Float] { [Float](repeating: 0, count: count) }
+        var x = zeros(n * dim)                                      // [n][dim] residual stream
+        x.withUnsafeMutableBufferPointer { out in
+            weights.withMatrix(.tokenEmbedding) { table in
+                for (r, token) in tokens.enumerated() { table!.dequantizeRow(token, into: out.baseAddress! + r * dim) }
+            }
+        }
+        for (r, cr) in configurations.enumerated() {
+            guard let scale = cr.embeddingScale ?? (architecture.scalesEmbedding ? Float(dim).squareRoot() : nil) else { continue }
+            for i in (r * dim)..<((r + 1) * dim) { x[i] *= scale }
+        }
+        switch c.positionEncoding {
+        case .sinusoidal: SinusoidalEncoding.add(to: &x, heads: 1, positions: positions, dim: dim)
+        case .learned:
+            weights.withFloats(.positionEmbedding) { table in
+                for (r, p) in positions.enumerated() { for i in 0..<dim { x[r * dim + i] += table[p * dim + i] } }
+            }
+        case .rope, .none: break
+        }
+        // Each row's own one-position tables, as `run` builds them for a decode step.
+        let globalTables = zip(configurations, positions).map { cr, p in
+            cr.rope.table(positions: cr.positionEncoding == .rope ? [p] : [], frequencyDivisors: cr.ropeFrequencyFactors)
+        }
+        let localTables = zip(configurations, positions).map { cr, p in
+            cr.localRope.map { $0.table(positions: cr.positionEncoding == .rope ? [p] : []) }
+        }
+        var normed = zeros(n * dim), inverse = zeros(n), projected = zeros(n * dim)   // [n][dim], [n], [n][dim]
+        var query = zeros(n * qDim), attention = zeros(n * qDim)                       // [n][heads·hd]
+        var keys = zeros(n * kvDim), values = zeros(n * kvDim)                         // [n][kvDim]
+        var gate = zeros(n * ffn), up = zeros(n * ffn), hidden = zeros(n * ffn)        // [n][ffn]
+        let exact = c.exactActivations
+        for l in 0..<c.layers {
+            norm(x, .attentionNorm(l), c, weights, into: &normed, inverse: &inverse, rows: n)
+            linear(normed, .query(l), bias: .queryBias(l), rows: n, weights, exact: exact, eachInput: true, into: &query)
+            linear(normed, .key(l), bias: .keyBias(l), rows: n, weights, exact: exact, eachInput: true, into: &keys)
+            linear(normed, .value(l), bias: .valueBias(l), rows: n, weights, exact: exact, eachInput: true, into: &values)
+            for r in 0..<n {
+                attend(row: r, layer: l, configurations[r], weights, position: positions[r], globalTables[r], localTables[r],
+                       query: &query, keys: keys, values: values, cache: &caches[r], into: &attention)
+            }
+            linear(attention, .attentionOutput(l), rows: n, weights, exact: exact, eachInput: true, into: &projected)
+            if architecture.outputNorms { normInPlace(&projected, .attentionOutputNorm(l), c, weights, rows: n) }
+            for i in 0..<(n * dim) { x[i] += projected[i] }
+            norm(x, .feedForwardNorm(l), c, weights, into: &normed, inverse: &inverse, rows: n)
+            linear(normed, .gate(l), rows: n, weights, exact: exact, eachInput: true, into: &gate)
+            linear(normed, .up(l), rows: n, weights, exact: exact, eachInput: true, into: &up)
+            gate.withUnsafeBufferPointer { g in up.withUnsafeBufferPointer { u in hidden.withUnsafeMutableBufferPointer { h in
+                for r in 0..<n {   // row by row, as alone: a vectorized activation then meets the same lanes
+                    let (gr, ur, hr) = (g.baseAddress! + r * ffn, u.baseAddress! + r * ffn, h.baseAddress! + r * ffn)
+                    switch architecture.activation {
+                    case .silu: SwiGLU.apply(gate: gr, up: ur, count: ffn, into: hr)
+                    case .geluTanh: GeGLU.apply(gate: gr, up: ur, count: ffn, into: hr)
+                    }
+                }
+            } } }
+            linear(hidden, .down(l), rows: n, weights, exact: exact, eachInput: true, into: &projected)
+            if architecture.outputNorms { normInPlace(&projected, .feedForwardOutputNorm(l), c, weights, rows: n) }
+            for i in 0..<(n * dim) { x[i] += projected[i] }
+        }
+        for r in 0..<n { caches[r].count = positions[r] + 1 }
+        var inverseFinal = zeros(n)
+        norm(x, .outputNorm, c, weights, into: &normed, inverse: &inverseFinal, rows: n)
+        let vocab = c.vocabularySize
+        var logits = zeros(n * vocab)   // [n][vocab]
+        linear(normed, .output, rows: n, weights, exact: exact, eachInput: true, into: &logits)
+        if let cap = c.finalLogitSoftcap {
+            for r in 0..<n { for i in (r * vocab)..<((r + 1) * vocab) { logits[i] = cap * tanhf(logits[i] / cap) } }
+        }
+        return logits
+    }
+
+    /// Row `row`'s attention in layer `layer`: its key and value into its cache at `position`, q/k norms and RoPE as
+    /// the architecture has them, then attention of its query over the cache. query `[n][heads·hd]` (the row rotated
+    /// in place), keys and values `[n][kvDim]`, attention `[n][heads·hd]` (the row written).
+    private static func attend(row r: Int, layer l: Int, _ c: ModelConfiguration, _ weights: some ModelWeightSource,
+                               position: Int, _ global: RoPETable, _ local: RoPETable?, query: inout [Float], keys: [Float], values: [Float],
+                               cache: inout KVCache, into attention: inout [Float]) {
+        let (hd, qDim, kvDim) = (c.headDim, c.queryDim, c.kvDim)
+        let table: RoPETable, mask: AttentionMask
+        switch c.layerAttention[l] {
+        case .global: (table, mask) = (global, .causalAfter(start: position))
+        case .slidingWindow(let window): (table, mask) = (local ?? global, .slidingWindowAfter(start: position, window: window))
+        }
+        let layerStride = cache.capacity * kvDim
+        cache.keys.withUnsafeMutableBufferPointer { cacheKeys in
+            cache.values.withUnsafeMutableBufferPointer { cacheValues in
+                let layerKeys = cacheKeys.baseAddress! + l * layerStride, layerValues = cacheValues.baseAddress! + l * layerStride
+                let kSlot = layerKeys + position * kvDim, vSlot = layerValues + position * kvDim
+                for i in 0..<kvDim { kSlot[i] = keys[r * kvDim + i]; vSlot[i] = values[r * kvDim + i] }
+                query.withUnsafeMutableBufferPointer { q in
+                    let queryRow = q.baseAddress! + r * qDim
+                    if c.architecture.queryKeyNorms {
+                        headNorm(queryRow, .queryNorm(l), heads: c.heads, rows: 1, c, weights)
+                        headNorm(kSlot, .keyNorm(l), heads: c.kvHeads, rows: 1, c, weights)
+                    }
+                    rotate(queryRow, heads: c.heads, tokens: 1, c, table, layer: l)
+                    rotate(kSlot, heads: c.kvHeads, tokens: 1, c, table, layer: l)
+                    let shape = AttentionShape(queryHeads: c.heads, keyHeads: c.kvHeads, queryLength: 1, keyLength: position + 1,
+                                               headDim: hd, valueDim: hd)
+                    attention.withUnsafeMutableBufferPointer { out in
+                        Attention.kernel(queries: queryRow, queryRows: .tokenMajor(width: hd, rowStride: qDim),
+                                         keys: layerKeys, keyRows: .tokenMajor(width: hd, rowStride: kvDim),
+                                         values: layerValues, valueRows: .tokenMajor(width: hd, rowStride: kvDim), shape: shape,
+                                         mask: mask, scale: c.queryScale, weights: nil, scores: nil,
+                                         output: out.baseAddress! + r * qDim, outputRows: .tokenMajor(width: hd, rowStride: qDim))
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+import Dispatch
+import RotaryLocking
+
+/// Continuous batching on one model: generation jobs join a running batch as soon as there is room and leave it
+/// the step they finish, and every step decodes one token of each running sequence in a single pass over the
+/// weights (`TransformerForward.decodeBatch`). Other work (scoring windows, attention maps) runs exclusively,
+/// between steps, in arrival order with the generation jobs.
+///
+/// One thread does all of it, started when work arrives and gone when none is left. A sequence's numbers do not
+/// depend on the batch: its prompt is read alone, and its decode rows are computed as they would be alone.
+public final class SequenceBatcher: Sendable {
+    public struct Limits: Sendable, Equatable {
+        /// Sequences decoded together at most; more wait their turn.
+        public var maxRunningSequences: Int
+        /// Most bytes the running sequences' KV caches may take together: a job that would pass it waits until
+        /// enough finish (one alone always runs; requests bound its own cache).
+        public var kvCacheBytes: Int
+
+        public init(maxRunningSequences: Int = 8, kvCacheBytes: Int = 1 << 30) {
+            self.maxRunningSequences = maxRunningSequences
+            self.kvCacheBytes = kvCacheBytes
+        }
+    }
+
+    /// What one step did, for metrics.
+    public struct Step: Sendable {
+        /// Sequences decoded together.
+        public var sequences: Int
+        /// KV cache bytes the running sequences hold after the step.
+        public var kvCacheBytes: Int
+    }
+
+    /// A generation job and where its tokens and end go.
+    private struct Submission: Sendable {
+        var job: GenerationJob
+        var isConnected: @Sendable () -> Bool
+        var onToken: @Sendable (ScoredToken, String) -> Bool
+        var finished: @Sendable (GenerationOutcome?) -> Void
+        var kvBytes: Int
+    }
+
+    private enum Work: Sendable {
+        case generation(Submission)
+        case exclusive(@Sendable () -> Void)
+    }
+
+    private struct State {
+        var waiting: [Work] = []
+        var running = false
+        var runningSequences = 0
+        var kvBytesInUse = 0
+    }
+
+    public let model: LlamaModel
+    public let limits: Limits
+    private let state = PthreadLocked(State())
+    private let queue = DispatchQueue(label: "rotary.sequence-batcher")
+    private let onStep: @Sendable (Step) -> Void
+
+    public init(model: LlamaModel, limits: Limits = Limits(), onStep: @escaping @Sendable (Step) -> Void = { _ in }) {
+        precondition(limits.maxRunningSequences >= 1, "at least one running sequence")
+        self.model = model
+        self.limits = limits
+        self.onStep = onStep
+    }
+
+    /// Sequences decoding now, and jobs waiting (generation or exclusive).
+    public var counts: (running: Int, waiting: Int, kvCacheBytes: Int) {
+        state.withLock { ($0.runningSequences, $0.waiting.count, $0.kvBytesInUse) }
+    }
+
+    /// The KV cache bytes a job's sequence holds: `[layers][capacity][kvDim]` keys and values in float.
+    public func kvCacheBytes(of job: GenerationJob) -> Int {
+        let c = model.configuration
+        let capacity = job.promptTokens.count + max(job.maxTokens, 0) + (job.candidates.map(\.tokens.count).max() ?? 0)
+        return 2 * c.layers * capacity * c.kvDim * MemoryLayout<Float>.stride
+    }
+
+    /// Adds `job` to the batch when its turn comes. `isConnected` is asked before its prompt is read (false: it is
+    /// dropped unrun and `finished` gets nil); `onToken` gets each token on the batcher's thread (false: the
+    /// sequence ends, cancelled); `finished` gets the outcome.
+    public func submit(_ job: GenerationJob, isConnected: @escaping @Sendable () -> Bool,
+                       onToken: @escaping @Sendable (ScoredToken, String) -> Bool,
+                       finished: @escaping @Sendable (GenerationOutcome?) -> Void) {
+        enqueue(.generation(Submission(job: job, isConnected: isConnected, onToken: onToken, finished: finished,
+                                       kvBytes: kvCacheBytes(of: job))))
+    }
+
+    /// Runs `body` alone, between two steps, when its turn comes.
+    public func exclusive(_ body: @escaping @Sendable () -> Void) { enqueue(.exclusive(body)) }
+
+    private func enqueue(_ work: Work) {
+        let start = state.withLock { s in
+            s.waiting.append(work)
+            defer { s.running = true }
+            return !s.running
+        }
+        if start { queue.async { self.loop() } }
+    }
+
+    /// A sequence in the batch and where its tokens go.
+    private struct Running {
+        var sequence: GenerationSequence
+        let submission: Submission
+    }
+
+    private enum Taken {
+        case stop
+        case exclusive(@Sendable () -> Void)
+        case admitted([Submission])
+    }
+
+    private func loop() {
+        var batch: [Running] = []
+        while true {
+            switch take(running: batch) {
+            case .stop: return
+            case .exclusive(let body): body()
+            case .admitted(let submissions):
+                for submission in submissions {
+                    guard submission.isConnected() else {
+                        release(submission.kvBytes)
+                        submission.finished(nil)
+                        continue
+                    }
+                    batch.append(Running(sequence: GenerationSequence(model: model, job: submission.job), submission: submission))
+                }
+                step(&batch)
+            }
+        }
+    }
+
+    /// What to do next, under the lock: stop when nothing runs or waits; an exclusive job at the front of the queue;
+    /// else the generation jobs at the front that fit (the running count and the KV budget), then a step.
+    private func take(running batch: [Running]) -> Taken {
+        state.withLock { s in
+            if s.waiting.isEmpty && batch.isEmpty {
+                s.running = false
+                return .stop
+            }
+            if case .exclusive(let body) = s.waiting.first {
+                s.waiting.removeFirst()
+                return .exclusive(body)
+            }
+            var admitted: [Submission] = []
+            while case .generation(let submission) = s.waiting.first,
+                  s.runningSequences < limits.maxRunningSequences,
+                  s.runningSequences == 0 || s.kvBytesInUse + submission.kvBytes <= limits.kvCacheBytes {
+                s.waiting.removeFirst()
+                s.runningSequences += 1
+                s.kvBytesInUse += submission.kvBytes
+                admitted.append(submission)
+            }
+            return .admitted(admitted)
+        }
+    }
+
+    private func release(_ kvBytes: Int) {
+        state.withLock { s in
+            s.runningSequences -= 1
+            s.kvBytesInUse -= kvBytes
+        }
+    }
+
+    /// One token of every running sequence: each samples from its latest logits; those that go on are decoded
+    /// together; those that ended leave the batch and get their outcome.
+    private func step(_ batch: inout [Running]) {
+        var fed: [Int] = [], tokens: [Int] = []
+        for i in batch.indices {
+            if let token = batch[i].sequence.advance(onToken: batch[i].submission.onToken) {
+                fed.append(i)
+                tokens.append(token)
+            }
+        }
+        if !tokens.isEmpty {
+            // The caches move out of the sequences and back, so that none is copied.
+            var caches = fed.map { i in
+                defer { batch[i].sequence.cache = .empty }
+                return batch[i].sequence.cache
+            }
+            let configurations = fed.map { batch[$0].submission.job.configuration ?? model.configuration }
+            let logits = TransformerForward.decodeBatch(configurations, weights: model.weights, tokens: tokens, caches: &caches)
+            let vocab = model.configuration.vocabularySize
+            for (row, i) in fed.enumerated() {
+                batch[i].sequence.cache = caches[row]
+                batch[i].sequence.accept(Array(logits[(row * vocab)..<((row + 1) * vocab)]))
+            }
+        }
+        for running in batch where running.sequence.isFinished {
+            release(running.submission.kvBytes)
+            running.submission.finished(running.sequence.outcome)
+        }
+        batch.removeAll { $0.sequence.isFinished }
+        if !tokens.isEmpty { onStep(Step(sequences: tokens.count, kvCacheBytes: state.withLock { $0.kvBytesInUse })) }
+    }
+}

@@ -1,0 +1,68 @@
+import Testing
+@testable import RotaryNumerics
+
+/// `WeightMatrix.linearEachInput`, the product batched decoding uses: every input's outputs are bit for bit those
+/// of a product of that input alone, whatever the batch size and wherever the input sits in it.
+@Suite struct LinearEachInputTests {
+    static let rows = WeightLinearTests.rows, columns = WeightLinearTests.columns
+    static let batchSizes = [1, 3, 4, 9]   // under, at and past the kernels' groups of four
+
+    /// y of one input alone, as a decode step computes it (`linear` with count 1 on the given kernels).
+    static func alone(_ matrix: WeightMatrix, _ x: [Float], input i: Int, exact: Bool, kernels: KernelSet) -> [Float] {
+        var y = [Float](repeating: 0, count: rows)
+        x.withUnsafeBufferPointer { input in
+            y.withUnsafeMutableBufferPointer { out in
+                let row = input.baseAddress! + i * columns
+                if let floats = matrix.floats {
+                    MatrixMultiply.linear(row, count: 1, floats, outputs: rows, inputs: columns, out.baseAddress!)
+                } else if exact && matrix.format.isQuantized {
+                    matrix.linear(row, count: 1, out.baseAddress!, path: .dequantizedRowDots)
+                } else {
+                    matrix.linear(row, count: 1, out.baseAddress!, path: TensorKernels.path(matrix.format, count: 1), kernels: kernels)
+                }
+            }
+        }
+        return y
+    }
+
+    static func check(_ matrix: WeightMatrix, exact: Bool, kernels: KernelSet, seed: UInt64) {
+        let most = batchSizes.max()!
+        let x = WeightLinearTests.randomInputs(most, seed: seed)
+        let expected = (0..<most).map { alone(matrix, x, input: $0, exact: exact, kernels: kernels) }
+        for count in batchSizes {
+            // The inputs in another order each time: input i of the batch is `order[i]` of `x`.
+            let order = (0..<count).map { ($0 * 5 + count) % most }
+            let batch = order.flatMap { x[($0 * columns)..<(($0 + 1) * columns)] }
+            var y = [Float](repeating: .nan, count: count * rows)
+            batch.withUnsafeBufferPointer { input in
+                y.withUnsafeMutableBufferPointer { out in
+                    matrix.linearEachInput(input.baseAddress!, count: count, out.baseAddress!, exactActivations: exact, kernels: kernels)
+                }
+            }
+            for (i, source) in order.enumerated() {
+                let got = Array(y[(i * rows)..<((i + 1) * rows)])
+                #expect(got.map(\.bitPattern) == expected[source].map(\.bitPattern),
+                        "\(matrix.format) \(kernels) exact \(exact): input \(source) at \(i) of \(count)")
+            }
+        }
+    }
+
+    @Test(arguments: WeightLinearTests.formats, WeightLinearTests.kernelSets)
+    func eachInputIsComputedAsAlone(_ format: TensorFormat, _ kernels: KernelSet) {
+        let bytes = WeightLinearTests.randomMatrix(format, seed: 41)
+        bytes.withUnsafeBytes { raw in
+            let matrix = WeightMatrix(base: raw.baseAddress!, format: format, rows: Self.rows, columns: Self.columns)
+            Self.check(matrix, exact: false, kernels: kernels, seed: 7)
+            if kernels == WeightLinearTests.kernelSets[0] { Self.check(matrix, exact: true, kernels: kernels, seed: 8) }
+        }
+    }
+
+    @Test func floatMatricesToo() {
+        let values = WeightLinearTests.randomInputs(Self.rows, seed: 3)   // [rows][columns] Gaussian weights
+        values.withUnsafeBytes { raw in
+            let matrix = WeightMatrix(base: raw.baseAddress!, format: .f32, rows: Self.rows, columns: Self.columns)
+            #expect(matrix.floats != nil)
+            Self.check(matrix, exact: false, kernels: TensorKernels.chosen, seed: 9)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+import RotaryHTTP
+@testable import RotaryService
+import RotaryTestSupport
+
+/// Continuous batching over HTTP: requests that run together get the answers they get alone, byte for byte.
+@Suite struct BatchingTests {
+    /// Mixed lengths, greedy and seeded sampling, a stop sequence, log-probabilities, a RoPE override, candidates.
+    static let bodies: [String] = [
+        #"{"prompt": "Once upon a time", "max_tokens": 48, "temperature": 0, "logprobs": 3}"#,
+        #"{"prompt": "The quick brown fox jumps over the lazy dog, and then", "max_tokens": 20, "temperature": 0.9, "seed": 7}"#,
+        #"{"prompt": "In the beginning", "max_tokens": 64, "temperature": 0.7, "top_k": 5, "seed": 11, "stop": ["and"]}"#,
+        #"{"prompt": "Hello", "max_tokens": 5, "temperature": 0, "echo": true, "logprobs": 1}"#,
+        #"{"prompt": "A long time ago in a galaxy far, far away", "max_tokens": 30, "temperature": 0, "rope": {"rope_type": "linear", "factor": 2}}"#,
+        #"{"prompt": "Tell me", "max_tokens": 12, "temperature": 1.2, "seed": 3, "repeat_penalty": 1.3}"#,
+    ]
+    /// Streamed alone and in the batch.
+    static let streamed = #"{"prompt": "Once upon a time there was", "max_tokens": 40, "temperature": 0.8, "seed": 5, "stream": true}"#
+    /// Closed mid-way in the batch.
+    static let abandoned = #"{"prompt": "Far away", "max_tokens": 240, "temperature": 0}"#
+
+    /// The answer without its timings (the only part that may differ), keys sorted.
+    static func canonical(_ body: [UInt8]) throws -> String {
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+        object["timings"] = nil
+        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    /// The events of a streamed answer, each without timings.
+    static func streamEvents(_ server: TestServer) throws -> [String] {
+        let client = try server.client()
+        let body = Array(streamed.utf8)
+        try client.send("POST /generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n")
+        try client.send(body)
+        let head = try client.readHead()
+        #expect(head.status == 200)
+        var chunks: [UInt8] = []
+        while let chunk = try client.readChunk() { chunks += chunk }
+        return try String(decoding: chunks, as: UTF8.self).components(separatedBy: "\n\n").filter { $0.hasPrefix("data: {") }
+            .map { try canonical(Array($0.dropFirst(6).utf8)) }
+    }
+
+    static func post(_ server: TestServer, _ body: String) throws -> [UInt8] {
+        let reply = try server.client().request("POST", "/generate", json: body)
+        #expect(reply.status == 200, "\(reply.text)")
+        return reply.body
+    }
+
+    @Test func requestsInABatchGetTheirAnswersAlone() async throws {
+        let owner = tinyModelOwner()
+        let metrics = RequestMetrics()
+        let server = try TestServer(router: Service.router(owner: owner, metrics: metrics), metrics: metrics)
+        // Alone: one after another.
+        let alone = try await onThread { () throws -> ([String], [String]) in
+            (try Self.bodies.map { try Self.canonical(try Self.post(server, $0)) }, try Self.streamEvents(server))
+        }
+        // Together: every request at once, with one more that goes away after its first bytes.
+        async let abandoned: Void = onThread {
+            let client = try server.client()
+            let body = Array(Self.abandoned.utf8)
+            try client.send("POST /generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n")
+            try client.send(body)
+            let sent = Date()
+            while owner.load < 2 && Date().timeIntervalSince(sent) < 30 { usleep(1_000) }
+            usleep(50_000)
+        }   // closed here, while the others run
+        let together = try await withThrowingTaskGroup(of: (Int, [String]).self) { group in
+            for (i, body) in Self.bodies.enumerated() {
+                group.addTask { (i, [try await onThread { try Self.canonical(try Self.post(server, body)) }]) }
+            }
+            group.addTask { (Self.bodies.count, try await onThread { try Self.streamEvents(server) }) }
+            var answers = [[String]](repeating: [], count: Self.bodies.count + 1)
+            for try await (i, answer) in group { answers[i] = answer }
+            return answers
+        }
+        try await abandoned
+        for (i, answer) in alone.0.enumerated() { #expect(together[i] == [answer], "request \(i): \(Self.bodies[i])") }
+        #expect(together.last == alone.1, "the streamed request")
+        #expect(alone.1.count > 10)
+        // They did share steps, and everything they held is given back.
+        let exposition = try await onThread { () throws -> String in
+            let deadline = Date().addingTimeInterval(60)
+            while owner.load > 0 && Date() < deadline { usleep(2_000) }
+            return try server.client().request("GET", "/metrics").text
+        }
+        #expect(owner.load == 0)
+        let steps = try #require(Self.value(exposition, "rotary_model_batch_sequences_count"))
+        let single = try #require(Self.value(exposition, #"rotary_model_batch_sequences_bucket{le="1"}"#))
+        #expect(steps > single, "every step decoded one sequence: nothing was batched")
+        #expect(Self.value(exposition, "rotary_model_kv_cache_bytes") == 0)
+        #expect(Self.value(exposition, #"rotary_model_sequences{state="running"}"#) == 0)
+        #expect(Self.value(exposition, #"rotary_model_sequences{state="waiting"}"#) == 0)
+    }
+
+    /// The value of one series in a Prometheus exposition.
+    static func value(_ exposition: String, _ series: String) -> Int? {
+        exposition.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Int($0.split(separator: " ").last!) }
+    }
+}

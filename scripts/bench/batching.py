@@ -1,0 +1,138 @@
+"""Continuous batching on one Rotary server: aggregate decode tokens/s of CLIENTS concurrent streaming /generate
+clients against one client alone, the two runs interleaved RUNS times (medians), and the same load against
+llama.cpp's server with `-np CLIENTS` slots (xllamacpp's in-process server, the same file, greedy, EOS ignored on
+both sides so every client decodes TOKENS tokens).
+
+Usage: batching.py ROTARY MODEL [--clients 8] [--tokens 64] [--runs 3] [--threads 2] [--no-llamacpp]
+Prints RESULT lines."""
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+PROMPTS = ["Once upon a time", "The quick brown fox", "In the beginning", "Tell me about the sea",
+           "A long time ago", "The king said", "Here is a list of", "My favourite food is"]
+
+
+def stream_one(port, prompt, tokens, out, index):
+    """One streaming /generate; records (start, first token, end, tokens decoded)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    body = json.dumps({"prompt": prompt, "max_tokens": tokens, "temperature": 0, "stream": True, "ignore_eos": True})
+    start = time.perf_counter()
+    connection.request("POST", "/generate", body, {"Content-Type": "application/json"})
+    reply = connection.getresponse()
+    assert reply.status == 200, reply.read()
+    first, count, buffer = None, 0, b""
+    while True:
+        chunk = reply.read1(65536)
+        if not chunk:
+            break
+        buffer += chunk
+        while b"\n\n" in buffer:
+            event, buffer = buffer.split(b"\n\n", 1)
+            if event.startswith(b'data: {"text"'):
+                count += 1
+                first = first or time.perf_counter()
+    out[index] = (start, first, time.perf_counter(), count)
+
+
+def load(port, clients, tokens, runner=stream_one):
+    """CLIENTS requests at once: aggregate tokens/s over the wall time, and the median time to first token."""
+    out = [None] * clients
+    threads = [threading.Thread(target=runner, args=(port, PROMPTS[i % len(PROMPTS)], tokens, out, i)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(o and o[3] == tokens for o in out), f"not every client decoded {tokens} tokens: {[o and o[3] for o in out]}"
+    wall = max(o[2] for o in out) - min(o[0] for o in out)
+    return sum(o[3] for o in out) / wall, statistics.median(o[1] - o[0] for o in out)
+
+
+def wait_up(port, process):
+    for _ in range(600):
+        if process.poll() is not None:
+            sys.exit(f"the server on port {port} exited")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/ready")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    sys.exit(f"the server on port {port} did not start")
+
+
+def llamacpp_load(model, clients, tokens, threads, runs):
+    """The same load on llama.cpp's server code with CLIENTS parallel slots (continuous batching), in process."""
+    import xllamacpp
+    params = xllamacpp.CommonParams()
+    params.model.path = model
+    params.n_parallel = clients
+    params.n_ctx = clients * (tokens + 64)
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
+    params.warmup = True
+    server = xllamacpp.Server(params)
+
+    def one(_port, prompt, n, out, index):
+        start = time.perf_counter()
+        answer = server.handle_completions({"prompt": prompt, "n_predict": n, "temperature": 0, "ignore_eos": True,
+                                            "cache_prompt": False, "samplers": ["top_k"], "top_k": 1})
+        answer = json.loads(answer) if isinstance(answer, str) else answer
+        timings = answer["timings"]
+        out[index] = (start, start + timings["prompt_ms"] / 1e3, time.perf_counter(), timings["predicted_n"])
+
+    return [load(0, clients, tokens, runner=one)[0] for _ in range(runs)]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("rotary")
+    parser.add_argument("model")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--port", type=int, default=18191)
+    parser.add_argument("--no-llamacpp", action="store_true")
+    args = parser.parse_args()
+    name = os.path.basename(args.model)
+    process = subprocess.Popen([args.rotary, "serve", "--model", args.model, "--port", str(args.port), "--log-level", "warning",
+                                "--compute-threads", str(args.threads), "--max-batch-sequences", str(args.clients)],
+                               stderr=subprocess.DEVNULL)
+    try:
+        wait_up(args.port, process)
+        load(args.port, 1, 8)   # warm up
+        ones, manys = [], []
+        for _ in range(args.runs):
+            ones.append(load(args.port, 1, args.tokens)[0])
+            manys.append(load(args.port, args.clients, args.tokens)[0])
+    finally:
+        process.terminate()
+        process.wait()
+    one, many = statistics.median(ones), statistics.median(manys)
+    print(f"RESULT name=batching model={name} clients={args.clients} tokens={args.tokens} one_tps={one:.1f} "
+          f"many_tps={many:.1f} ratio={many / one:.2f}", flush=True)
+    if not args.no_llamacpp:
+        # In a child: the in-process server's teardown is slow and its threads outlive the answers.
+        code = (f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); import batching, statistics; "
+                f"r = batching.llamacpp_load({args.model!r}, {args.clients}, {args.tokens}, {args.threads}, {args.runs}); "
+                f"print('LLAMA', statistics.median(r), flush=True); import os; os._exit(0)")
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1800)
+        line = [l for l in result.stdout.splitlines() if l.startswith("LLAMA ")]
+        if not line:
+            sys.exit(f"llama.cpp's load failed: {result.stderr[-2000:]}")
+        llama = float(line[0].split()[1])
+        print(f"RESULT name=batching_llamacpp model={name} clients={args.clients} tokens={args.tokens} "
+              f"llamacpp_tps={llama:.1f} rotary_tps={many:.1f} ratio={many / llama:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -145,8 +145,8 @@ import Testing
             let matrix = WeightMatrix(base: raw.baseAddress!, format: format, rows: rows, columns: columns)
             let (expected, magnitude) = Self.reference(matrix, rounded, count: count)
             var y = [Float](repeating: .nan, count: count * rows), z = [Float](repeating: .nan, count: count * 3)
-            kernel(raw.baseAddress!, matrix.rowBytes, rows, activations, &y, rows)
-            kernel(raw.baseAddress! + matrix.rowBytes, matrix.rowBytes, 3, activations, &z, 3)
+            kernel(raw.baseAddress!, matrix.rowBytes, rows, activations.rows, &y, rows)
+            kernel(raw.baseAddress! + matrix.rowBytes, matrix.rowBytes, 3, activations.rows, &z, 3)
             var worst = 0.0
             for i in 0..<count {
                 for r in 0..<rows {

@@ -31,9 +31,15 @@ final class QuantizedActivations {
         sums.deallocate()
     }
 
-    func row(_ row: Int) -> ActivationRow {
-        ActivationRow(base: UnsafeRawPointer(quants + row * columns), scales: scales + row * blocksPerRow,
-                      sums: sums + row * blocksPerRow)
+    func row(_ row: Int) -> ActivationRow { rows.row(row) }
+
+    /// Every input, as the kernels read them (valid while this object lives).
+    var rows: ActivationRows { ActivationRows(quants: quants, scales: scales, sums: sums, count: count, columns: columns) }
+
+    /// Input `i` alone.
+    func input(_ i: Int) -> ActivationRows {
+        ActivationRows(quants: quants + i * columns, scales: scales + i * blocksPerRow, sums: sums + i * blocksPerRow,
+                       count: 1, columns: columns)
     }
 
     /// - Parameters: x `[32]`, q `[32]`
@@ -64,6 +70,25 @@ final class QuantizedActivations {
         store(0, v0); store(1, v1); store(2, v2); store(3, v3)
         scale = d
         sum = d * Float(total.wrappedSum())
+    }
+}
+
+/// Inputs of a `QuantizedActivations` as plain pointers, which is what the kernels take: a value with no reference to
+/// count, so that threads reading the same activations in their loops share no counter.
+struct ActivationRows {
+    /// q `[count][columns]`
+    let quants: UnsafeMutablePointer<Int8>
+    /// d `[count][columns / 32]`
+    let scales: UnsafeMutablePointer<Float>
+    /// d·Σq `[count][columns / 32]`
+    let sums: UnsafeMutablePointer<Float>
+    let count: Int
+    let columns: Int
+    var blocksPerRow: Int { columns / 32 }
+
+    func row(_ row: Int) -> ActivationRow {
+        ActivationRow(base: UnsafeRawPointer(quants + row * columns), scales: scales + row * blocksPerRow,
+                      sums: sums + row * blocksPerRow)
     }
 }
 

@@ -23,7 +23,7 @@ enum AVX2RowDot {
 
     /// Row by row, input by input.
     @inline(__always)
-    static func eachInput(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: QuantizedActivations,
+    static func eachInput(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationRows,
                           _ y: UnsafeMutablePointer<Float>, _ stride: Int,
                           _ dot: (UnsafeRawPointer, ActivationRow, Int) -> Float) {
         for i in 0..<x.count {
@@ -35,43 +35,45 @@ enum AVX2RowDot {
     // MARK: 32-value blocks: d·Σq·x per block, plus `offset`·(scale·dx·Σq) — offset −8 for Q4_0, −16 for Q5_0,
     // 1 for Q4_1 and Q5_1, whose second scale is the block minimum m, 0 for Q8_0.
 
-    static func q4_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: QuantizedActivations,
+    static func q4_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationRows,
                      _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
         legacy(rows, rowBytes, count, x, y, stride, blockBytes: 18, offset: -8,
                scales: { _mm_broadcastss_ps(half($0)) }, unpack: { nibbles($0 + 2) }, dot: pairDot)
     }
 
-    static func q4_1(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: QuantizedActivations,
+    static func q4_1(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationRows,
                      _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
         legacy(rows, rowBytes, count, x, y, stride, blockBytes: 20, offset: 1,
                scales: { halves($0) }, unpack: { nibbles($0 + 4) }, dot: pairDot)
     }
 
-    static func q5_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: QuantizedActivations,
+    static func q5_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationRows,
                      _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
         legacy(rows, rowBytes, count, x, y, stride, blockBytes: 22, offset: -16, scales: { _mm_broadcastss_ps(half($0)) },
                unpack: { _mm256_or_si256(nibbles($0 + 6), fifthBits($0 + 2)) }, dot: pairDot)
     }
 
-    static func q5_1(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: QuantizedActivations,
+    static func q5_1(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationRows,
                      _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
         legacy(rows, rowBytes, count, x, y, stride, blockBytes: 24, offset: 1,
                scales: { halves($0) }, unpack: { _mm256_or_si256(nibbles($0 + 8), fifthBits($0 + 4)) }, dot: pairDot)
     }
 
     /// Signed × signed: |w| (unsigned) times x with w's sign.
-    static func q8_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: QuantizedActivations,
+    static func q8_0(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationRows,
                      _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
         legacy(rows, rowBytes, count, x, y, stride, blockBytes: 34, offset: 0, scales: { _mm_broadcastss_ps(half($0)) },
                unpack: { load($0 + 2) }, dot: { w, xq in pairDot(_mm256_sign_epi8(w, w), _mm256_sign_epi8(xq, w)) })
     }
 
     /// Inputs four at a time against one row (each block unpacked once for all four), the rest one at a time
-    /// row by row. Each sum has its own chain of multiply-adds.
+    /// row by row. Every input's sum is formed in the same order either way — even and odd blocks in two chains of
+    /// multiply-adds, the offsets in one chain in block order — so an input's result does not depend on how many
+    /// inputs share the call or where it sits among them (what batched decoding relies on).
     /// - Parameters: scales: a block's [scale, second scale] (any lanes after); unpack: its quants as bytes;
     ///   dot: the eight partial sums of unpacked quants times an input block
     @inline(__always)
-    static func legacy(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: QuantizedActivations,
+    static func legacy(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationRows,
                        _ y: UnsafeMutablePointer<Float>, _ stride: Int, blockBytes: Int, offset: Float,
                        scales: (UnsafeRawPointer) -> __m128, unpack: (UnsafeRawPointer) -> __m256i,
                        dot: (__m256i, __m256i) -> __m256) {
@@ -81,14 +83,15 @@ enum AVX2RowDot {
             let x0 = x.row(i), x1 = x.row(i + 1), x2 = x.row(i + 2), x3 = x.row(i + 3)
             for r in 0..<count {
                 let row = rows + r * rowBytes
-                var sums = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
+                let zero = _mm256_setzero_ps()
+                var even = (zero, zero, zero, zero), odd = (zero, zero, zero, zero)
                 var offsets = (_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps())
-                for b in 0..<blocks {
+                @inline(__always) func block(_ b: Int, _ sums: inout (__m256, __m256, __m256, __m256)) {
                     let p = row + blockBytes * b
                     let w = unpack(p), s = scales(p)
-                    @inline(__always) func add(_ x: ActivationRow, _ sums: inout __m256, _ offsets: inout __m128) {
+                    @inline(__always) func add(_ x: ActivationRow, _ sum: inout __m256, _ offsets: inout __m128) {
                         let factors = _mm_mul_ps(s, x.scaleAndSum(b))
-                        sums = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors), dot(w, x.quants(b)), sums)
+                        sum = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors), dot(w, x.quants(b)), sum)
                         offsets = _mm_add_ps(offsets, factors)
                     }
                     add(x0, &sums.0, &offsets.0)
@@ -96,10 +99,17 @@ enum AVX2RowDot {
                     add(x2, &sums.2, &offsets.2)
                     add(x3, &sums.3, &offsets.3)
                 }
-                y[i * stride + r] = horizontalSum(sums.0) + offset * offsets.0[1]
-                y[(i + 1) * stride + r] = horizontalSum(sums.1) + offset * offsets.1[1]
-                y[(i + 2) * stride + r] = horizontalSum(sums.2) + offset * offsets.2[1]
-                y[(i + 3) * stride + r] = horizontalSum(sums.3) + offset * offsets.3[1]
+                var b = 0
+                while b + 2 <= blocks {
+                    block(b, &even)
+                    block(b + 1, &odd)
+                    b += 2
+                }
+                if b < blocks { block(b, &even) }
+                y[i * stride + r] = horizontalSum(_mm256_add_ps(even.0, odd.0)) + offset * offsets.0[1]
+                y[(i + 1) * stride + r] = horizontalSum(_mm256_add_ps(even.1, odd.1)) + offset * offsets.1[1]
+                y[(i + 2) * stride + r] = horizontalSum(_mm256_add_ps(even.2, odd.2)) + offset * offsets.2[1]
+                y[(i + 3) * stride + r] = horizontalSum(_mm256_add_ps(even.3, odd.3)) + offset * offsets.3[1]
             }
             i += 4
         }
@@ -111,15 +121,16 @@ enum AVX2RowDot {
     }
 
     /// One input, row after row: one sequential stream for the prefetcher (two rows side by side measured 2–4×
-    /// slower on matrices beyond the L2), with even and odd blocks in separate chains of multiply-adds.
+    /// slower on matrices beyond the L2), with even and odd blocks in separate chains of multiply-adds and the
+    /// offsets in one, as `legacy` sums each of four inputs.
     @inline(__always)
     static func rows(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationRow, _ blocks: Int,
                      _ y: UnsafeMutablePointer<Float>, blockBytes: Int, offset: Float,
                      scales: (UnsafeRawPointer) -> __m128, partial: (UnsafeRawPointer, __m256i) -> __m256) {
         for r in 0..<count {
             let row = rows + r * rowBytes
-            var sums = (_mm256_setzero_ps(), _mm256_setzero_ps()), offsets = (_mm_setzero_ps(), _mm_setzero_ps())
-            @inline(__always) func add(_ b: Int, _ sums: inout __m256, _ offsets: inout __m128) {
+            var sums = (_mm256_setzero_ps(), _mm256_setzero_ps()), offsets = _mm_setzero_ps()
+            @inline(__always) func add(_ b: Int, _ sums: inout __m256) {
                 let p = row + blockBytes * b
                 let factors = _mm_mul_ps(scales(p), x.scaleAndSum(b))
                 sums = _mm256_fmadd_ps(_mm256_broadcastss_ps(factors), partial(p, x.quants(b)), sums)
@@ -127,12 +138,12 @@ enum AVX2RowDot {
             }
             var b = 0
             while b + 2 <= blocks {
-                add(b, &sums.0, &offsets.0)
-                add(b + 1, &sums.1, &offsets.1)
+                add(b, &sums.0)
+                add(b + 1, &sums.1)
                 b += 2
             }
-            if b < blocks { add(b, &sums.0, &offsets.0) }
-            y[r] = horizontalSum(_mm256_add_ps(sums.0, sums.1)) + offset * _mm_add_ps(offsets.0, offsets.1)[1]
+            if b < blocks { add(b, &sums.0) }
+            y[r] = horizontalSum(_mm256_add_ps(sums.0, sums.1)) + offset * offsets[1]
         }
     }
 

@@ -56,7 +56,7 @@ public enum TensorKernels {
     /// y[i·stride + r] = row r · input i for `count` consecutive weight rows `rowBytes` apart and every input of
     /// `x`, in a quantized format, where this build has a kernel for it.
     /// - Parameters: rows `[count]` rows of blocks; y `[x.count][stride]`
-    typealias QuantizedRowsDot = (_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: QuantizedActivations,
+    typealias QuantizedRowsDot = (_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int, _ x: ActivationRows,
                                   _ y: UnsafeMutablePointer<Float>, _ stride: Int) -> Void
 
     /// - Parameters: kernels: a set that `isSupported` here

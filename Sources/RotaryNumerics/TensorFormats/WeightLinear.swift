@@ -50,15 +50,23 @@ extension WeightMatrix {
         if exactActivations, format.isQuantized { return dequantizedRowDots(x, count: count, y) }
         if let dot = FloatRowDot.kernel(for: format) { return floatRowDots(x, count: count, y, dot) }
         guard let dot = TensorKernels.quantizedRowsDot(for: format, kernels: kernels) else { return dequantizedRowDots(x, count: count, y) }
-        // One set of activations per input: the kernels group inputs four at a time, with another summation order.
-        let activations = (0..<count).map { QuantizedActivations(x + $0 * columns, count: 1, columns: columns) }
+        let activations = QuantizedActivations(x, count: count, columns: columns)
+        // AVX2's kernels sum each input alike whether it comes alone or in a group of four (checked by
+        // LinearEachInputTests); others are given one input at a time.
+        let inputs = kernels == .avx2 ? [activations.rows] : (0..<count).map { activations.input($0) }
         let chunk = max(2, 4096 / rowBytes & ~1)
-        Parallel.forEachRange(rows, costPerItem: count * columns, minimumWork: 1 << 16) { range in
-            var first = range.lowerBound
-            while first < range.upperBound {
-                let n = min(chunk, range.upperBound - first)
-                for (i, input) in activations.enumerated() { dot(base + first * rowBytes, rowBytes, n, input, y + i * rows + first, rows) }
-                first += n
+        withExtendedLifetime(activations) {
+            Parallel.forEachRange(rows, costPerItem: count * columns, minimumWork: 1 << 16) { range in
+                var first = range.lowerBound
+                while first < range.upperBound {
+                    let n = min(chunk, range.upperBound - first)
+                    var output = y + first
+                    for input in inputs {
+                        dot(base + first * rowBytes, rowBytes, n, input, output, rows)
+                        output += input.count * rows
+                    }
+                    first += n
+                }
             }
         }
     }
@@ -66,14 +74,17 @@ extension WeightMatrix {
     private func quantizedRowDots(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>,
                                   _ dot: TensorKernels.QuantizedRowsDot) {
         let activations = QuantizedActivations(x, count: count, columns: columns)
+        let inputs = activations.rows
         // Rows a few KB at a time, so each stays in L1 for all inputs.
         let chunk = max(2, 4096 / rowBytes & ~1)
-        Parallel.forEachRange(rows, costPerItem: count * columns, minimumWork: 1 << 16) { range in
-            var first = range.lowerBound
-            while first < range.upperBound {
-                let n = min(chunk, range.upperBound - first)
-                dot(base + first * rowBytes, rowBytes, n, activations, y + first, rows)
-                first += n
+        withExtendedLifetime(activations) {
+            Parallel.forEachRange(rows, costPerItem: count * columns, minimumWork: 1 << 16) { range in
+                var first = range.lowerBound
+                while first < range.upperBound {
+                    let n = min(chunk, range.upperBound - first)
+                    dot(base + first * rowBytes, rowBytes, n, inputs, y + first, rows)
+                    first += n
+                }
             }
         }
     }

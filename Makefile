@@ -90,6 +90,8 @@ test: deps python-deps models
 	# /v1/chat/completions on SmolLM2 (the openai package, plain and streamed) against llama.cpp's server on the same file.
 	python3 scripts/models/chat_check.py .build/release/rotary
 	python3 scripts/models/readme_smollm_check.py .build/release/rotary
+	# Continuous batching on SmolLM2 (Q4_1, Q4_K_M): each answer byte for byte the same alone and among seven others.
+	python3 scripts/models/batch_check.py .build/release/rotary
 	# The playground at / in headless Chromium: every panel used and checked against the API, with the shipped model,
 	# the tiny fixture, no model and an API key; screenshots into .build-playground (make playground-screenshots: docs/).
 	python3 scripts/playground/check.py .build/release/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf --screenshots .build-playground

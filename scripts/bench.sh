@@ -278,3 +278,9 @@ if [ "$LLAMA_PY" != false ]; then
   "$SHARED/bench/waitload.sh" >>"$LOG" 2>&1
   python3 scripts/bench/perplexity_speed.py "$ROTARY" "$LLAMA_PY" | tee -a "$LOG"
 fi
+
+# 14. Continuous batching: 8 concurrent streaming clients against one, and against llama.cpp's server with -np 8, its
+#     own section. Last: it fails the bench when a target is missed, after every other section is written.
+"$SHARED/bench/waitload.sh" >>"$LOG" 2>&1
+python3 scripts/bench/batching.py "$ROTARY" Sources/RotaryService/Resources/default-model.gguf \
+  .build-models/SmolLM2-135M-Instruct.Q4_1.gguf --publish | tee -a "$LOG"

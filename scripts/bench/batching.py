@@ -3,8 +3,8 @@ clients against one client alone, the two runs interleaved RUNS times (medians),
 llama.cpp's server with `-np CLIENTS` slots (xllamacpp's in-process server, the same file, greedy, EOS ignored on
 both sides so every client decodes TOKENS tokens).
 
-Usage: batching.py ROTARY MODEL [--clients 8] [--tokens 64] [--runs 3] [--threads 2] [--no-llamacpp]
-Prints RESULT lines."""
+Usage: batching.py ROTARY MODEL... [--clients 8] [--tokens 64] [--runs 3] [--threads 2] [--no-llamacpp] [--publish]
+Prints RESULT lines; --publish writes the batching section of BENCHMARKS.md (and fails when a target is missed)."""
 import argparse
 import http.client
 import json
@@ -92,19 +92,10 @@ def llamacpp_load(model, clients, tokens, threads, runs):
     return [load(0, clients, tokens, runner=one)[0] for _ in range(runs)]
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("rotary")
-    parser.add_argument("model")
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--tokens", type=int, default=64)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--port", type=int, default=18191)
-    parser.add_argument("--no-llamacpp", action="store_true")
-    args = parser.parse_args()
-    name = os.path.basename(args.model)
-    process = subprocess.Popen([args.rotary, "serve", "--model", args.model, "--port", str(args.port), "--log-level", "warning",
+def measure(args, model):
+    """One model: Rotary's one-client and CLIENTS-client rates (interleaved rounds, medians), then llama.cpp's."""
+    name = os.path.basename(model)
+    process = subprocess.Popen([args.rotary, "serve", "--model", model, "--port", str(args.port), "--log-level", "warning",
                                 "--compute-threads", str(args.threads), "--max-batch-sequences", str(args.clients)],
                                stderr=subprocess.DEVNULL)
     try:
@@ -120,10 +111,11 @@ def main():
     one, many = statistics.median(ones), statistics.median(manys)
     print(f"RESULT name=batching model={name} clients={args.clients} tokens={args.tokens} one_tps={one:.1f} "
           f"many_tps={many:.1f} ratio={many / one:.2f}", flush=True)
+    llama = None
     if not args.no_llamacpp:
         # In a child: the in-process server's teardown is slow and its threads outlive the answers.
         code = (f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); import batching, statistics; "
-                f"r = batching.llamacpp_load({args.model!r}, {args.clients}, {args.tokens}, {args.threads}, {args.runs}); "
+                f"r = batching.llamacpp_load({model!r}, {args.clients}, {args.tokens}, {args.threads}, {args.runs}); "
                 f"print('LLAMA', statistics.median(r), flush=True); import os; os._exit(0)")
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1800)
         line = [l for l in result.stdout.splitlines() if l.startswith("LLAMA ")]
@@ -132,6 +124,45 @@ def main():
         llama = float(line[0].split()[1])
         print(f"RESULT name=batching_llamacpp model={name} clients={args.clients} tokens={args.tokens} "
               f"llamacpp_tps={llama:.1f} rotary_tps={many:.1f} ratio={many / llama:.2f}", flush=True)
+    return name, one, many, llama
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("rotary")
+    parser.add_argument("models", nargs="+")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--port", type=int, default=18191)
+    parser.add_argument("--no-llamacpp", action="store_true")
+    parser.add_argument("--publish", action="store_true", help="write the batching section of BENCHMARKS.md")
+    args = parser.parse_args()
+    results = [measure(args, model) for model in args.models]
+    if not args.publish:
+        return
+    from benchmarks_section import publish
+    rows, checks = [], {}
+    for name, one, many, llama in results:
+        versus = f"{llama:.0f} | **{many / llama:.2f}×**" if llama else "— | —"
+        rows.append(f"| {name} | {one:.0f} | {many:.0f} | **{many / one:.2f}×** | {versus} |")
+        checks[f"{name}: {args.clients} clients ≥ 3× one client's tokens/s"] = many / one >= 3
+        if llama:
+            checks[f"{name}: {args.clients} clients ≥ 1.0× llama.cpp -np {args.clients}"] = many / llama >= 1.0
+    section = f"""
+## Continuous batching: {args.clients} concurrent clients, 2 threads
+
+`scripts/bench/batching.py`: {args.clients} streaming `/generate` clients at once ({args.tokens} greedy tokens each, EOS
+ignored, different prompts) against one client alone, aggregate decode tokens/s over the wall time, the two loads
+alternating for {args.runs} rounds (medians); then the same {args.clients}-client load on llama.cpp's server code with
+`-np {args.clients}` (xllamacpp, in process, the same file, greedy, EOS ignored), measured after Rotary's rounds.
+Each sequence's numbers are the ones it gets alone (`scripts/models/batch_check.py`, in `make test`).
+
+| file | one client tokens/s | {args.clients} clients tokens/s | ratio (target ≥ 3) | llama.cpp -np {args.clients} tokens/s | ratio (target ≥ 1.0) |
+| --- | --- | --- | --- | --- | --- |
+""" + "\n".join(rows) + "\n"
+    publish("batching", section, checks)
 
 
 if __name__ == "__main__":

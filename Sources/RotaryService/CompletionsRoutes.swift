@@ -63,11 +63,9 @@ enum CompletionsRoutes {
                                                     alternatives: logprobs ?? 0, pieceBytes: owner.maxPieceBytes)
         }
         try ResponseSize.check(estimate, limits, what: "the answer (\(prompts.count) prompts × max_tokens, echo, logprobs)", param: "prompt")
-        var choices: [Choice] = []
-        for (prompt, job) in zip(prompts, jobs) {
-            let connected = request.isConnected
-            let outcome = try await owner.generate(job, isConnected: connected) { _, _ in connected() }
-            choices.append(Choice(promptText: prompt.text, promptTokens: prompt.tokens, addedBOS: prompt.addedBOS, outcome: outcome))
+        let outcomes = try await generateTogether(jobs, owner: owner, isConnected: request.isConnected)
+        let choices = zip(prompts, outcomes).map { prompt, outcome in
+            Choice(promptText: prompt.text, promptTokens: prompt.tokens, addedBOS: prompt.addedBOS, outcome: outcome)
         }
         var writer = JSONWriter(reservingCapacity: 4096)
         header.open("text_completion", &writer)
@@ -178,5 +176,30 @@ enum CompletionsRoutes {
         if let finish { writer.string(finish) } else { writer.null() }
         writer.raw("}]}")
         return GenerateRoutes.serverSentEvent(writer.bytes)
+    }
+
+    /// The prompts of one request in the batch together, in one place of the queue (the request's): they share
+    /// decode steps as separate requests would (an lm-evaluation-harness batch, the choices of one question).
+    /// - Returns: the outcomes in the order of `jobs`.
+    static func generateTogether(_ jobs: [GenerationJob], owner: ModelOwner,
+                                 isConnected connected: @escaping @Sendable () -> Bool) async throws(HTTPError) -> [GenerationOutcome] {
+        let reservation = try owner.reserve()
+        defer { reservation.release() }
+        do {
+            return try await ModelOwner.$heldReservation.withValue(reservation) {
+                try await withThrowingTaskGroup(of: (Int, GenerationOutcome).self) { group in
+                    for (index, job) in jobs.enumerated() {
+                        group.addTask { (index, try await owner.generate(job, isConnected: connected) { _, _ in connected() }) }
+                    }
+                    var outcomes = [GenerationOutcome?](repeating: nil, count: jobs.count)
+                    for try await (index, outcome) in group { outcomes[index] = outcome }
+                    return outcomes.map { $0! }
+                }
+            }
+        } catch let error as HTTPError {
+            throw error
+        } catch {
+            throw .internalError("\(error)")
+        }
     }
 }

@@ -180,3 +180,10 @@ public final class ModelOwner: Sendable {
         return tokenizer
     }
 }
+
+extension ServiceConfiguration {
+    /// The batcher's limits these settings make (here, not beside the settings: that file also builds without the model).
+    public var batchLimits: SequenceBatcher.Limits {
+        SequenceBatcher.Limits(maxRunningSequences: maxBatchSequences, kvCacheBytes: kvCacheBytes)
+    }
+}

@@ -1,5 +1,3 @@
-import RotaryModel
-
 /// Limits and settings of the service layer (the HTTP server's own live in `ServerConfiguration`).
 /// Each is a CLI flag and a `ROTARY_*` environment variable.
 public struct ServiceConfiguration: Sendable, Equatable {
@@ -31,11 +29,6 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var chatTemplate: String?
 
     public init() {}
-
-    /// The batcher's limits these settings make.
-    public var batchLimits: SequenceBatcher.Limits {
-        SequenceBatcher.Limits(maxRunningSequences: maxBatchSequences, kvCacheBytes: kvCacheBytes)
-    }
 }
 
 /// The version reported by `/health` and `rotary --version`.

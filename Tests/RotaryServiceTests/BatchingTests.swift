@@ -93,6 +93,37 @@ import RotaryTestSupport
         #expect(Self.value(exposition, #"rotary_model_sequences{state="waiting"}"#) == 0)
     }
 
+    /// The prompts of one `/v1/completions` request share the batch: the same choices as one request per prompt.
+    @Test func promptsOfOneCompletionsRequestRunTogether() async throws {
+        let owner = tinyModelOwner()
+        let metrics = RequestMetrics()
+        let server = try TestServer(router: Service.router(owner: owner, metrics: metrics), metrics: metrics)
+        let prompts = ["Once upon a time", "The king", "In the beginning God created", "Hello"]
+        @Sendable func body(_ prompt: Any) -> String {
+            let object: [String: Any] = ["prompt": prompt, "max_tokens": 12, "temperature": 0.8, "seed": 9, "logprobs": 2, "echo": true]
+            return String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        }
+        @Sendable func choices(_ reply: RawHTTPClient.Reply) throws -> [String] {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any])
+            let list = try #require(object["choices"] as? [[String: Any]])
+            return try list.map { choice in
+                var choice = choice
+                choice["index"] = nil
+                return String(decoding: try JSONSerialization.data(withJSONObject: choice, options: [.sortedKeys]), as: UTF8.self)
+            }
+        }
+        let (one, each, exposition) = try await onThread { () throws -> ([String], [String], String) in
+            let client = try server.client()
+            let one = try choices(try client.request("POST", "/v1/completions", json: body(prompts)))
+            let each = try prompts.flatMap { try choices(try client.request("POST", "/v1/completions", json: body($0))) }
+            return (one, each, try client.request("GET", "/metrics").text)
+        }
+        #expect(one.count == prompts.count && one == each)
+        let steps = try #require(Self.value(exposition, "rotary_model_batch_sequences_count"))
+        let single = try #require(Self.value(exposition, #"rotary_model_batch_sequences_bucket{le="1"}"#))
+        #expect(steps - single >= 10, "the four prompts shared \(steps - single) steps")
+    }
+
     /// The value of one series in a Prometheus exposition.
     static func value(_ exposition: String, _ series: String) -> Int? {
         exposition.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Int($0.split(separator: " ").last!) }

@@ -50,31 +50,16 @@ extension WeightMatrix {
         if exactActivations, format.isQuantized { return dequantizedRowDots(x, count: count, y) }
         if let dot = FloatRowDot.kernel(for: format) { return floatRowDots(x, count: count, y, dot) }
         guard let dot = TensorKernels.quantizedRowsDot(for: format, kernels: kernels) else { return dequantizedRowDots(x, count: count, y) }
-        let activations = QuantizedActivations(x, count: count, columns: columns)
         // AVX2's kernels sum each input alike whether it comes alone or in a group of four (checked by
         // LinearEachInputTests); others are given one input at a time.
-        let inputs = kernels == .avx2 ? [activations.rows] : (0..<count).map { activations.input($0) }
-        let chunk = max(2, 4096 / rowBytes & ~1)
-        withExtendedLifetime(activations) {
-            Parallel.forEachRange(rows, costPerItem: count * columns, minimumWork: 1 << 16) { range in
-                var first = range.lowerBound
-                while first < range.upperBound {
-                    let n = min(chunk, range.upperBound - first)
-                    var output = y + first
-                    for input in inputs {
-                        dot(base + first * rowBytes, rowBytes, n, input, output, rows)
-                        output += input.count * rows
-                    }
-                    first += n
-                }
-            }
-        }
+        quantizedRowDots(x, count: count, y, dot, oneInputAtATime: kernels != .avx2)
     }
 
+    /// - Parameter oneInputAtATime: call the kernel with each input alone (its one-input order of summation).
     private func quantizedRowDots(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>,
-                                  _ dot: TensorKernels.QuantizedRowsDot) {
+                                  _ dot: TensorKernels.QuantizedRowsDot, oneInputAtATime: Bool = false) {
         let activations = QuantizedActivations(x, count: count, columns: columns)
-        let inputs = activations.rows
+        let groups = oneInputAtATime ? (0..<count).map { activations.input($0) } : [activations.rows]
         // Rows a few KB at a time, so each stays in L1 for all inputs.
         let chunk = max(2, 4096 / rowBytes & ~1)
         withExtendedLifetime(activations) {
@@ -82,7 +67,11 @@ extension WeightMatrix {
                 var first = range.lowerBound
                 while first < range.upperBound {
                     let n = min(chunk, range.upperBound - first)
-                    dot(base + first * rowBytes, rowBytes, n, inputs, y + first, rows)
+                    var output = y + first
+                    for inputs in groups {
+                        dot(base + first * rowBytes, rowBytes, n, inputs, output, rows)
+                        output += inputs.count * rows
+                    }
                     first += n
                 }
             }

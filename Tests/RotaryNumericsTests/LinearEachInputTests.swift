@@ -1,4 +1,5 @@
 import Testing
+import RotaryTestSupport
 @testable import RotaryNumerics
 
 /// `WeightMatrix.linearEachInput`, the product batched decoding uses: every input's outputs are bit for bit those
@@ -47,22 +48,28 @@ import Testing
         }
     }
 
+    // On threads of their own: long synchronous work on the test runner's few cooperative threads would hold up
+    // the suites that serve HTTP beside them (their handlers run there), most of all under the sanitizers.
     @Test(arguments: WeightLinearTests.formats, WeightLinearTests.kernelSets)
-    func eachInputIsComputedAsAlone(_ format: TensorFormat, _ kernels: KernelSet) {
-        let bytes = WeightLinearTests.randomMatrix(format, seed: 41)
-        bytes.withUnsafeBytes { raw in
-            let matrix = WeightMatrix(base: raw.baseAddress!, format: format, rows: Self.rows, columns: Self.columns)
-            Self.check(matrix, exact: false, kernels: kernels, seed: 7)
-            if kernels == WeightLinearTests.kernelSets[0] { Self.check(matrix, exact: true, kernels: kernels, seed: 8) }
+    func eachInputIsComputedAsAlone(_ format: TensorFormat, _ kernels: KernelSet) async throws {
+        try await onThread {
+            let bytes = WeightLinearTests.randomMatrix(format, seed: 41)
+            bytes.withUnsafeBytes { raw in
+                let matrix = WeightMatrix(base: raw.baseAddress!, format: format, rows: Self.rows, columns: Self.columns)
+                Self.check(matrix, exact: false, kernels: kernels, seed: 7)
+                if kernels == WeightLinearTests.kernelSets[0] { Self.check(matrix, exact: true, kernels: kernels, seed: 8) }
+            }
         }
     }
 
-    @Test func floatMatricesToo() {
-        let values = WeightLinearTests.randomInputs(Self.rows, seed: 3)   // [rows][columns] Gaussian weights
-        values.withUnsafeBytes { raw in
-            let matrix = WeightMatrix(base: raw.baseAddress!, format: .f32, rows: Self.rows, columns: Self.columns)
-            #expect(matrix.floats != nil)
-            Self.check(matrix, exact: false, kernels: TensorKernels.chosen, seed: 9)
+    @Test func floatMatricesToo() async throws {
+        try await onThread {
+            let values = WeightLinearTests.randomInputs(Self.rows, seed: 3)   // [rows][columns] Gaussian weights
+            values.withUnsafeBytes { raw in
+                let matrix = WeightMatrix(base: raw.baseAddress!, format: .f32, rows: Self.rows, columns: Self.columns)
+                #expect(matrix.floats != nil)
+                Self.check(matrix, exact: false, kernels: TensorKernels.chosen, seed: 9)
+            }
         }
     }
 }

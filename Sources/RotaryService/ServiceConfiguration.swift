@@ -10,7 +10,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// Model requests that may wait while others run; beyond, 429 with Retry-After.
     public var modelQueueSize: Int = 16
     /// Generation requests decoded together (continuous batching); more wait in the queue.
-    public var maxBatchSequences: Int = 8
+    public var maxBatchSequences: Int = 48
     /// Most bytes of KV cache the batch's sequences hold together; a request that would pass it waits.
     public var kvCacheBytes: Int = 1 << 30
     /// Largest token position accepted (positions are exact in float32 up to 2^24).

@@ -88,6 +88,12 @@ public final class ModelOwner: Sendable {
         return Reservation(owner: self)
     }
 
+    /// A new place for a job, or nil when the stream it runs in already holds one (`heldReservation`): the caller
+    /// releases what it gets.
+    private func takePlace() throws(HTTPError) -> Reservation? {
+        Self.heldReservation?.owner === self ? nil : try reserve()
+    }
+
     var queueFullError: HTTPError {
         HTTPError(status: 429, type: "queue_full",
                   message: "the model is busy and \(queueLimit) requests are already waiting (model_queue_size); retry shortly",
@@ -99,10 +105,8 @@ public final class ModelOwner: Sendable {
     func run<T: Sendable>(isConnected: @escaping @Sendable () -> Bool = { true },
                           _ body: @escaping @Sendable (LlamaModel) -> T) async throws(HTTPError) -> T {
         let model = try requireModel()
-        let held = Self.heldReservation?.owner === self ? Self.heldReservation : nil
-        let reservation: Reservation
-        if let held { reservation = held } else { reservation = try reserve() }
-        defer { if held == nil { reservation.release() } }
+        let place = try takePlace()
+        defer { place?.release() }
         let result: T? = await withCheckedContinuation { continuation in
             batcher!.exclusive { continuation.resume(returning: isConnected() ? body(model) : nil) }
         }
@@ -118,10 +122,8 @@ public final class ModelOwner: Sendable {
     func generate(_ job: GenerationJob, isConnected: @escaping @Sendable () -> Bool = { true },
                   onToken: @escaping @Sendable (ScoredToken, String) -> Bool) async throws(HTTPError) -> GenerationOutcome {
         _ = try requireModel()
-        let held = Self.heldReservation?.owner === self ? Self.heldReservation : nil
-        let reservation: Reservation
-        if let held { reservation = held } else { reservation = try reserve() }
-        defer { if held == nil { reservation.release() } }
+        let place = try takePlace()
+        defer { place?.release() }
         let outcome: GenerationOutcome? = await withCheckedContinuation { continuation in
             batcher!.submit(job, isConnected: isConnected, onToken: onToken) { continuation.resume(returning: $0) }
         }

@@ -32,11 +32,10 @@ public struct GenerationSequence: Sendable {
         func logitsAfter(_ position: Int) -> ArraySlice<Float> {   // position: index of the last token seen
             needAll ? promptLogits[(position * vocab)..<((position + 1) * vocab)] : promptLogits[...]
         }
-        let scorer = TextGenerator(model: model)
         if job.echo {
             outcome.promptScores = prompt.enumerated().map { index, token in
                 index == 0 ? ScoredToken(id: token, logprob: nil, alternatives: [])
-                    : scorer.score(token, logitsAfter(index - 1), alternatives: job.alternatives)
+                    : TextGenerator.scoreToken(token, logitsAfter(index - 1), alternatives: job.alternatives)
             }
         }
         for candidate in job.candidates {
@@ -47,7 +46,7 @@ public struct GenerationSequence: Sendable {
             var scores: [ScoredToken] = []
             for (i, token) in candidate.tokens.enumerated() {
                 let before = i == 0 ? logitsAfter(prefix - 1) : rows[((i - 1) * vocab)..<(i * vocab)]
-                scores.append(scorer.score(token, before, alternatives: job.alternatives))
+                scores.append(TextGenerator.scoreToken(token, before, alternatives: job.alternatives))
             }
             outcome.candidateScores.append(scores)
         }

@@ -71,10 +71,6 @@ public struct TextGenerator: Sendable {
 
     /// The token's log-probability and the `alternatives` most likely tokens: one log-sum-exp over the
     /// vocabulary and a bounded top-k scan (no full softmax, no sort), since this runs for every token.
-    func score(_ token: Int, _ logits: ArraySlice<Float>, alternatives: Int) -> ScoredToken {
-        Self.scoreToken(token, logits, alternatives: alternatives)
-    }
-
     static func scoreToken(_ token: Int, _ logits: ArraySlice<Float>, alternatives: Int) -> ScoredToken {
         let logSum = Sampler.logSumExp(logits)
         let base = logits.startIndex

@@ -15,6 +15,14 @@ public struct RoPEFrequencies: Sendable, Equatable {
 }
 
 extension RoPEConfiguration {
+    /// Whether `frequencies(sequenceLength:)` chooses by the length (`dynamic`, `longrope`).
+    public var dependsOnSequenceLength: Bool {
+        switch scaling {
+        case .dynamic, .longrope: return true
+        case .none, .linear, .yarn, .llama3, .xpos: return false
+        }
+    }
+
     /// The frequencies for a call whose sequence length is `sequenceLength` (max position + 1):
     /// `dynamic` and `longrope` choose by it, the other variants ignore it.
     ///

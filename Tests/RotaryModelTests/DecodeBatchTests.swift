@@ -151,15 +151,17 @@ import RotaryTestSupport
         #expect(batcher.counts.running == 0 && batcher.counts.waiting == 0 && batcher.counts.kvCacheBytes == 0)
     }
 
-    /// The KV budget holds under jobs that would pass it together: each step's running caches stay within it.
+    /// The KV budget holds under jobs that would pass it together: each step's running caches and kept prompt blocks
+    /// stay within it.
     @Test func kvBudgetIsNeverExceeded() async {
         let model = Self.model
-        let job = { var job = GenerationJob(promptTokens: [1, 5, 6, 7], maxTokens: 12); job.sampling.temperature = 0; return job }()
+        // Forty prompt tokens: two blocks go to the prefix cache, which must fit in what the sequences leave.
+        let job = { var job = GenerationJob(promptTokens: [1] + (5..<44), maxTokens: 12); job.sampling.temperature = 0; return job }()
         let batcher0 = SequenceBatcher(model: model)
         let budget = 3 * batcher0.kvCacheBytes(of: job) + 1   // room for three of these at once
         let largest = Counter(), sizes = Counter()
         let batcher = SequenceBatcher(model: model, limits: .init(maxRunningSequences: 8, kvCacheBytes: budget)) { step in
-            largest.max(step.kvCacheBytes)
+            largest.max(step.kvCacheBytes + step.prefixCacheBytes)
             sizes.max(step.sequences)
         }
         await withTaskGroup(of: Void.self) { group in

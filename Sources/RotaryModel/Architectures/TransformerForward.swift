@@ -64,7 +64,8 @@ public struct ForwardResult: Sendable {
 public enum TransformerForward {
     /// Runs `tokens` at positions `cache.count…`, appending their keys and values to the cache.
     /// - Parameters:
-    ///   - logitRows: how many of the last tokens get logits (1 to decode, all to score or train).
+    ///   - logitRows: how many of the last tokens get logits (1 to decode, all to score or train, 0 for a prompt chunk
+    ///     whose logits nobody reads).
     ///   - record: called after each block with its activations (nil: nothing is copied).
     ///   - tables: where cos/sin tables of calls from position 0 are kept and found (nil: built every call).
     ///   - ropeSequenceLength: the length `dynamic`/`longrope` scale for (nil: this call's last position + 1); a
@@ -178,7 +179,8 @@ public enum TransformerForward {
             record?(l, a)
         }
         cache.count = span
-        let rows = min(max(logitRows, 1), n)
+        let rows = min(max(logitRows, 0), n)
+        guard rows > 0 else { return ForwardResult(logits: [], final: [], normedFinal: [], inverseRMSFinal: []) }
         let final = Array(x[((n - rows) * c.dim)...])
         var normedFinal = [Float](repeating: 0, count: rows * c.dim), inverseFinal = [Float](repeating: 0, count: rows)
         norm(final, .outputNorm, c, weights, into: &normedFinal, inverse: &inverseFinal, rows: rows)

@@ -1,4 +1,4 @@
-/// One job in progress, step by step: its prompt scored at creation, then `advance` samples a token from the
+/// One job in progress, step by step: its prompt read chunk by chunk (`readPrompt`), then `advance` samples a token from the
 /// latest logits and says which token to feed next, and `accept` takes the logits that feeding produced. Alone
 /// (`TextGenerator.run`) or in a batch with others (`SequenceBatcher`), the same job takes the same steps.
 public struct GenerationSequence: Sendable {
@@ -16,28 +16,144 @@ public struct GenerationSequence: Sendable {
     private var text = IncrementalUTF8()     // decodes each token's bytes once, not all the text again per token
     private var stops: StopSequenceMatcher
     private var step = 0
-    private let generationStart: Double
+    private var generationStart: Double
+    /// Still reading the prompt (`readPrompt`); then sampling.
+    public private(set) var isReadingPrompt = true
+    private let needsAllLogits: Bool
+    /// Prompt positions after which a candidate's first token is scored.
+    private let candidatePositions: Set<Int>
+    /// Prompt positions that may come from the prefix cache: `0..<reusableLength`.
+    private let reusableLength: Int
+    private var candidateLogits: [Int: [Float]] = [:]
+    /// The logits after the last prompt position read `[vocab]` (when needed).
+    private var previousLogits: [Float] = []
+    /// The id of the kept block the cache ends with (0 before any); nil once a block could not be kept.
+    private var blockParent: Int? = 0
+    private let variant: PrefixCache.Variant
+    private var promptStarted: Double?
 
-    /// Scores the prompt (and candidates, and the echo) and is ready to sample the first token.
+    /// Ready to read the prompt (`readPrompt`, chunk by chunk); nothing is computed yet.
     public init(model: LlamaModel, job: GenerationJob) {
         self.job = job
         outcome.promptTokenCount = job.promptTokens.count
-        let vocab = model.configuration.vocabularySize
         let prompt = job.promptTokens
         cache = model.makeCache(capacity: prompt.count + max(job.maxTokens, 0) + (job.candidates.map(\.tokens.count).max() ?? 0))
-        let started = TextGenerator.now()
         // Every position's logits are needed to score the prompt or a candidate that starts inside it.
-        let needAll = job.echo || job.candidates.contains { $0.prefixLength < prompt.count }
-        let promptLogits = model.forward(prompt, cache: &cache, allLogits: needAll, configuration: job.configuration)
-        func logitsAfter(_ position: Int) -> ArraySlice<Float> {   // position: index of the last token seen
-            needAll ? promptLogits[(position * vocab)..<((position + 1) * vocab)] : promptLogits[...]
-        }
-        if job.echo {
-            outcome.promptScores = prompt.enumerated().map { index, token in
-                index == 0 ? ScoredToken(id: token, logprob: nil, alternatives: [])
-                    : TextGenerator.scoreToken(token, logitsAfter(index - 1), alternatives: job.alternatives)
+        needsAllLogits = job.echo || job.candidates.contains { $0.prefixLength < prompt.count }
+        candidatePositions = Set(job.candidates.filter { !$0.tokens.isEmpty }.map { max(1, min($0.prefixLength, prompt.count)) - 1 })
+        // Kept blocks end before the last prompt token and before every candidate's last prefix token: those logits
+        // are computed, not kept.
+        reusableLength = min(prompt.count - 1, candidatePositions.min() ?? prompt.count)
+        generationStart = TextGenerator.now()
+        sampler = Sampler(job.sampling)
+        history = prompt
+        logits = []
+        stops = StopSequenceMatcher(job.stop)
+        let tokenizer = model.tokenizer
+        tokenizerPieces = { tokenizer.pieceBytes($0) }
+        // EOS and the vocabulary's other end-of-generation tokens (`<|im_end|>`, `<|eot_id|>`), as llama.cpp stops.
+        endOfGeneration = tokenizer.special.endOfGeneration
+        variant = PrefixCache.Variant(configuration: job.configuration ?? model.configuration, promptLength: prompt.count)
+    }
+
+    /// Prompt tokens not read yet (0 once the sequence samples).
+    public var promptTokensLeft: Int { isReadingPrompt ? job.promptTokens.count - cache.count : 0 }
+
+    /// Reads the prompt's next chunk: the block of `chunkTokens` positions from `cache.count` (a multiple of it), or
+    /// what is left. Blocks in `prefixCache` are taken from it instead, as many as follow; the chunk read is kept
+    /// there. Every way of reading a prompt — alone, in a batch, from the cache or not — reads these same chunks,
+    /// so its numbers are the same. Once the prompt is read, the candidates are scored and the sequence samples.
+    /// - Returns: the prompt tokens computed (0 when the cache held the rest of what could come from it).
+    @discardableResult
+    public mutating func readPrompt(_ model: LlamaModel, chunkTokens: Int, prefixCache: PrefixCache? = nil,
+                                    roomBytes: () -> Int = { Int.max }) -> Int {
+        guard isReadingPrompt else { return 0 }
+        precondition(prefixCache == nil || prefixCache!.blockTokens == chunkTokens, "blocks are chunks")
+        let prompt = job.promptTokens
+        if promptStarted == nil { promptStarted = TextGenerator.now() }
+        if let prefixCache, job.alternatives <= PrefixCache.storedAlternatives {
+            while let parent = blockParent, cache.count + chunkTokens <= reusableLength,
+                  let (id, block) = prefixCache.lookup(key(parent, chunkTokens), needsScores: needsAllLogits) {
+                adopt(block, rows: chunkTokens)
+                blockParent = id
             }
         }
+        let start = cache.count, end = min(prompt.count, start + chunkTokens)
+        let last = end == prompt.count
+        let configuration = job.configuration ?? model.configuration
+        let rows = needsAllLogits ? end - start : (last ? 1 : 0)
+        // The whole prompt's length for `dynamic`/`longrope`, so that every chunk rotates as the prompt read at once.
+        let result = TransformerForward.run(configuration, weights: model.weights, tokens: Array(prompt[start..<end]),
+                                            cache: &cache, logitRows: rows, tables: model.ropeTables,
+                                            ropeSequenceLength: prompt.count)
+        let vocab = model.configuration.vocabularySize
+        func row(_ position: Int) -> ArraySlice<Float> {   // the logits after `position`
+            result.logits[((position - end + rows) * vocab)..<((position - end + rows + 1) * vocab)]
+        }
+        let keep = prefixCache != nil && end - start == chunkTokens && blockParent != nil
+        var blockScores: [ScoredToken] = []
+        if needsAllLogits {
+            for position in start..<end {
+                if job.echo {
+                    let token = prompt[position]
+                    if position == 0 {
+                        outcome.promptScores.append(ScoredToken(id: token, logprob: nil, alternatives: []))
+                    } else if position == start {
+                        outcome.promptScores.append(TextGenerator.scoreToken(token, previousLogits[...], alternatives: job.alternatives))
+                    } else {
+                        var scored = TextGenerator.scoreToken(token, row(position - 1), alternatives: keep ? PrefixCache.storedAlternatives : job.alternatives)
+                        if keep { blockScores.append(scored); scored.alternatives = Array(scored.alternatives.prefix(job.alternatives)) }
+                        outcome.promptScores.append(scored)
+                    }
+                } else if keep && position > start {
+                    blockScores.append(TextGenerator.scoreToken(prompt[position], row(position - 1), alternatives: PrefixCache.storedAlternatives))
+                }
+                if candidatePositions.contains(position) { candidateLogits[position] = Array(row(position)) }
+            }
+            previousLogits = Array(row(end - 1))
+        } else if last {
+            previousLogits = Array(row(end - 1))
+        }
+        if let prefixCache {
+            prefixCache.recordMisses(end - start)
+            if keep {
+                let (keys, values) = cache.copyRows(from: start, count: end - start)
+                let block = PrefixCache.Block(keys: keys, values: values, scores: needsAllLogits ? blockScores : nil,
+                                              lastLogits: needsAllLogits ? previousLogits : nil)
+                blockParent = prefixCache.store(key(blockParent!, chunkTokens, from: start), block, roomBytes: roomBytes())
+            }
+        }
+        if last { finishPrompt(model) }
+        return end - start
+    }
+
+    /// The key of the block of `blockTokens` prompt positions from `start` (default: the cache's end).
+    private func key(_ parent: Int, _ blockTokens: Int, from start: Int? = nil) -> PrefixCache.Key {
+        let from = start ?? cache.count
+        return PrefixCache.Key(parent: parent, tokens: Array(job.promptTokens[from..<(from + blockTokens)]), variant: variant)
+    }
+
+    /// Takes a kept block as read: its keys and values, and (when scores are wanted) its scores and last logits.
+    private mutating func adopt(_ block: PrefixCache.Block, rows: Int) {
+        let start = cache.count
+        cache.append(keys: block.keys, values: block.values, rows: rows)
+        guard needsAllLogits else { return }
+        if job.echo {
+            let prompt = job.promptTokens
+            outcome.promptScores.append(start == 0 ? ScoredToken(id: prompt[0], logprob: nil, alternatives: [])
+                                            : TextGenerator.scoreToken(prompt[start], previousLogits[...], alternatives: job.alternatives))
+            for var scored in block.scores! {
+                scored.alternatives = Array(scored.alternatives.prefix(job.alternatives))
+                outcome.promptScores.append(scored)
+            }
+        }
+        previousLogits = block.lastLogits!
+    }
+
+    /// The prompt is read: scores the candidates (each continuing its prefix), then gets ready to sample.
+    private mutating func finishPrompt(_ model: LlamaModel) {
+        let prompt = job.promptTokens
+        let vocab = model.configuration.vocabularySize
         for candidate in job.candidates {
             let prefix = max(1, min(candidate.prefixLength, prompt.count))
             guard !candidate.tokens.isEmpty else { outcome.candidateScores.append([]); continue }
@@ -45,22 +161,19 @@ public struct GenerationSequence: Sendable {
             let rows = model.forward(candidate.tokens, cache: &cache, allLogits: true, configuration: job.configuration)
             var scores: [ScoredToken] = []
             for (i, token) in candidate.tokens.enumerated() {
-                let before = i == 0 ? logitsAfter(prefix - 1) : rows[((i - 1) * vocab)..<(i * vocab)]
+                let before = i == 0 ? (prefix == prompt.count ? previousLogits[...] : candidateLogits[prefix - 1]![...])
+                    : rows[((i - 1) * vocab)..<(i * vocab)]
                 scores.append(TextGenerator.scoreToken(token, before, alternatives: job.alternatives))
             }
             outcome.candidateScores.append(scores)
         }
         cache.truncate(to: prompt.count)
-        outcome.promptSeconds = TextGenerator.now() - started
+        candidateLogits = [:]
+        outcome.promptSeconds = TextGenerator.now() - (promptStarted ?? TextGenerator.now())
         generationStart = TextGenerator.now()
-        sampler = Sampler(job.sampling)
-        history = prompt
-        logits = Array(logitsAfter(prompt.count - 1))
-        stops = StopSequenceMatcher(job.stop)
-        let tokenizer = model.tokenizer
-        tokenizerPieces = { tokenizer.pieceBytes($0) }
-        // EOS and the vocabulary's other end-of-generation tokens (`<|im_end|>`, `<|eot_id|>`), as llama.cpp stops.
-        endOfGeneration = tokenizer.special.endOfGeneration
+        logits = previousLogits
+        previousLogits = []
+        isReadingPrompt = false
         if job.maxTokens <= 0 { finish(.length) }
     }
 
@@ -69,6 +182,7 @@ public struct GenerationSequence: Sendable {
     /// - Returns: the token whose step comes next (feed it, then `accept` the logits), or nil once finished.
     public mutating func advance(onToken: (ScoredToken, String) -> Bool) -> Int? {
         guard !isFinished else { return nil }
+        precondition(!isReadingPrompt, "the prompt is read first")
         let token = sampler.next(logits, history: history)
         if !job.ignoresEndOfGeneration && endOfGeneration.contains(token) { finish(.eos); return nil }
         let scored = TextGenerator.scoreToken(token, logits[...], alternatives: job.alternatives)

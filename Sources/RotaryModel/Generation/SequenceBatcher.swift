@@ -2,12 +2,15 @@ import Dispatch
 import RotaryLocking
 
 /// Continuous batching on one model: generation jobs join a running batch as soon as there is room and leave it
-/// the step they finish, and every step decodes one token of each running sequence in a single pass over the
-/// weights (`TransformerForward.decodeBatch`). Other work (scoring windows, attention maps) runs exclusively,
-/// between steps, in arrival order with the generation jobs.
+/// the step they finish. Every step reads a chunk of the prompts still being read (the one with the fewest tokens
+/// left first, `promptChunkTokens` at most, so a long prompt does not hold back everyone's next token), then
+/// decodes one token of each sequence past its prompt in a single pass over the weights
+/// (`TransformerForward.decodeBatch`). Prompt blocks already read come from the prefix cache. Other work
+/// (scoring windows, attention maps) runs exclusively, between steps, in arrival order with the generation jobs.
 ///
 /// One thread does all of it, started when work arrives and gone when none is left. A sequence's numbers do not
-/// depend on the batch: its prompt is read alone, and its decode rows are computed as they would be alone.
+/// depend on the batch or the cache: its prompt is read in the same chunks alone, kept blocks hold what those chunks
+/// computed, and its decode rows are computed as they would be alone.
 public final class SequenceBatcher: Sendable {
     public struct Limits: Sendable, Equatable {
         /// Sequences decoded together at most; more wait their turn.
@@ -15,10 +18,19 @@ public final class SequenceBatcher: Sendable {
         /// Most bytes the running sequences' KV caches may take together: a job that would pass it waits until
         /// enough finish (one alone always runs; requests bound its own cache).
         public var kvCacheBytes: Int
+        /// Prompt tokens a step reads at most (one chunk at least), and the size of the prefix cache's blocks.
+        public var promptChunkTokens: Int
+        /// Keep read prompt blocks for later prompts that begin alike, in the KV budget the sequences leave.
+        public var prefixCache: Bool
 
-        public init(maxRunningSequences: Int = 8, kvCacheBytes: Int = 1 << 30) {
+        public static let defaultPromptChunkTokens = 16
+
+        public init(maxRunningSequences: Int = 8, kvCacheBytes: Int = 1 << 30,
+                    promptChunkTokens: Int = defaultPromptChunkTokens, prefixCache: Bool = true) {
             self.maxRunningSequences = maxRunningSequences
             self.kvCacheBytes = kvCacheBytes
+            self.promptChunkTokens = promptChunkTokens
+            self.prefixCache = prefixCache
         }
     }
 
@@ -26,8 +38,12 @@ public final class SequenceBatcher: Sendable {
     public struct Step: Sendable {
         /// Sequences decoded together.
         public var sequences: Int
+        /// Prompt tokens computed (not taken from the prefix cache).
+        public var promptTokens: Int
         /// KV cache bytes the running sequences hold after the step.
         public var kvCacheBytes: Int
+        /// Bytes of the prefix cache's blocks after the step (with `kvCacheBytes`, within the limit).
+        public var prefixCacheBytes: Int
     }
 
     /// A generation job and where its tokens and end go.
@@ -53,14 +69,18 @@ public final class SequenceBatcher: Sendable {
 
     public let model: LlamaModel
     public let limits: Limits
+    /// The kept prompt blocks (nil when `limits.prefixCache` is off).
+    public let prefixCache: PrefixCache?
     private let state = PthreadLocked(State())
     private let queue = DispatchQueue(label: "rotary.sequence-batcher")
     private let onStep: @Sendable (Step) -> Void
 
     public init(model: LlamaModel, limits: Limits = Limits(), onStep: @escaping @Sendable (Step) -> Void = { _ in }) {
         precondition(limits.maxRunningSequences >= 1, "at least one running sequence")
+        precondition(limits.promptChunkTokens >= 1, "at least one prompt token per step")
         self.model = model
         self.limits = limits
+        prefixCache = limits.prefixCache ? PrefixCache(blockTokens: limits.promptChunkTokens) : nil
         self.onStep = onStep
     }
 
@@ -150,6 +170,8 @@ public final class SequenceBatcher: Sendable {
                 s.runningSequences += 1
                 s.kvBytesInUse += submission.kvBytes
                 admitted.append(submission)
+                // Kept blocks give way to running sequences.
+                prefixCache?.shrink(to: limits.kvCacheBytes - s.kvBytesInUse)
             }
             return .admitted(admitted)
         }
@@ -162,11 +184,12 @@ public final class SequenceBatcher: Sendable {
         }
     }
 
-    /// One token of every running sequence: each samples from its latest logits; those that go on are decoded
-    /// together; those that ended leave the batch and get their outcome.
+    /// A chunk of the prompts being read, then one token of every sequence past its prompt: each samples from its
+    /// latest logits; those that go on are decoded together; those that ended leave the batch and get their outcome.
     private func step(_ batch: inout [Running]) {
+        let promptTokens = readPrompts(&batch)
         var fed: [Int] = [], tokens: [Int] = []
-        for i in batch.indices {
+        for i in batch.indices where !batch[i].sequence.isReadingPrompt {
             if let token = batch[i].sequence.advance(onToken: batch[i].submission.onToken) {
                 fed.append(i)
                 tokens.append(token)
@@ -191,6 +214,29 @@ public final class SequenceBatcher: Sendable {
             running.submission.finished(running.sequence.outcome)
         }
         batch.removeAll { $0.sequence.isFinished }
-        if !tokens.isEmpty { onStep(Step(sequences: tokens.count, kvCacheBytes: state.withLock { $0.kvBytesInUse })) }
+        if !tokens.isEmpty || promptTokens > 0 {
+            onStep(Step(sequences: tokens.count, promptTokens: promptTokens, kvCacheBytes: state.withLock { $0.kvBytesInUse },
+                        prefixCacheBytes: prefixCache?.bytes ?? 0))
+        }
+    }
+
+    /// Reads the prompts not yet read, the one with the fewest tokens left first, a chunk each while the step's
+    /// `promptChunkTokens` last (one chunk at least); a sequence whose client has gone is cancelled.
+    /// - Returns: the prompt tokens computed.
+    private func readPrompts(_ batch: inout [Running]) -> Int {
+        for i in batch.indices where batch[i].sequence.isReadingPrompt && !batch[i].submission.isConnected() {
+            batch[i].sequence.cancel()
+        }
+        let order = batch.indices.filter { batch[$0].sequence.isReadingPrompt && !batch[$0].sequence.isFinished }
+            .sorted { (batch[$0].sequence.promptTokensLeft, $0) < (batch[$1].sequence.promptTokensLeft, $1) }
+        let budget = limits.promptChunkTokens
+        var spent = 0
+        for i in order {
+            guard spent == 0 || spent + min(budget, batch[i].sequence.promptTokensLeft) <= budget else { break }
+            spent += batch[i].sequence.readPrompt(model, chunkTokens: budget, prefixCache: prefixCache) {
+                self.limits.kvCacheBytes - self.state.withLock { $0.kvBytesInUse }
+            }
+        }
+        return spent
     }
 }

@@ -59,10 +59,13 @@ public struct TextGenerator: Sendable {
 
     public init(model: LlamaModel) { self.model = model }
 
-    /// Runs `job` alone: the prompt, then one decode step per token.
+    /// Runs `job` alone: the prompt in chunks of `promptChunkTokens` (as the batcher reads it), then one decode
+    /// step per token.
     /// - Parameter onToken: called with each generated token and its text; return false to stop (cancelled).
-    public func run(_ job: GenerationJob, onToken: (ScoredToken, String) -> Bool = { _, _ in true }) -> GenerationOutcome {
+    public func run(_ job: GenerationJob, promptChunkTokens: Int = SequenceBatcher.Limits.defaultPromptChunkTokens,
+                    onToken: (ScoredToken, String) -> Bool = { _, _ in true }) -> GenerationOutcome {
         var sequence = GenerationSequence(model: model, job: job)
+        while sequence.isReadingPrompt { sequence.readPrompt(model, chunkTokens: promptChunkTokens) }
         while let token = sequence.advance(onToken: onToken) {
             sequence.accept(model.forward([token], cache: &sequence.cache, configuration: job.configuration))
         }
@@ -71,6 +74,7 @@ public struct TextGenerator: Sendable {
 
     /// The token's log-probability and the `alternatives` most likely tokens: one log-sum-exp over the
     /// vocabulary and a bounded top-k scan (no full softmax, no sort), since this runs for every token.
+    /// Alternatives rank by logit, then the lower id first: so k alternatives are the first k of any more.
     static func scoreToken(_ token: Int, _ logits: ArraySlice<Float>, alternatives: Int) -> ScoredToken {
         let logSum = Sampler.logSumExp(logits)
         let base = logits.startIndex
@@ -79,7 +83,7 @@ public struct TextGenerator: Sendable {
             var best: [(id: Int, logit: Float)] = []   // ascending by logit, at most `alternatives`
             for (offset, logit) in logits.enumerated() where best.count < alternatives || logit > best[0].logit {
                 if best.count == alternatives { best.removeFirst() }
-                let at = best.firstIndex { $0.logit > logit } ?? best.count
+                let at = best.firstIndex { $0.logit >= logit } ?? best.count   // below equal logits of lower ids
                 best.insert((offset, logit), at: at)
             }
             top = best.reversed().map { ($0.id, Double($0.logit) - logSum) }

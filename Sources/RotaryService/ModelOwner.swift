@@ -159,7 +159,7 @@ public final class ModelOwner: Sendable {
         rotary_model_tokens_total{kind="scored"} \(scoredTokenCount)
         rotary_model_tokens_total{kind="generated"} \(generatedTokenCount)
 
-        """ + batchMetrics.exposition(batcher?.counts ?? (0, 0, 0))
+        """ + batchMetrics.exposition(batcher?.counts ?? (0, 0, 0), prefixCache: batcher?.prefixCache?.counts)
     }
 
     /// The model, for cheap read-only work that need not queue.
@@ -186,6 +186,7 @@ public final class ModelOwner: Sendable {
 extension ServiceConfiguration {
     /// The batcher's limits these settings make (here, not beside the settings: that file also builds without the model).
     public var batchLimits: SequenceBatcher.Limits {
-        SequenceBatcher.Limits(maxRunningSequences: maxBatchSequences, kvCacheBytes: kvCacheBytes)
+        SequenceBatcher.Limits(maxRunningSequences: maxBatchSequences, kvCacheBytes: kvCacheBytes,
+                               promptChunkTokens: promptChunkTokens, prefixCache: prefixCache)
     }
 }

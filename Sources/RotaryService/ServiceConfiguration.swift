@@ -13,6 +13,11 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var maxBatchSequences: Int = 48
     /// Most bytes of KV cache the batch's sequences hold together; a request that would pass it waits.
     public var kvCacheBytes: Int = 1 << 30
+    /// Prompt tokens one batch step reads at most (a long prompt takes several steps, beside the others' decoding),
+    /// and the size of the prefix cache's blocks.
+    public var promptChunkTokens: Int = 16
+    /// Keep read prompt blocks for prompts that begin alike, in the KV bytes the running sequences leave.
+    public var prefixCache: Bool = true
     /// Largest token position accepted (positions are exact in float32 up to 2^24).
     public var maxPosition: Int = (1 << 24) - 1
     /// Deepest JSON nesting accepted (a 3-D tensor needs 4 levels inside the body object).

@@ -66,6 +66,10 @@ struct Serve: ParsableCommand {
     var maxBatchSequences: Int?
     @Option(help: "Most bytes of KV cache the batch's sequences may hold together; a request that would pass it waits for others to finish (one alone always runs). Env ROTARY_KV_CACHE_BYTES. Default: \(serviceDefaults.kvCacheBytes) (1 GiB).")
     var kvCacheBytes: Int?
+    @Option(help: "Prompt tokens one batch step reads at most (a long prompt is read over several steps, so that the others' next tokens do not wait for all of it), and the block size of the prefix cache. Env ROTARY_PROMPT_CHUNK_TOKENS. Default: \(serviceDefaults.promptChunkTokens).")
+    var promptChunkTokens: Int?
+    @Option(help: "Keep the KV blocks of prompts read, so that prompts beginning alike read that beginning once (within the --kv-cache-bytes the running requests leave). Env ROTARY_PREFIX_CACHE. Default: \(serviceDefaults.prefixCache).")
+    var prefixCache: Bool?
     @Option(help: "Require 'Authorization: Bearer KEY' on every route but /health, /ready and the playground's files. Env ROTARY_API_KEY. Default: none (open).")
     var apiKey: String?
     @Option(help: "Allow this web origin (CORS). Env ROTARY_CORS_ORIGIN. Default: none (CORS off).")
@@ -109,6 +113,9 @@ struct Serve: ParsableCommand {
         guard service.maxBatchSequences >= 1 else { throw ValidationError("max-batch-sequences must be at least 1") }
         service.kvCacheBytes = try setting(kvCacheBytes, "ROTARY_KV_CACHE_BYTES", service.kvCacheBytes)
         guard service.kvCacheBytes >= 0 else { throw ValidationError("kv-cache-bytes must not be negative") }
+        service.promptChunkTokens = try setting(promptChunkTokens, "ROTARY_PROMPT_CHUNK_TOKENS", service.promptChunkTokens)
+        guard service.promptChunkTokens >= 1 else { throw ValidationError("prompt-chunk-tokens must be at least 1") }
+        service.prefixCache = try setting(prefixCache, "ROTARY_PREFIX_CACHE", service.prefixCache)
         let modelPath = try setting(model, "ROTARY_MODEL", "")
         let templatePath = try setting(chatTemplate, "ROTARY_CHAT_TEMPLATE", "")
         if !templatePath.isEmpty {

@@ -124,6 +124,55 @@ import RotaryTestSupport
         #expect(steps - single >= 10, "the four prompts shared \(steps - single) steps")
     }
 
+    /// lm-evaluation-harness's multiple-choice shape — one context, four continuations, each scored by an echoed
+    /// `/v1/completions` with `max_tokens` 0 — and a generation after the same context: byte for byte the answers of a
+    /// server without the prefix cache, cold and warm, one by one and all at once; the cache's metrics say it was used.
+    @Test func prefixCacheAnswersAreTheAnswersWithoutIt() async throws {
+        let context = "And God said, Let there be light: and there was light. And God saw the light, that it was good: "
+            + "and God divided the light from the darkness. And God called the light Day, and the darkness he called Night."
+        let choices = [" And the evening", " And the morning", " Then the sea", " So it was"]
+        let bodies = choices.map { #"{"prompt": "\#(context)\#($0)", "max_tokens": 0, "echo": true, "logprobs": 2}"# }
+            + [#"{"prompt": "\#(context) And", "max_tokens": 16, "temperature": 0.7, "seed": 4, "logprobs": 1}"#]
+        @Sendable func answers(_ server: TestServer, together: Bool) async throws -> [String] {
+            @Sendable func one(_ body: String) throws -> String {
+                let reply = try server.client().request("POST", "/v1/completions", json: body)
+                #expect(reply.status == 200, "\(reply.text)")
+                var object = try #require(try JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any])
+                for key in ["id", "created", "timings"] { object[key] = nil }
+                return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+            }
+            guard together else { return try await onThread { try bodies.map(one) } }
+            return try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for (i, body) in bodies.enumerated() { group.addTask { (i, try await onThread { try one(body) }) } }
+                var all = [String](repeating: "", count: bodies.count)
+                for try await (i, answer) in group { all[i] = answer }
+                return all
+            }
+        }
+        func server(_ owner: ModelOwner) throws -> TestServer {
+            let metrics = RequestMetrics()
+            return try TestServer(router: Service.router(owner: owner, metrics: metrics), metrics: metrics)
+        }
+        let plainOwner = tinyModelOwner(prefixCache: false), cachedOwner = tinyModelOwner()
+        let plain = try server(plainOwner), cached = try server(cachedOwner)
+        let expected = try await answers(plain, together: false)
+        #expect(try await answers(cached, together: false) == expected, "cold, then warm one by one")
+        #expect(try await answers(cached, together: true) == expected, "warm, all at once")
+        #expect(try await answers(plain, together: true) == expected, "without the cache, all at once")
+        let (withCache, without) = try await onThread {
+            (try cached.client().request("GET", "/metrics").text, try plain.client().request("GET", "/metrics").text)
+        }
+        let hits = try #require(Self.value(withCache, #"rotary_model_prefix_cache_tokens_total{result="hit"}"#))
+        let misses = try #require(Self.value(withCache, #"rotary_model_prefix_cache_tokens_total{result="miss"}"#))
+        #expect(hits > misses, "hits \(hits), misses \(misses)")
+        #expect(try #require(Self.value(withCache, "rotary_model_prefix_cache_bytes")) > 0)
+        #expect(Self.value(withCache, "rotary_model_kv_cache_bytes") == 0, "the sequences gave their caches back")
+        #expect(Self.value(without, #"rotary_model_prefix_cache_tokens_total{result="hit"}"#) == 0)
+        #expect(Self.value(without, "rotary_model_prefix_cache_bytes") == 0)
+        let prompted = try #require(Self.value(withCache, "rotary_model_step_tokens_sum"))
+        #expect(prompted > 0)
+    }
+
     /// The value of one series in a Prometheus exposition.
     static func value(_ exposition: String, _ series: String) -> Int? {
         exposition.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Int($0.split(separator: " ").last!) }

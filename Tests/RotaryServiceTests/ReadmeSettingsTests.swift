@@ -20,7 +20,8 @@ import RotaryTestSupport
             "--max-decay-terms": "\(service.maxDecayTerms)", "--max-position": "\(service.maxPosition)",
             "--max-json-depth": "\(service.maxJSONDepth)", "--model-queue-size": "\(service.modelQueueSize)",
             "--max-response-bytes": "\(service.maxResponseBytes)", "--max-batch-sequences": "\(service.maxBatchSequences)",
-            "--kv-cache-bytes": "\(service.kvCacheBytes)",
+            "--kv-cache-bytes": "\(service.kvCacheBytes)", "--prompt-chunk-tokens": "\(service.promptChunkTokens)",
+            "--prefix-cache": "\(service.prefixCache)",
         ]
         let readme = try String(contentsOf: repositoryRoot().appendingPathComponent("README.md"), encoding: .utf8)
         var stated: [String: String] = [:]

@@ -26,9 +26,9 @@ func matrix(_ any: Any?) -> [[Float]] {
 }
 
 /// The tiny llama.cpp fixture model, loaded once, in a model owner.
-func tinyModelOwner(queueLimit: Int = 16, maxRunningSequences: Int = 8) -> ModelOwner {
+func tinyModelOwner(queueLimit: Int = 16, maxRunningSequences: Int = 8, prefixCache: Bool = true) -> ModelOwner {
     ModelOwner(model: TinyModel.shared, name: "tiny-seed1234", queueLimit: queueLimit,
-               batchLimits: .init(maxRunningSequences: maxRunningSequences))
+               batchLimits: .init(maxRunningSequences: maxRunningSequences, prefixCache: prefixCache))
 }
 
 enum TinyModel {

@@ -46,6 +46,7 @@ public final class PrefixCache: Sendable {
     /// Tokens found here and tokens read afresh (prompts read while the cache is on), and blocks evicted.
     public struct Counts: Sendable, Equatable {
         public var hitTokens = 0, missTokens = 0, evictions = 0, blocks = 0, bytes = 0
+        public init() {}
     }
 
     private struct Entry {

@@ -1,9 +1,12 @@
 """Continuous batching on one Rotary server: aggregate decode tokens/s of CLIENTS concurrent streaming /generate
 clients against one client alone, the two runs interleaved RUNS times (medians), and the same load against
 llama.cpp's server with `-np CLIENTS` slots (xllamacpp's in-process server, the same file, greedy, EOS ignored on
-both sides so every client decodes TOKENS tokens).
+both sides so every client decodes TOKENS tokens). Then the prompt-side loads of prompt_load.py: a short request's
+first token while a long prompt is read, and lm-evaluation-harness's multiple-choice load with and without the
+prefix cache (KJV contexts from CORPUS).
 
-Usage: batching.py ROTARY MODEL... [--clients 8] [--tokens 64] [--runs 3] [--threads 2] [--no-llamacpp] [--publish]
+Usage: batching.py ROTARY MODEL... [--clients 8] [--tokens 64] [--runs 3] [--threads 2] [--corpus .build-data/kjv.txt]
+       [--no-llamacpp] [--publish]
 Prints RESULT lines; --publish writes the batching section of BENCHMARKS.md (and fails when a target is missed)."""
 import argparse
 import http.client
@@ -14,6 +17,8 @@ import subprocess
 import sys
 import threading
 import time
+
+import prompt_load
 
 PROMPTS = ["Once upon a time", "The quick brown fox", "In the beginning", "Tell me about the sea",
            "A long time ago", "The king said", "Here is a list of", "My favourite food is"]
@@ -92,25 +97,44 @@ def llamacpp_load(model, clients, tokens, threads, runs):
     return [load(0, clients, tokens, runner=one)[0] for _ in range(runs)]
 
 
-def measure(args, model):
-    """One model: Rotary's one-client and CLIENTS-client rates (interleaved rounds, medians), then llama.cpp's."""
-    name = os.path.basename(model)
-    process = subprocess.Popen([args.rotary, "serve", "--model", model, "--port", str(args.port), "--log-level", "warning",
-                                "--compute-threads", str(args.threads), "--max-batch-sequences", str(args.clients)],
+def serve(args, model, port, *extra):
+    process = subprocess.Popen([args.rotary, "serve", "--model", model, "--port", str(port), "--log-level", "warning",
+                                "--compute-threads", str(args.threads), "--max-batch-sequences", str(args.clients), *extra],
                                stderr=subprocess.DEVNULL)
+    wait_up(port, process)
+    return process
+
+
+def measure(args, model):
+    """One model: Rotary's one-client and CLIENTS-client rates (interleaved rounds, medians), the prompt-side loads,
+    then llama.cpp's rate."""
+    name = os.path.basename(model)
+    process = serve(args, model, args.port)
+    plain = None
     try:
-        wait_up(args.port, process)
         load(args.port, 1, 8)   # warm up
         ones, manys = [], []
         for _ in range(args.runs):
             ones.append(load(args.port, 1, args.tokens)[0])
             manys.append(load(args.port, args.clients, args.tokens)[0])
+        alone, loaded, long_tokens = prompt_load.time_to_first_token(args.port)
+        plain = serve(args, model, args.port + 1, "--prefix-cache", "false")
+        items = prompt_load.choice_items(args.corpus, args.port)
+        prompt_load.multiple_choice(args.port, args.port + 1, items[:2])   # warm up both (a fresh cache for the rest)
+        cached_s, plain_s = prompt_load.multiple_choice(args.port, args.port + 1, items[2:] + items[:2])
     finally:
-        process.terminate()
-        process.wait()
+        for p in (process, plain):
+            if p:
+                p.terminate()
+                p.wait()
     one, many = statistics.median(ones), statistics.median(manys)
     print(f"RESULT name=batching model={name} clients={args.clients} tokens={args.tokens} one_tps={one:.1f} "
           f"many_tps={many:.1f} ratio={many / one:.2f}", flush=True)
+    print(f"RESULT name=first_token model={name} long_prompt_tokens={long_tokens} alone_ms={alone * 1e3:.1f} "
+          f"while_long_ms={loaded * 1e3:.1f} ratio={loaded / alone:.2f}", flush=True)
+    print(f"RESULT name=multiple_choice model={name} items={len(items)} cached_s={cached_s:.2f} plain_s={plain_s:.2f} "
+          f"ratio={plain_s / cached_s:.2f}", flush=True)
+    prompts = (alone, loaded, long_tokens, len(items), cached_s, plain_s)
     llama = None
     if not args.no_llamacpp:
         # In a child: the in-process server's teardown is slow and its threads outlive the answers.
@@ -124,7 +148,7 @@ def measure(args, model):
         llama = float(line[0].split()[1])
         print(f"RESULT name=batching_llamacpp model={name} clients={args.clients} tokens={args.tokens} "
               f"llamacpp_tps={llama:.1f} rotary_tps={many:.1f} ratio={many / llama:.2f}", flush=True)
-    return name, one, many, llama
+    return name, one, many, llama, prompts
 
 
 def main():
@@ -136,6 +160,7 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--port", type=int, default=18191)
+    parser.add_argument("--corpus", default=".build-data/kjv.txt")
     parser.add_argument("--no-llamacpp", action="store_true")
     parser.add_argument("--publish", action="store_true", help="write the batching section of BENCHMARKS.md")
     args = parser.parse_args()
@@ -143,13 +168,17 @@ def main():
     if not args.publish:
         return
     from benchmarks_section import publish
-    rows, checks = [], {}
-    for name, one, many, llama in results:
+    rows, prompt_rows, checks = [], [], {}
+    for name, one, many, llama, (alone, loaded, long_tokens, items, cached_s, plain_s) in results:
         versus = f"{llama:.0f} | **{many / llama:.2f}×**" if llama else "— | —"
         rows.append(f"| {name} | {one:.0f} | {many:.0f} | **{many / one:.2f}×** | {versus} |")
+        prompt_rows.append(f"| {name} | {alone * 1e3:.1f} | {long_tokens} | {loaded * 1e3:.1f} | **{loaded / alone:.2f}×** | "
+                           f"{items} × 4 | {plain_s:.2f} | {cached_s:.2f} | **{plain_s / cached_s:.2f}×** |")
         checks[f"{name}: {args.clients} clients ≥ 3× one client's tokens/s"] = many / one >= 3
         if llama:
             checks[f"{name}: {args.clients} clients ≥ 1.0× llama.cpp -np {args.clients}"] = many / llama >= 1.0
+        checks[f"{name}: first token while a long prompt is read ≤ 2× alone"] = loaded / alone <= 2
+        checks[f"{name}: multiple choice with the prefix cache ≥ 2.5× without"] = plain_s / cached_s >= 2.5
     section = f"""
 ## Continuous batching: {args.clients} concurrent clients, 2 threads
 
@@ -161,7 +190,20 @@ Each sequence's numbers are the ones it gets alone (`scripts/models/batch_check.
 
 | file | one client tokens/s | {args.clients} clients tokens/s | ratio (target ≥ 3) | llama.cpp -np {args.clients} tokens/s | ratio (target ≥ 1.0) |
 | --- | --- | --- | --- | --- | --- |
-""" + "\n".join(rows) + "\n"
+""" + "\n".join(rows) + f"""
+
+`scripts/bench/prompt_load.py`, on the same servers: a short streaming request's time to first token (median of 7)
+alone, and while another request's long prompt is being read (prompts are read in chunks of `--prompt-chunk-tokens`,
+16, the prompt with the fewest tokens left first; the shipped model reads its longest, 4 × its context, under a
+linear RoPE stretch). Then lm-evaluation-harness's multiple-choice load: KJV contexts of consecutive verses (about
+240 tokens, less where the model's context is shorter), each sent once per choice (the next verse's first 8 words,
+and three other verses') as `/v1/completions` with `echo`, `logprobs` 1 and `max_tokens` 1 as the harness's
+`local-completions` model asks, one request at a time, items alternating between a server with the prefix cache and
+one started with `--prefix-cache false` — every answer byte for byte the same on both.
+
+| file | first token alone ms | long prompt tokens | first token while it is read ms | ratio (target ≤ 2) | multiple choice | without prefix cache s | with s | speed-up (target ≥ 2.5) |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+""" + "\n".join(prompt_rows) + "\n"
     publish("batching", section, checks)
 
 

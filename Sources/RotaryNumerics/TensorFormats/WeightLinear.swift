@@ -39,14 +39,7 @@ extension WeightMatrix {
     public func linearEachInput(_ x: UnsafePointer<Float>, count: Int, _ y: UnsafeMutablePointer<Float>, exactActivations: Bool,
                                 kernels: KernelSet = TensorKernels.chosen) {
         guard rows > 0, count > 0 else { return }
-        if let floats {
-            let columns = columns, rows = rows
-            return Parallel.forEachRange(rows, costPerItem: count * columns, minimumWork: 1 << 16) { range in
-                for r in range {
-                    for i in 0..<count { y[i * rows + r] = MatrixMultiply.dot(floats + r * columns, x + i * columns, columns) }
-                }
-            }
-        }
+        if let floats { return MatrixMultiply.rowDots(x, count: count, floats, outputs: rows, inputs: columns, y) }
         if exactActivations, format.isQuantized { return dequantizedRowDots(x, count: count, y) }
         if let dot = FloatRowDot.kernel(for: format) { return floatRowDots(x, count: count, y, dot) }
         guard let dot = TensorKernels.quantizedRowsDot(for: format, kernels: kernels) else { return dequantizedRowDots(x, count: count, y) }

@@ -62,11 +62,11 @@ test: deps python-deps models
 	# stores in enum payloads' spare bits, so it reports live model metadata as leaked).
 	# The batching suites run apart: beside every other suite, their minutes of sanitized decoding slowed the HTTP
 	# suites' handlers past their clients' 120 s timeout on 2 cores.
-	ASAN_OPTIONS=detect_leaks=0 swift test --sanitize=address --scratch-path .build-asan --skip "WorkerTeamTests|ConnectionDeadlineTests|DecodeBatchTests|LinearEachInputTests|BatchingTests"
-	ASAN_OPTIONS=detect_leaks=0 swift test --sanitize=address --scratch-path .build-asan --filter "DecodeBatchTests|LinearEachInputTests|BatchingTests"
+	ASAN_OPTIONS=detect_leaks=0 swift test --sanitize=address --scratch-path .build-asan --skip "WorkerTeamTests|ConnectionDeadlineTests|DecodeBatchTests|LinearEachInputTests|BatchingTests|PrefixCacheTests"
+	ASAN_OPTIONS=detect_leaks=0 swift test --sanitize=address --scratch-path .build-asan --filter "DecodeBatchTests|LinearEachInputTests|BatchingTests|PrefixCacheTests"
 	ASAN_OPTIONS=detect_leaks=0 swift test --sanitize=address --scratch-path .build-asan --filter ConnectionDeadlineTests
 	# ThreadSanitizer over the server, the model owner, the batcher and (alone) the worker team.
-	swift test --sanitize=thread --scratch-path .build-tsan --filter "RotaryHTTPTests|ModelServingTests|ModelDisconnectTests|MetricsTests|StreamingTests|ReadinessTests|ModelRoPETests|BatchingTests|DecodeBatchTests/batcher|DecodeBatchTests/kvBudget"
+	swift test --sanitize=thread --scratch-path .build-tsan --filter "RotaryHTTPTests|ModelServingTests|ModelDisconnectTests|MetricsTests|StreamingTests|ReadinessTests|ModelRoPETests|BatchingTests|DecodeBatchTests/batcher|DecodeBatchTests/kvBudget|PrefixCacheTests"
 	swift test --sanitize=thread --scratch-path .build-tsan --filter WorkerTeamTests
 	python3 scripts/openai_check.py .build/debug/rotary $(SHARED)/golden/llama/tiny-seed1234.gguf
 	# Compute threads follow the CPUs the process may use (taskset, a lying sysconf, --compute-threads), same greedy text.

@@ -32,7 +32,9 @@ public enum AVX512RowDot {
     }
 
     /// Inputs four at a time against one row (each pair of blocks unpacked once for all four), the rest one at a
-    /// time row by row (one sequential stream for the prefetcher).
+    /// time row by row (one sequential stream for the prefetcher). Both sum an input alike — pairs of blocks in two
+    /// chains (pairs 0, 2, 4… of the row in one, 1, 3, 5… in the other), then the chains, the tail and the offsets —
+    /// so a product does not depend on how many inputs share the call (what batched decoding needs).
     @inline(__always)
     static func legacy<Format: LegacyBlocks>(_ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int,
                                              _ x: ActivationBlocks, _ y: UnsafeMutablePointer<Float>, _ stride: Int,
@@ -43,22 +45,28 @@ public enum AVX512RowDot {
             let inputs = (x.row(i), x.row(i + 1), x.row(i + 2), x.row(i + 3))
             for r in 0..<count {
                 let row = rows + r * rowBytes
-                var sums = (_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps())
+                let zero = _mm512_setzero_ps()
+                var even = (zero, zero, zero, zero), odd = (zero, zero, zero, zero)
                 var offsets = (_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps())
-                var b = 0
-                while b + 2 <= blocks {
+                @inline(__always) func pair(_ b: Int, _ sums: inout (__m512, __m512, __m512, __m512)) {
                     let p = row + size * b
                     let w = Format.unpack2(p), s = Format.scales2(p)
-                    @inline(__always) func add(_ x: InputRow, _ sums: inout __m512, _ offsets: inout __m128) {
-                        accumulate2(Format.dot2(w, x.quants2(b)), s, x.scaleAndSum2(b), &sums, &offsets)
-                    }
-                    add(inputs.0, &sums.0, &offsets.0)
-                    add(inputs.1, &sums.1, &offsets.1)
-                    add(inputs.2, &sums.2, &offsets.2)
-                    add(inputs.3, &sums.3, &offsets.3)
+                    accumulate2(Format.dot2(w, inputs.0.quants2(b)), s, inputs.0.scaleAndSum2(b), &sums.0, &offsets.0)
+                    accumulate2(Format.dot2(w, inputs.1.quants2(b)), s, inputs.1.scaleAndSum2(b), &sums.1, &offsets.1)
+                    accumulate2(Format.dot2(w, inputs.2.quants2(b)), s, inputs.2.scaleAndSum2(b), &sums.2, &offsets.2)
+                    accumulate2(Format.dot2(w, inputs.3.quants2(b)), s, inputs.3.scaleAndSum2(b), &sums.3, &offsets.3)
+                }
+                var b = 0
+                while b + 4 <= blocks {
+                    pair(b, &even)
+                    pair(b + 2, &odd)
+                    b += 4
+                }
+                if b + 2 <= blocks {
+                    pair(b, &even)
                     b += 2
                 }
-                var tails = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
+        var tails = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
                 if b < blocks {
                     let p = row + size * b
                     let w = Format.unpack1(p), s = Format.scales1(p)
@@ -70,10 +78,10 @@ public enum AVX512RowDot {
                     add(inputs.2, &tails.2, &offsets.2)
                     add(inputs.3, &tails.3, &offsets.3)
                 }
-                y[i * stride + r] = total(Format.self, sums.0, tails.0, offsets.0)
-                y[(i + 1) * stride + r] = total(Format.self, sums.1, tails.1, offsets.1)
-                y[(i + 2) * stride + r] = total(Format.self, sums.2, tails.2, offsets.2)
-                y[(i + 3) * stride + r] = total(Format.self, sums.3, tails.3, offsets.3)
+                y[i * stride + r] = total(Format.self, _mm512_add_ps(even.0, odd.0), tails.0, offsets.0)
+                y[(i + 1) * stride + r] = total(Format.self, _mm512_add_ps(even.1, odd.1), tails.1, offsets.1)
+                y[(i + 2) * stride + r] = total(Format.self, _mm512_add_ps(even.2, odd.2), tails.2, offsets.2)
+                y[(i + 3) * stride + r] = total(Format.self, _mm512_add_ps(even.3, odd.3), tails.3, offsets.3)
             }
             i += 4
         }

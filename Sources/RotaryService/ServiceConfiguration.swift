@@ -15,7 +15,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var kvCacheBytes: Int = 1 << 30
     /// Prompt tokens one batch step reads at most (a long prompt takes several steps, beside the others' decoding),
     /// and the size of the prefix cache's blocks.
-    public var promptChunkTokens: Int = 16
+    public var promptChunkTokens: Int = 8
     /// Keep read prompt blocks for prompts that begin alike, in the KV bytes the running sequences leave.
     public var prefixCache: Bool = true
     /// Largest token position accepted (positions are exact in float32 up to 2^24).

@@ -9,6 +9,8 @@ import RotaryTestSupport
 /// least recently used block goes first and the budget holds.
 @Suite struct PrefixCacheTests {
     static let model = DecodeBatchTests.model
+    /// Blocks of 16 here (not the default), so the counts below are whole blocks of these prompts.
+    static let chunk = 16
 
     /// Jobs sharing a 40-token beginning (two and a half 16-token blocks) with different ends and kinds.
     static func jobs() -> [GenerationJob] {
@@ -44,8 +46,8 @@ import RotaryTestSupport
 
     @Test func warmCacheGivesTheOutcomesOfReadingAfresh() async throws {
         let model = Self.model, jobs = Self.jobs()
-        let expected = try await onThread { jobs.map { TextGenerator(model: model).run($0) } }
-        let batcher = SequenceBatcher(model: model, limits: .init(maxRunningSequences: 8))
+        let expected = try await onThread { jobs.map { TextGenerator(model: model).run($0, promptChunkTokens: Self.chunk) } }
+        let batcher = SequenceBatcher(model: model, limits: .init(maxRunningSequences: 8, promptChunkTokens: Self.chunk))
         let cache = try #require(batcher.prefixCache)
         // One after another: each finds the blocks of those before it.
         for (s, job) in jobs.enumerated() {
@@ -81,9 +83,9 @@ import RotaryTestSupport
         var dynamicLonger = dynamic   // `dynamic` rotates by the prompt's length: a longer prompt, other blocks
         dynamicLonger.promptTokens += [5, 6, 7]
         let jobs = [plain, scaled, dynamic, dynamicLonger]
-        let expected = try await onThread { jobs.map { TextGenerator(model: model).run($0) } }
+        let expected = try await onThread { jobs.map { TextGenerator(model: model).run($0, promptChunkTokens: Self.chunk) } }
         #expect(expected[0].promptScores.map(\.logprob) != expected[1].promptScores.map(\.logprob))
-        let batcher = SequenceBatcher(model: model)
+        let batcher = SequenceBatcher(model: model, limits: .init(promptChunkTokens: Self.chunk))
         for (s, job) in jobs.enumerated() {
             Self.expectSame(try #require(await Self.submit(batcher, job)), expected[s], "job \(s)")
         }
@@ -126,11 +128,11 @@ import RotaryTestSupport
     /// reading afresh.
     @Test func aSmallBudgetEvictsAndStaysExact() async throws {
         let model = Self.model, jobs = Self.jobs().filter { $0.configuration == nil }
-        let expected = try await onThread { jobs.map { TextGenerator(model: model).run($0) } }
+        let expected = try await onThread { jobs.map { TextGenerator(model: model).run($0, promptChunkTokens: Self.chunk) } }
         let probe = SequenceBatcher(model: model)
         let budget = jobs.map { probe.kvCacheBytes(of: $0) }.max()! * 3 / 2
         let largest = Counter()
-        let batcher = SequenceBatcher(model: model, limits: .init(maxRunningSequences: 1, kvCacheBytes: budget)) { step in
+        let batcher = SequenceBatcher(model: model, limits: .init(maxRunningSequences: 1, kvCacheBytes: budget, promptChunkTokens: Self.chunk)) { step in
             largest.max(step.kvCacheBytes + step.prefixCacheBytes)
         }
         for round in 0..<2 {

@@ -194,7 +194,7 @@ Each sequence's numbers are the ones it gets alone (`scripts/models/batch_check.
 
 `scripts/bench/prompt_load.py`, on the same servers: a short streaming request's time to first token (median of 7)
 alone, and while another request's long prompt is being read (prompts are read in chunks of `--prompt-chunk-tokens`,
-16, the prompt with the fewest tokens left first; the shipped model reads its longest, 4 × its context, under a
+8, the prompt with the fewest tokens left first; the shipped model reads its longest, 4 × its context, under a
 linear RoPE stretch). Then lm-evaluation-harness's multiple-choice load: KJV contexts of consecutive verses (about
 240 tokens, less where the model's context is shorter), each sent once per choice (the next verse's first 8 words,
 and three other verses') as `/v1/completions` with `echo`, `logprobs` 1 and `max_tokens` 1 as the harness's

@@ -1,7 +1,9 @@
 """Continuous batching on real models (release binary): every request's answer — text, token ids, log-probabilities
 and alternatives — is byte for byte the same whether it runs alone or together with seven others (mixed lengths,
 greedy and seeded sampling, stop sequences, echo, a RoPE override, one streamed, one abandoned mid-way), and
-/metrics shows the steps were shared and every KV byte given back.
+/metrics shows the steps were shared and every KV byte given back. Then the prefix cache: the same requests behind a
+shared preamble (and the echoed scoring lm-evaluation-harness asks for) answer byte for byte as on a server started
+with `--prefix-cache false`, cold and warm, one by one and all at once, and the cache's hit counter moved.
 Usage: batch_check.py ROTARY [MODEL.gguf ...] (default: SmolLM2 Q4_1 and Q4_K_M from the model cache)"""
 import http.client
 import json
@@ -71,17 +73,64 @@ def metric(port, series):
     return None
 
 
-def check(rotary, model):
+def start(rotary, model, *extra):
     port = free_port()
-    server = subprocess.Popen([rotary, "serve", "--model", model, "--port", str(port), "--log-level", "warning"],
+    server = subprocess.Popen([rotary, "serve", "--model", model, "--port", str(port), "--log-level", "warning", *extra],
                               stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(300):
-            try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/ready")
+    for _ in range(300):
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", "/ready")
+            if connection.getresponse().status == 200:
                 break
-            except OSError:
-                time.sleep(0.1)
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return server, port
+
+
+PREAMBLE = ("You are a careful assistant. Answer briefly and plainly, in full sentences, and say so when you do not know. "
+            "The user is reading on a small screen, so keep each answer short. ")
+
+
+def check_prefix_cache(rotary, model):
+    bodies = [dict(body, prompt=PREAMBLE + body["prompt"]) for body in BODIES]
+    bodies += [{"prompt": PREAMBLE + ending, "max_tokens": 1, "temperature": 0, "echo": True, "logprobs": 1}
+               for ending in (" The sky is blue.", " The sky is green.", " The sea is deep.")]
+    plain, plain_port = start(rotary, model, "--prefix-cache", "false")
+    cached, port = start(rotary, model)
+    try:
+        expected = [post(plain_port, body) for body in bodies]
+        cold = [post(port, body) for body in bodies]
+        warm = [None] * len(bodies)
+
+        def run(i, body):
+            warm[i] = post(port, body)
+
+        threads = [threading.Thread(target=run, args=(i, body)) for i, body in enumerate(bodies)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        name = os.path.basename(model)
+        failures = [(i, kind) for kind, got in (("one by one", cold), ("all at once", warm))
+                    for i, (a, b) in enumerate(zip(expected, got)) if a != b]
+        for i, kind in failures:
+            print(f"{name}: request {i} differs with the prefix cache ({kind}):\n  without: {expected[i]}")
+        hits = metric(port, 'rotary_model_prefix_cache_tokens_total{result="hit"}')
+        misses = metric(port, 'rotary_model_prefix_cache_tokens_total{result="miss"}')
+        print(f"{name}: {2 * len(bodies) - len(failures)}/{2 * len(bodies)} answers identical with and without the "
+              f"prefix cache; {hits:.0f} prompt tokens from kept blocks, {misses:.0f} computed")
+        return not failures and hits > 0
+    finally:
+        for server in (plain, cached):
+            server.terminate()
+            server.wait()
+
+
+def check(rotary, model):
+    server, port = start(rotary, model)
+    try:
         time.sleep(0.5)
         alone = [post(port, body) for body in BODIES + [STREAMED]]
         together = [None] * len(alone)
@@ -120,10 +169,10 @@ def check(rotary, model):
 def main():
     rotary = sys.argv[1]
     models = sys.argv[2:] or MODELS
-    results = [check(rotary, model) for model in models]
+    results = [check(rotary, model) for model in models] + [check_prefix_cache(rotary, model) for model in models]
     if not all(results):
         sys.exit("batch check: FAILED")
-    print("batch check: every answer is the same in the batch")
+    print("batch check: every answer is the same in the batch and with the prefix cache")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ public final class SequenceBatcher: Sendable {
         /// Keep read prompt blocks for later prompts that begin alike, in the KV budget the sequences leave.
         public var prefixCache: Bool
 
-        public static let defaultPromptChunkTokens = 16
+        public static let defaultPromptChunkTokens = 8
 
         public init(maxRunningSequences: Int = 8, kvCacheBytes: Int = 1 << 30,
                     promptChunkTokens: Int = defaultPromptChunkTokens, prefixCache: Bool = true) {

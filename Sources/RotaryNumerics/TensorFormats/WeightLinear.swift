@@ -43,9 +43,9 @@ extension WeightMatrix {
         if exactActivations, format.isQuantized { return dequantizedRowDots(x, count: count, y) }
         if let dot = FloatRowDot.kernel(for: format) { return floatRowDots(x, count: count, y, dot) }
         guard let dot = TensorKernels.quantizedRowsDot(for: format, kernels: kernels) else { return dequantizedRowDots(x, count: count, y) }
-        // AVX2's kernels sum each input alike whether it comes alone or in a group of four (checked by
+        // The AVX2 and AVX-512 kernels sum each input alike whether it comes alone or in a group of four (checked by
         // LinearEachInputTests); others are given one input at a time.
-        quantizedRowDots(x, count: count, y, dot, oneInputAtATime: kernels != .avx2)
+        quantizedRowDots(x, count: count, y, dot, oneInputAtATime: kernels != .avx2 && kernels != .avx512)
     }
 
     /// - Parameter oneInputAtATime: call the kernel with each input alone (its one-input order of summation).

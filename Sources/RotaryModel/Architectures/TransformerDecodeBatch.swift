@@ -19,31 +19,16 @@ extension TransformerForward {
         precondition(n > 0 && configurations.count == n && caches.count == n, "one configuration and one cache per token")
         let c = configurations[0]
         precondition(configurations.allSatisfy { $0.dim == c.dim && $0.layers == c.layers && $0.vocabularySize == c.vocabularySize
-                         && $0.kvDim == c.kvDim && $0.feedForwardDim == c.feedForwardDim }, "rows of one model")
+                         && $0.kvDim == c.kvDim && $0.feedForwardDim == c.feedForwardDim && $0.embeddingScale == c.embeddingScale },
+                     "rows of one model")
         precondition(caches.allSatisfy { $0.count < $0.capacity && $0.kvDim == c.kvDim }, "every cache has room for a position")
         precondition(tokens.allSatisfy { $0 >= 0 && $0 < c.vocabularySize }, "token id out of range")
         let architecture = c.architecture
-        let (dim, hd, qDim, kvDim, ffn) = (c.dim, c.headDim, c.queryDim, c.kvDim, c.feedForwardDim)
+        let (dim, qDim, kvDim, ffn) = (c.dim, c.queryDim, c.kvDim, c.feedForwardDim)
         let positions = caches.map(\.count)
         func zeros(_ count: Int) -> [Float] { [Float](repeating: 0, count: count) }
-        var x = zeros(n * dim)                                      // [n][dim] residual stream
-        x.withUnsafeMutableBufferPointer { out in
-            weights.withMatrix(.tokenEmbedding) { table in
-                for (r, token) in tokens.enumerated() { table!.dequantizeRow(token, into: out.baseAddress! + r * dim) }
-            }
-        }
-        for (r, cr) in configurations.enumerated() {
-            guard let scale = cr.embeddingScale ?? (architecture.scalesEmbedding ? Float(dim).squareRoot() : nil) else { continue }
-            for i in (r * dim)..<((r + 1) * dim) { x[i] *= scale }
-        }
-        switch c.positionEncoding {
-        case .sinusoidal: SinusoidalEncoding.add(to: &x, heads: 1, positions: positions, dim: dim)
-        case .learned:
-            weights.withFloats(.positionEmbedding) { table in
-                for (r, p) in positions.enumerated() { for i in 0..<dim { x[r * dim + i] += table[p * dim + i] } }
-            }
-        case .rope, .none: break
-        }
+        // The rows' configurations differ in RoPE only: the embedding is the model's.
+        var x = embed(tokens, positions: positions, c, weights)     // [n][dim] residual stream
         // Each row's own one-position tables, as `run` builds them for a decode step.
         let globalTables = zip(configurations, positions).map { cr, p in
             cr.rope.table(positions: cr.positionEncoding == .rope ? [p] : [], frequencyDivisors: cr.ropeFrequencyFactors)
@@ -85,15 +70,7 @@ extension TransformerForward {
             for i in 0..<(n * dim) { x[i] += projected[i] }
         }
         for r in 0..<n { caches[r].count = positions[r] + 1 }
-        var inverseFinal = zeros(n)
-        norm(x, .outputNorm, c, weights, into: &normed, inverse: &inverseFinal, rows: n)
-        let vocab = c.vocabularySize
-        var logits = zeros(n * vocab)   // [n][vocab]
-        linear(normed, .output, rows: n, weights, exact: exact, eachInput: true, into: &logits)
-        if let cap = c.finalLogitSoftcap {
-            for r in 0..<n { for i in (r * vocab)..<((r + 1) * vocab) { logits[i] = cap * tanhf(logits[i] / cap) } }
-        }
-        return logits
+        return head(x, rows: n, c, weights, eachInput: true, normed: &normed, inverse: &inverse)   // [n][vocab]
     }
 
     /// Row `row`'s attention in layer `layer`: its key and value into its cache at `position`, q/k norms and RoPE as

@@ -83,24 +83,8 @@ public enum TransformerForward {
         let positions = Array(start..<span)
         let (hd, qDim, kvDim) = (c.headDim, c.queryDim, c.kvDim)
         var a = BlockActivations(c, rows: n)
-        var x = [Float](repeating: 0, count: n * c.dim)                 // [n][dim] residual stream
+        var x = embed(tokens, positions: positions, c, weights)         // [n][dim] residual stream
         var projected = [Float](repeating: 0, count: n * c.dim)         // [n][dim]
-        x.withUnsafeMutableBufferPointer { out in
-            weights.withMatrix(.tokenEmbedding) { table in
-                for (t, token) in tokens.enumerated() { table!.dequantizeRow(token, into: out.baseAddress! + t * c.dim) }
-            }
-        }
-        if let scale = c.embeddingScale ?? (architecture.scalesEmbedding ? Float(c.dim).squareRoot() : nil) {
-            for i in 0..<(n * c.dim) { x[i] *= scale }
-        }
-        switch c.positionEncoding {
-        case .sinusoidal: SinusoidalEncoding.add(to: &x, heads: 1, positions: positions, dim: c.dim)
-        case .learned:
-            weights.withFloats(.positionEmbedding) { table in
-                for i in 0..<(n * c.dim) { x[i] += table[start * c.dim + i] }   // row p of the table is position p
-            }
-        case .rope, .none: break
-        }
         let ropePositions = c.positionEncoding == .rope ? positions : []
         // Only whole prompts and windows are cached: decode steps' one-row tables are cheap and never repeat.
         let cached = tables.flatMap { start == 0 && n > 1 ? $0 : nil }
@@ -182,14 +166,49 @@ public enum TransformerForward {
         let rows = min(max(logitRows, 0), n)
         guard rows > 0 else { return ForwardResult(logits: [], final: [], normedFinal: [], inverseRMSFinal: []) }
         let final = Array(x[((n - rows) * c.dim)...])
-        var normedFinal = [Float](repeating: 0, count: rows * c.dim), inverseFinal = [Float](repeating: 0, count: rows)
-        norm(final, .outputNorm, c, weights, into: &normedFinal, inverse: &inverseFinal, rows: rows)
+        var normedFinal: [Float] = [], inverseFinal: [Float] = []
+        let logits = head(final, rows: rows, c, weights, eachInput: false, normed: &normedFinal, inverse: &inverseFinal)
+        return ForwardResult(logits: logits, final: final, normedFinal: normedFinal, inverseRMSFinal: inverseFinal)
+    }
+
+    /// The residual stream's start: each token's embedding row (scaled where the architecture says), plus its
+    /// absolute position where the model encodes one. Returns `[tokens.count][dim]`; positions `[tokens.count]`.
+    static func embed(_ tokens: [Int], positions: [Int], _ c: ModelConfiguration, _ weights: some ModelWeightSource) -> [Float] {
+        let dim = c.dim
+        var x = [Float](repeating: 0, count: tokens.count * dim)
+        x.withUnsafeMutableBufferPointer { out in
+            weights.withMatrix(.tokenEmbedding) { table in
+                for (t, token) in tokens.enumerated() { table!.dequantizeRow(token, into: out.baseAddress! + t * dim) }
+            }
+        }
+        if let scale = c.embeddingScale ?? (c.architecture.scalesEmbedding ? Float(dim).squareRoot() : nil) {
+            for i in x.indices { x[i] *= scale }
+        }
+        switch c.positionEncoding {
+        case .sinusoidal: SinusoidalEncoding.add(to: &x, heads: 1, positions: positions, dim: dim)
+        case .learned:
+            weights.withFloats(.positionEmbedding) { table in
+                for (t, p) in positions.enumerated() { for i in 0..<dim { x[t * dim + i] += table[p * dim + i] } }   // row p: position p
+            }
+        case .rope, .none: break
+        }
+        return x
+    }
+
+    /// Final norm, output head and soft-cap of `rows` rows of the residual stream x `[rows][dim]`: logits
+    /// `[rows][vocab]`, with the norm's output `[rows][dim]` and 1/RMS `[rows]` in `normed` and `inverse`.
+    /// - Parameter eachInput: each row's product as alone (batched decoding).
+    static func head(_ x: [Float], rows: Int, _ c: ModelConfiguration, _ weights: some ModelWeightSource, eachInput: Bool,
+                     normed: inout [Float], inverse: inout [Float]) -> [Float] {
+        normed = [Float](repeating: 0, count: rows * c.dim)
+        inverse = [Float](repeating: 0, count: rows)
+        norm(x, .outputNorm, c, weights, into: &normed, inverse: &inverse, rows: rows)
         var logits = [Float](repeating: 0, count: rows * c.vocabularySize)
-        linear(normedFinal, .output, rows: rows, weights, exact: c.exactActivations, into: &logits)
+        linear(normed, .output, rows: rows, weights, exact: c.exactActivations, eachInput: eachInput, into: &logits)
         if let cap = c.finalLogitSoftcap {
             for i in logits.indices { logits[i] = cap * tanhf(logits[i] / cap) }
         }
-        return ForwardResult(logits: logits, final: final, normedFinal: normedFinal, inverseRMSFinal: inverseFinal)
+        return logits
     }
 
     /// RMSNorm per row. x `[rows][dim]`, output `[rows][dim]`, inverse `[rows]`.

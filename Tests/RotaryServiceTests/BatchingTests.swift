@@ -173,6 +173,23 @@ import RotaryTestSupport
         #expect(prompted > 0)
     }
 
+    /// openapi.yaml's `/metrics` description names exactly the families the exposition has.
+    @Test func metricsFamiliesAreTheOnesOpenAPINames() async throws {
+        let owner = tinyModelOwner()
+        let metrics = RequestMetrics()
+        let server = try TestServer(router: Service.router(owner: owner, metrics: metrics), metrics: metrics)
+        let exposition = try await onThread { () throws -> String in
+            _ = try Self.post(server, #"{"prompt": "Hello", "max_tokens": 2, "temperature": 0}"#)
+            return try server.client().request("GET", "/metrics").text
+        }
+        let served = Set(exposition.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) })
+        let spec = try String(contentsOf: repositoryRoot().appendingPathComponent("openapi.yaml"), encoding: .utf8)
+        let start = try #require(spec.range(of: "operationId: metrics")), end = try #require(spec.range(of: "responses:", range: start.upperBound..<spec.endIndex))
+        let named = Set(spec[start.upperBound..<end.lowerBound].matches(of: /`(rotary_[a-z_]+)/).map { String($0.1) })
+        #expect(served.count >= 10)
+        #expect(named == served, "named only: \(named.subtracting(served).sorted()); served only: \(served.subtracting(named).sorted())")
+    }
+
     /// The value of one series in a Prometheus exposition.
     static func value(_ exposition: String, _ series: String) -> Int? {
         exposition.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Int($0.split(separator: " ").last!) }

@@ -179,6 +179,41 @@ import RotaryTestSupport
     }
 }
 
+extension DecodeBatchTests {
+    /// Shorter prompts go first, but not for ever: a longer prompt queued with sixty shorter ones gets a chunk at
+    /// least every `maxStepsPassedOver + 1` steps, and is read well before the last of them (fewest-tokens-left-first
+    /// alone would read it last).
+    @Test func aLongPromptIsNotStarvedByShortOnes() async {
+        let model = Self.model
+        let batcher = SequenceBatcher(model: model, limits: .init(maxRunningSequences: 64, promptChunkTokens: 8))
+        func job(_ tokens: [Int]) -> GenerationJob {
+            var job = GenerationJob(promptTokens: tokens, maxTokens: 1)
+            job.sampling.temperature = 0
+            return job
+        }
+        let long = job([1] + (0..<23).map { $0 % 200 + 3 })   // three chunks, against sixty two-chunk prompts
+        let shorts = (0..<60).map { s in job([1, s + 3] + (0..<8).map { ($0 * 7 + s) % 200 + 3 }) }
+        let finished = Counter(), longPlace = Counter()
+        let jobs = [long] + shorts
+        // All queued behind exclusive work that waits for the last submission, so that all are in the batch from
+        // the first step however the threads are scheduled.
+        let queued = DispatchSemaphore(value: 0)
+        batcher.exclusive { queued.wait() }
+        await withCheckedContinuation { (all: CheckedContinuation<Void, Never>) in
+            defer { queued.signal() }
+            for (n, j) in jobs.enumerated() {
+                batcher.submit(j, isConnected: { true }, onToken: { _, _ in true }) { _ in
+                    let place = finished.add(1)
+                    if n == 0 { longPlace.add(place) }
+                    if place == jobs.count { all.resume() }
+                }
+            }
+        }
+        #expect(finished.value == 61)
+        #expect(longPlace.value > 0 && longPlace.value < 55, "the long prompt finished \(longPlace.value) of 61")
+    }
+}
+
 /// A count several threads add to.
 final class Counter: Sendable {
     private let state = Atomic<Int>(0)

@@ -122,7 +122,13 @@ public final class SequenceBatcher: Sendable {
     private struct Running {
         var sequence: GenerationSequence
         let submission: Submission
+        /// Steps in a row this sequence's prompt waited while others' were read.
+        var stepsPassedOver = 0
     }
+
+    /// Steps a prompt may be passed over for prompts with fewer tokens left before it goes first: a steady stream of
+    /// short requests does not hold a long prompt back for ever.
+    static let maxStepsPassedOver = 8
 
     private enum Taken {
         case stop
@@ -220,19 +226,28 @@ public final class SequenceBatcher: Sendable {
         }
     }
 
-    /// Reads the prompts not yet read, the one with the fewest tokens left first, a chunk each while the step's
-    /// `promptChunkTokens` last (one chunk at least); a sequence whose client has gone is cancelled.
+    /// Reads the prompts not yet read, the one with the fewest tokens left first (one passed over for
+    /// `maxStepsPassedOver` steps before all), a chunk each while the step's `promptChunkTokens` last (one chunk at
+    /// least); a sequence whose client has gone is cancelled.
     /// - Returns: the prompt tokens computed.
     private func readPrompts(_ batch: inout [Running]) -> Int {
         for i in batch.indices where batch[i].sequence.isReadingPrompt && !batch[i].submission.isConnected() {
             batch[i].sequence.cancel()
         }
+        func rank(_ i: Int) -> (Int, Int, Int) {
+            let overdue = batch[i].stepsPassedOver >= Self.maxStepsPassedOver
+            return (overdue ? 0 : 1, overdue ? 0 : batch[i].sequence.promptTokensLeft, i)
+        }
         let order = batch.indices.filter { batch[$0].sequence.isReadingPrompt && !batch[$0].sequence.isFinished }
-            .sorted { (batch[$0].sequence.promptTokensLeft, $0) < (batch[$1].sequence.promptTokensLeft, $1) }
+            .sorted { rank($0) < rank($1) }
         let budget = limits.promptChunkTokens
         var spent = 0
         for i in order {
-            guard spent == 0 || spent + min(budget, batch[i].sequence.promptTokensLeft) <= budget else { break }
+            guard spent == 0 || spent + min(budget, batch[i].sequence.promptTokensLeft) <= budget else {
+                batch[i].stepsPassedOver += 1
+                continue
+            }
+            batch[i].stepsPassedOver = 0
             spent += batch[i].sequence.readPrompt(model, chunkTokens: budget, prefixCache: prefixCache) {
                 self.limits.kvCacheBytes - self.state.withLock { $0.kvBytesInUse }
             }

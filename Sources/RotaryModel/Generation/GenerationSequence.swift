@@ -63,7 +63,7 @@ public struct GenerationSequence: Sendable {
     /// what is left. Blocks in `prefixCache` are taken from it instead, as many as follow; the chunk read is kept
     /// there. Every way of reading a prompt — alone, in a batch, from the cache or not — reads these same chunks,
     /// so its numbers are the same. Once the prompt is read, the candidates are scored and the sequence samples.
-    /// - Returns: the prompt tokens computed (0 when the cache held the rest of what could come from it).
+    /// - Returns: the prompt tokens computed (at least one: the last prompt token is never taken from the cache).
     @discardableResult
     public mutating func readPrompt(_ model: LlamaModel, chunkTokens: Int, prefixCache: PrefixCache? = nil,
                                     roomBytes: () -> Int = { Int.max }) -> Int {
@@ -79,6 +79,7 @@ public struct GenerationSequence: Sendable {
             }
         }
         let start = cache.count, end = min(prompt.count, start + chunkTokens)
+        let startScore = job.echo && needsAllLogits ? scoreOfBlockStart() : nil   // before the chunk moves the cache on
         let last = end == prompt.count
         let configuration = job.configuration ?? model.configuration
         let rows = needsAllLogits ? end - start : (last ? 1 : 0)
@@ -94,19 +95,14 @@ public struct GenerationSequence: Sendable {
         var blockScores: [ScoredToken] = []
         if needsAllLogits {
             for position in start..<end {
-                if job.echo {
-                    let token = prompt[position]
-                    if position == 0 {
-                        outcome.promptScores.append(ScoredToken(id: token, logprob: nil, alternatives: []))
-                    } else if position == start {
-                        outcome.promptScores.append(TextGenerator.scoreToken(token, previousLogits[...], alternatives: job.alternatives))
-                    } else {
-                        var scored = TextGenerator.scoreToken(token, row(position - 1), alternatives: keep ? PrefixCache.storedAlternatives : job.alternatives)
-                        if keep { blockScores.append(scored); scored.alternatives = Array(scored.alternatives.prefix(job.alternatives)) }
-                        outcome.promptScores.append(scored)
-                    }
-                } else if keep && position > start {
-                    blockScores.append(TextGenerator.scoreToken(prompt[position], row(position - 1), alternatives: PrefixCache.storedAlternatives))
+                if position == start {
+                    if let startScore { outcome.promptScores.append(startScore) }
+                } else if job.echo || keep {
+                    // A kept block's scores have the most alternatives; this request's are the first of them.
+                    let scored = TextGenerator.scoreToken(prompt[position], row(position - 1),
+                                                          alternatives: keep ? PrefixCache.storedAlternatives : job.alternatives)
+                    if keep { blockScores.append(scored) }
+                    if job.echo { outcome.promptScores.append(scored.keeping(job.alternatives)) }
                 }
                 if candidatePositions.contains(position) { candidateLogits[position] = Array(row(position)) }
             }
@@ -135,19 +131,19 @@ public struct GenerationSequence: Sendable {
 
     /// Takes a kept block as read: its keys and values, and (when scores are wanted) its scores and last logits.
     private mutating func adopt(_ block: PrefixCache.Block, rows: Int) {
-        let start = cache.count
+        if job.echo { outcome.promptScores.append(scoreOfBlockStart()) }
         cache.append(keys: block.keys, values: block.values, rows: rows)
         guard needsAllLogits else { return }
-        if job.echo {
-            let prompt = job.promptTokens
-            outcome.promptScores.append(start == 0 ? ScoredToken(id: prompt[0], logprob: nil, alternatives: [])
-                                            : TextGenerator.scoreToken(prompt[start], previousLogits[...], alternatives: job.alternatives))
-            for var scored in block.scores! {
-                scored.alternatives = Array(scored.alternatives.prefix(job.alternatives))
-                outcome.promptScores.append(scored)
-            }
-        }
+        if job.echo { outcome.promptScores += block.scores!.map { $0.keeping(job.alternatives) } }
         previousLogits = block.lastLogits!
+    }
+
+    /// The score of the prompt token at `cache.count`, the first of the next block: given the logits after the block
+    /// before (none for the prompt's first token).
+    private func scoreOfBlockStart() -> ScoredToken {
+        let position = cache.count, token = job.promptTokens[position]
+        return position == 0 ? ScoredToken(id: token, logprob: nil, alternatives: [])
+            : TextGenerator.scoreToken(token, previousLogits[...], alternatives: job.alternatives)
     }
 
     /// The prompt is read: scores the candidates (each continuing its prefix), then gets ready to sample.

@@ -127,8 +127,6 @@ public final class PrefixCache: Sendable {
         }
     }
 
-    var bytes: Int { state.withLock { $0.counts.bytes } }
-
     /// Marks the block and every block before it used now, so that a prefix never goes before its continuation.
     private static func touch(_ id: Int, _ s: inout State) {
         var current = id
@@ -140,7 +138,7 @@ public final class PrefixCache: Sendable {
 
     /// The least recently used block, the deepest of equals: false when the cache is empty.
     private static func evictOne(_ s: inout State, sparing spared: Set<Int> = []) -> Bool {
-        guard let victim = s.entries.filter({ !spared.contains($0.value.id) }).min(by: { a, b in
+        guard let victim = s.entries.lazy.filter({ !spared.contains($0.value.id) }).min(by: { a, b in
             (a.value.lastUse, -a.value.depth, a.value.id) < (b.value.lastUse, -b.value.depth, b.value.id)
         }) else { return false }
         remove(victim.key, victim.value, &s, evicted: true)

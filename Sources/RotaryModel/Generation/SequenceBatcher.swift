@@ -222,7 +222,7 @@ public final class SequenceBatcher: Sendable {
         batch.removeAll { $0.sequence.isFinished }
         if !tokens.isEmpty || promptTokens > 0 {
             onStep(Step(sequences: tokens.count, promptTokens: promptTokens, kvCacheBytes: state.withLock { $0.kvBytesInUse },
-                        prefixCacheBytes: prefixCache?.bytes ?? 0))
+                        prefixCacheBytes: prefixCache?.counts.bytes ?? 0))
         }
     }
 

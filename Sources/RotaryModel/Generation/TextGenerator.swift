@@ -10,6 +10,12 @@ public struct ScoredToken: Sendable, Equatable {
     /// Highest first.
     public var alternatives: [(id: Int, logprob: Double)]
 
+    /// The same score with its first `count` alternatives (which, ranked as `scoreToken` ranks them, are the
+    /// `count` most likely).
+    func keeping(_ count: Int) -> ScoredToken {
+        ScoredToken(id: id, logprob: logprob, alternatives: Array(alternatives.prefix(count)))
+    }
+
     public static func == (a: ScoredToken, b: ScoredToken) -> Bool {
         a.id == b.id && a.logprob == b.logprob && a.alternatives.map(\.id) == b.alternatives.map(\.id)
     }

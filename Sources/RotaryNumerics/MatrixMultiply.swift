@@ -1,4 +1,7 @@
 import COpenBLAS
+#if ROTARY_AVX2
+import RotaryKernelsAVX512
+#endif
 
 /// Matrix products, row-major float32: OpenBLAS `sgemm` on one thread per call, with rows split over
 /// the cores by `Parallel` where the work is large enough; matrix-vector products in SIMD.
@@ -95,6 +98,15 @@ public enum MatrixMultiply {
     /// - Parameters: x `[count][inputs]`, w `[outputs][inputs]`, y `[count][outputs]` (overwritten)
     public static func rowDots(_ x: UnsafePointer<Float>, count: Int, _ w: UnsafePointer<Float>, outputs: Int, inputs: Int,
                                _ y: UnsafeMutablePointer<Float>) {
+        #if ROTARY_AVX2
+        // Four inputs per row where the processor has AVX-512's 32 registers (AVX2's 16 cannot hold their chains).
+        if count > 1, TensorKernels.chosen == .avx512 {
+            return Parallel.forEachRange(outputs, costPerItem: count * inputs, minimumWork: 1 << 16) { range in
+                AVX512FloatRowDots.rows(w, columns: inputs, first: range.lowerBound, count: range.count, x, inputs: count, y,
+                                        stride: outputs)
+            }
+        }
+        #endif
         Parallel.forEachRange(outputs, costPerItem: count * inputs, minimumWork: 1 << 16) { range in
             for r in range {
                 for i in 0..<count { y[i * outputs + r] = dot(w + r * inputs, x + i * inputs, inputs) }

@@ -9,7 +9,7 @@ import RotaryService
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "In-process benchmarks (make bench runs them).",
-        subcommands: [RopeKernel.self, RopeAxesKernel.self, RotateJSON.self, AttentionCore.self, ModelSpeed.self, TrainingSpeed.self, GenerateInProcess.self,
+        subcommands: [RopeKernel.self, RopeAxesKernel.self, RotateJSON.self, AttentionCore.self, ModelSpeed.self, TrainingSpeed.self, GenerateInProcess.self, BatchedDecode.self,
                       TokenizerSpeed.self])
 }
 

@@ -76,19 +76,20 @@ import RotaryTestSupport
     /// Plain `linear` on F32 takes each input alone up to `rowDotInputs` inputs (prompt chunks, decode batches): the
     /// same numbers as one input at a time, in any position.
     @Test func floatLinearOfFewInputsIsEachInputAlone() throws {
-        let weights = WeightLinearTests.randomInputs(Self.rows, seed: 4)   // [rows][columns]
+        let columns = Self.columns + 11   // a part of eight and single values after the 32-value steps
+        let weights = WeightLinearTests.randomInputs(Self.rows, seed: 4, columns: columns)   // [rows][columns]
         let most = MatrixMultiply.rowDotInputs
-        let x = WeightLinearTests.randomInputs(most, seed: 5)              // [most][columns]
+        let x = WeightLinearTests.randomInputs(most, seed: 5, columns: columns)   // [most][columns]
         func product(_ input: [Float], count: Int) -> [Float] {
             var y = [Float](repeating: .nan, count: count * Self.rows)
             weights.withUnsafeBufferPointer { w in input.withUnsafeBufferPointer { xs in y.withUnsafeMutableBufferPointer { out in
-                MatrixMultiply.linear(xs.baseAddress!, count: count, w.baseAddress!, outputs: Self.rows, inputs: Self.columns, out.baseAddress!)
+                MatrixMultiply.linear(xs.baseAddress!, count: count, w.baseAddress!, outputs: Self.rows, inputs: columns, out.baseAddress!)
             } } }
             return y
         }
-        let alone = (0..<most).map { product(Array(x[($0 * Self.columns)..<(($0 + 1) * Self.columns)]), count: 1) }
+        let alone = (0..<most).map { product(Array(x[($0 * columns)..<(($0 + 1) * columns)]), count: 1) }
         for count in [2, 5, 16, most] {
-            let y = product(Array(x[..<(count * Self.columns)]), count: count)
+            let y = product(Array(x[..<(count * columns)]), count: count)
             for i in 0..<count {
                 #expect(y[(i * Self.rows)..<((i + 1) * Self.rows)].map(\.bitPattern) == alone[i].map(\.bitPattern), "input \(i) of \(count)")
             }

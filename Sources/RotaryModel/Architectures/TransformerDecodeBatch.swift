@@ -47,9 +47,10 @@ extension TransformerForward {
             linear(normed, .key(l), bias: .keyBias(l), rows: n, weights, exact: exact, eachInput: true, into: &keys)
             linear(normed, .value(l), bias: .valueBias(l), rows: n, weights, exact: exact, eachInput: true, into: &values)
             for r in 0..<n {
-                attend(row: r, layer: l, configurations[r], weights, position: positions[r], globalTables[r], localTables[r],
-                       query: &query, keys: keys, values: values, cache: &caches[r], into: &attention)
+                storeAndRotate(row: r, layer: l, configurations[r], weights, position: positions[r], globalTables[r],
+                               localTables[r], query: &query, keys: keys, values: values, cache: &caches[r])
             }
+            attendInParallel(layer: l, configurations, positions: positions, query: query, caches: caches, into: &attention)
             linear(attention, .attentionOutput(l), rows: n, weights, exact: exact, eachInput: true, into: &projected)
             if architecture.outputNorms { normInPlace(&projected, .attentionOutputNorm(l), c, weights, rows: n) }
             for i in 0..<(n * dim) { x[i] += projected[i] }
@@ -73,40 +74,62 @@ extension TransformerForward {
         return head(x, rows: n, c, weights, eachInput: true, normed: &normed, inverse: &inverse)   // [n][vocab]
     }
 
-    /// Row `row`'s attention in layer `layer`: its key and value into its cache at `position`, q/k norms and RoPE as
-    /// the architecture has them, then attention of its query over the cache. query `[n][heads·hd]` (the row rotated
-    /// in place), keys and values `[n][kvDim]`, attention `[n][heads·hd]` (the row written).
-    private static func attend(row r: Int, layer l: Int, _ c: ModelConfiguration, _ weights: some ModelWeightSource,
-                               position: Int, _ global: RoPETable, _ local: RoPETable?, query: inout [Float], keys: [Float], values: [Float],
-                               cache: inout KVCache, into attention: inout [Float]) {
-        let (hd, qDim, kvDim) = (c.headDim, c.queryDim, c.kvDim)
-        let table: RoPETable, mask: AttentionMask
-        switch c.layerAttention[l] {
-        case .global: (table, mask) = (global, .causalAfter(start: position))
-        case .slidingWindow(let window): (table, mask) = (local ?? global, .slidingWindowAfter(start: position, window: window))
-        }
-        let layerStride = cache.capacity * kvDim
+    /// Row `row`'s key and value into its cache at `position` in layer `layer`, with q/k norms and RoPE as the
+    /// architecture has them (the query rotated in place). query `[n][heads·hd]`, keys and values `[n][kvDim]`.
+    private static func storeAndRotate(row r: Int, layer l: Int, _ c: ModelConfiguration, _ weights: some ModelWeightSource,
+                                       position: Int, _ global: RoPETable, _ local: RoPETable?, query: inout [Float],
+                                       keys: [Float], values: [Float], cache: inout KVCache) {
+        let kvDim = c.kvDim
+        let table = if case .slidingWindow = c.layerAttention[l] { local ?? global } else { global }
+        let slot = (l * cache.capacity + position) * kvDim
         cache.keys.withUnsafeMutableBufferPointer { cacheKeys in
             cache.values.withUnsafeMutableBufferPointer { cacheValues in
-                let layerKeys = cacheKeys.baseAddress! + l * layerStride, layerValues = cacheValues.baseAddress! + l * layerStride
-                let kSlot = layerKeys + position * kvDim, vSlot = layerValues + position * kvDim
+                let kSlot = cacheKeys.baseAddress! + slot, vSlot = cacheValues.baseAddress! + slot
                 for i in 0..<kvDim { kSlot[i] = keys[r * kvDim + i]; vSlot[i] = values[r * kvDim + i] }
                 query.withUnsafeMutableBufferPointer { q in
-                    let queryRow = q.baseAddress! + r * qDim
+                    let queryRow = q.baseAddress! + r * c.queryDim
                     if c.architecture.queryKeyNorms {
                         headNorm(queryRow, .queryNorm(l), heads: c.heads, rows: 1, c, weights)
                         headNorm(kSlot, .keyNorm(l), heads: c.kvHeads, rows: 1, c, weights)
                     }
                     rotate(queryRow, heads: c.heads, tokens: 1, c, table, layer: l)
                     rotate(kSlot, heads: c.kvHeads, tokens: 1, c, table, layer: l)
-                    let shape = AttentionShape(queryHeads: c.heads, keyHeads: c.kvHeads, queryLength: 1, keyLength: position + 1,
-                                               headDim: hd, valueDim: hd)
-                    attention.withUnsafeMutableBufferPointer { out in
-                        Attention.kernel(queries: queryRow, queryRows: .tokenMajor(width: hd, rowStride: qDim),
-                                         keys: layerKeys, keyRows: .tokenMajor(width: hd, rowStride: kvDim),
-                                         values: layerValues, valueRows: .tokenMajor(width: hd, rowStride: kvDim), shape: shape,
-                                         mask: mask, scale: c.queryScale, weights: nil, scores: nil,
-                                         output: out.baseAddress! + r * qDim, outputRows: .tokenMajor(width: hd, rowStride: qDim))
+                }
+            }
+        }
+    }
+
+    /// Every row's attention of its query over its own cache in layer `layer`, rows split over the compute threads
+    /// (each row's kernel is the one a step alone runs: its heads' sums do not depend on the thread).
+    /// query `[n][heads·hd]` (rotated), attention `[n][heads·hd]` (written).
+    private static func attendInParallel(layer l: Int, _ configurations: [ModelConfiguration], positions: [Int], query: [Float],
+                                         caches: [KVCache], into attention: inout [Float]) {
+        let c = configurations[0]
+        let (hd, qDim, kvDim) = (c.headDim, c.queryDim, c.kvDim)
+        let work = positions.reduce(0) { $0 + ($1 + 1) } / max(positions.count, 1) * c.heads * hd * 2
+        query.withUnsafeBufferPointer { q in
+            attention.withUnsafeMutableBufferPointer { out in
+                let (queries, output) = (q.baseAddress!, out.baseAddress!)
+                Parallel.forEachRange(positions.count, costPerItem: work) { rows in
+                    for r in rows {
+                        let position = positions[r]
+                        let mask: AttentionMask = switch configurations[r].layerAttention[l] {
+                        case .global: .causalAfter(start: position)
+                        case .slidingWindow(let window): .slidingWindowAfter(start: position, window: window)
+                        }
+                        let shape = AttentionShape(queryHeads: c.heads, keyHeads: c.kvHeads, queryLength: 1, keyLength: position + 1,
+                                                   headDim: hd, valueDim: hd)
+                        let layerStart = l * caches[r].capacity * kvDim
+                        caches[r].keys.withUnsafeBufferPointer { keys in
+                            caches[r].values.withUnsafeBufferPointer { values in
+                                Attention.kernel(queries: queries + r * qDim, queryRows: .tokenMajor(width: hd, rowStride: qDim),
+                                                 keys: keys.baseAddress! + layerStart, keyRows: .tokenMajor(width: hd, rowStride: kvDim),
+                                                 values: values.baseAddress! + layerStart,
+                                                 valueRows: .tokenMajor(width: hd, rowStride: kvDim), shape: shape, mask: mask,
+                                                 scale: configurations[r].queryScale, weights: nil, scores: nil,
+                                                 output: output + r * qDim, outputRows: .tokenMajor(width: hd, rowStride: qDim))
+                            }
+                        }
                     }
                 }
             }

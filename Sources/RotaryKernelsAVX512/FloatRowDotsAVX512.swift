@@ -1,5 +1,5 @@
 #if ROTARY_AVX512
-/// F32 row · input dot products, four inputs against each row: every product is summed exactly as RotaryNumerics'
+/// F32 row · input dot products, four inputs against each row (then two, then one): every product is summed exactly as RotaryNumerics'
 /// `MatrixMultiply.dot` sums one row with one input (the same eight-lane vectors, four chains of multiply-then-add
 /// over 32 values, the same pairing of chains, the same scalar tail), so an input's result does not depend on how
 /// many share the call. Plain SIMD8 code: compiled here only for x86-64-v4's 32 vector registers, which hold the 16
@@ -20,10 +20,13 @@ public enum AVX512FloatRowDots {
                 y[(i + 3) * stride + r] = sums.3
                 i += 4
             }
-            while i < inputs {
-                y[i * stride + r] = one(row, x + i * columns, columns)
-                i += 1
+            if i + 2 <= inputs {
+                let sums = two(row, x + i * columns, columns)
+                y[i * stride + r] = sums.0
+                y[(i + 1) * stride + r] = sums.1
+                i += 2
             }
+            if i < inputs { y[i * stride + r] = one(row, x + i * columns, columns) }
         }
     }
 
@@ -70,6 +73,40 @@ public enum AVX512FloatRowDots {
             sums.1 += a[i] * b1[i]
             sums.2 += a[i] * b2[i]
             sums.3 += a[i] * b3[i]
+            i += 1
+        }
+        return sums
+    }
+
+    /// Row · two consecutive inputs.
+    /// - Parameters: a `[n]`, b `[2][n]`
+    @inline(__always)
+    static func two(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> (Float, Float) {
+        let (b0, b1) = (b, b + n)
+        var c0 = Chains(), c1 = Chains()
+        var i = 0
+        while i + 32 <= n {
+            let w0 = load(a + i), w1 = load(a + i + 8), w2 = load(a + i + 16), w3 = load(a + i + 24)
+            @inline(__always) func add(_ c: inout Chains, _ x: UnsafePointer<Float>) {
+                c.s0 += w0 * load(x + i)
+                c.s1 += w1 * load(x + i + 8)
+                c.s2 += w2 * load(x + i + 16)
+                c.s3 += w3 * load(x + i + 24)
+            }
+            add(&c0, b0)
+            add(&c1, b1)
+            i += 32
+        }
+        while i + 8 <= n {
+            let w0 = load(a + i)
+            c0.s0 += w0 * load(b0 + i)
+            c1.s0 += w0 * load(b1 + i)
+            i += 8
+        }
+        var sums = (c0.total(), c1.total())
+        while i < n {
+            sums.0 += a[i] * b0[i]
+            sums.1 += a[i] * b1[i]
             i += 1
         }
         return sums

@@ -88,7 +88,7 @@ import RotaryTestSupport
             return y
         }
         let alone = (0..<most).map { product(Array(x[($0 * columns)..<(($0 + 1) * columns)]), count: 1) }
-        for count in [2, 5, 16, most] {
+        for count in [2, 3, 5, 6, 7, 16, most] {
             let y = product(Array(x[..<(count * columns)]), count: count)
             for i in 0..<count {
                 #expect(y[(i * Self.rows)..<((i + 1) * Self.rows)].map(\.bitPattern) == alone[i].map(\.bitPattern), "input \(i) of \(count)")

@@ -11,21 +11,24 @@ struct ActivationBlocks {
     let scales: UnsafePointer<Float>
     /// d·Σq `[inputs][blocksPerRow]`
     let sums: UnsafePointer<Float>
+    /// `[inputs][blocksPerRow][2]`: d, d·Σq
+    let scaleSums: UnsafePointer<Float>
     let inputs: Int
     let blocksPerRow: Int
 
     @inline(__always)
     func row(_ i: Int) -> InputRow {
         InputRow(quants: UnsafeRawPointer(quants + 32 * blocksPerRow * i), scales: scales + blocksPerRow * i,
-                 sums: sums + blocksPerRow * i)
+                 sums: sums + blocksPerRow * i, scaleSums: scaleSums + 2 * blocksPerRow * i)
     }
 }
 
-/// One input of `ActivationBlocks`: quants `[blocks][32]`, scales `[blocks]`, sums `[blocks]`.
+/// One input of `ActivationBlocks`: quants `[blocks][32]`, scales `[blocks]`, sums `[blocks]`, scaleSums `[blocks][2]`.
 struct InputRow {
     let quants: UnsafeRawPointer
     let scales: UnsafePointer<Float>
     let sums: UnsafePointer<Float>
+    let scaleSums: UnsafePointer<Float>
 
     /// Blocks b and b + 1's 64 quants.
     @inline(__always)
@@ -37,9 +40,7 @@ struct InputRow {
 
     /// [d, d·Σq] of blocks b and b + 1: [d_b, d_b·Σq_b, d_b+1, d_b+1·Σq_b+1].
     @inline(__always)
-    func scaleAndSum2(_ b: Int) -> __m128 {
-        _mm_unpacklo_ps(Lanes512.twoFloats(scales + b), Lanes512.twoFloats(sums + b))
-    }
+    func scaleAndSum2(_ b: Int) -> __m128 { _mm_loadu_ps(scaleSums + 2 * b) }
 
     /// [d, d·Σq, 0, 0] of block b.
     @inline(__always)

@@ -9,7 +9,8 @@ import _Builtin_intrinsics.intel
 ///
 /// Each kernel: y[i·stride + r] = row r · input i for `count` consecutive rows `rowBytes` apart and every input.
 /// - Parameters: rows `[count]` rows of blocks; quants `[inputs][blocksPerRow][32]` activations, scales and sums
-///   `[inputs][blocksPerRow]` their d and d·Σq (see `ActivationBlocks`); y `[inputs][stride]`
+///   `[inputs][blocksPerRow]` their d and d·Σq, scaleSums `[inputs][blocksPerRow][2]` the two side by side (see
+///   `ActivationBlocks`); y `[inputs][stride]`
 public enum AVX512RowDot {
     /// The formats with a kernel here.
     public enum Format: Sendable { case q4_0, q4_1, q5_0, q5_1, q8_0, q4_K, q5_K, q6_K }
@@ -17,8 +18,10 @@ public enum AVX512RowDot {
     /// The one entry point (plain pointers, so no generic or inlinable code of this module is specialized elsewhere).
     public static func rows(_ format: Format, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ count: Int,
                             _ quants: UnsafePointer<Int8>, _ scales: UnsafePointer<Float>, _ sums: UnsafePointer<Float>,
-                            _ inputs: Int, _ blocksPerRow: Int, _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
-        let x = ActivationBlocks(quants: quants, scales: scales, sums: sums, inputs: inputs, blocksPerRow: blocksPerRow)
+                            _ scaleSums: UnsafePointer<Float>, _ inputs: Int, _ blocksPerRow: Int,
+                            _ y: UnsafeMutablePointer<Float>, _ stride: Int) {
+        let x = ActivationBlocks(quants: quants, scales: scales, sums: sums, scaleSums: scaleSums, inputs: inputs,
+                                 blocksPerRow: blocksPerRow)
         switch format {
         case .q4_0: legacy(rows, rowBytes, count, x, y, stride, Q4_0.self)
         case .q4_1: legacy(rows, rowBytes, count, x, y, stride, Q4_1.self)

@@ -12,6 +12,8 @@ final class QuantizedActivations {
     let scales: UnsafeMutablePointer<Float>
     /// d·Σq `[count][columns / 32]`
     let sums: UnsafeMutablePointer<Float>
+    /// d and d·Σq again, side by side: `[count][columns / 32][2]` (the AVX-512 kernels load two blocks' in one go)
+    let scaleSums: UnsafeMutablePointer<Float>
 
     /// - Parameters: x `[count][columns]`, columns a multiple of 32
     init(_ x: UnsafePointer<Float>, count: Int, columns: Int) {
@@ -22,24 +24,31 @@ final class QuantizedActivations {
         quants = .allocate(capacity: count * columns)
         scales = .allocate(capacity: blocks)
         sums = .allocate(capacity: blocks)
-        for b in 0..<blocks { Self.quantizeBlock(x + 32 * b, quants + 32 * b, &scales[b], &sums[b]) }
+        scaleSums = .allocate(capacity: 2 * blocks)
+        for b in 0..<blocks {
+            Self.quantizeBlock(x + 32 * b, quants + 32 * b, &scales[b], &sums[b])
+            (scaleSums[2 * b], scaleSums[2 * b + 1]) = (scales[b], sums[b])
+        }
     }
 
     deinit {
         quants.deallocate()
         scales.deallocate()
         sums.deallocate()
+        scaleSums.deallocate()
     }
 
     func row(_ row: Int) -> ActivationRow { rows.row(row) }
 
     /// Every input, as the kernels read them (valid while this object lives).
-    var rows: ActivationRows { ActivationRows(quants: quants, scales: scales, sums: sums, count: count, columns: columns) }
+    var rows: ActivationRows {
+        ActivationRows(quants: quants, scales: scales, sums: sums, scaleSums: scaleSums, count: count, columns: columns)
+    }
 
     /// Input `i` alone.
     func input(_ i: Int) -> ActivationRows {
         ActivationRows(quants: quants + i * columns, scales: scales + i * blocksPerRow, sums: sums + i * blocksPerRow,
-                       count: 1, columns: columns)
+                       scaleSums: scaleSums + 2 * i * blocksPerRow, count: 1, columns: columns)
     }
 
     /// - Parameters: x `[32]`, q `[32]`
@@ -82,6 +91,8 @@ struct ActivationRows {
     let scales: UnsafeMutablePointer<Float>
     /// d·Σq `[count][columns / 32]`
     let sums: UnsafeMutablePointer<Float>
+    /// `[count][columns / 32][2]`: d, d·Σq
+    let scaleSums: UnsafeMutablePointer<Float>
     let count: Int
     let columns: Int
     var blocksPerRow: Int { columns / 32 }

@@ -18,7 +18,8 @@ enum AVX512Kernels {
         }
         guard let kernel else { return nil }
         return { rows, rowBytes, count, x, y, stride in
-            AVX512RowDot.rows(kernel, rows, rowBytes, count, x.quants, x.scales, x.sums, x.count, x.blocksPerRow, y, stride)
+            AVX512RowDot.rows(kernel, rows, rowBytes, count, x.quants, x.scales, x.sums, x.scaleSums, x.count, x.blocksPerRow,
+                              y, stride)
         }
     }
 }

@@ -47,4 +47,24 @@ import RotaryNumerics
             }
         }
     }
+
+    /// The top-k candidates are the first k of the whole vocabulary sorted (higher score, then lower id), ties and
+    /// k past the vocabulary included, and a NaN takes the sort itself.
+    @Test func leadingCandidatesAreTheSortedPrefix() {
+        var random = SplitMix64(seed: 11)
+        for trial in 0..<200 {
+            let count = 1 + Int(random.next() % 3000)
+            // Few distinct values, so ties are common; rising runs, the order's worst case for a kept list.
+            let scores: [Float] = (0..<count).map { i in
+                trial % 3 == 0 ? Float(i) : Float(Int(random.next() % 40) - 20) / 4
+            }
+            let sorted = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+            for k in [1, 2, 40, count - 1, count, count + 5] where k > 0 {
+                #expect(Sampler.leading(k, of: scores) == Array(sorted.prefix(k)), "trial \(trial), k \(k) of \(count)")
+            }
+        }
+        let withNaN: [Float] = [1, .nan, 3, 2]
+        let sorted = withNaN.indices.sorted { withNaN[$0] > withNaN[$1] || (withNaN[$0] == withNaN[$1] && $0 < $1) }
+        #expect(Sampler.leading(2, of: withNaN) == Array(sorted.prefix(2)))
+    }
 }

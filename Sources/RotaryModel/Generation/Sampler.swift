@@ -43,8 +43,8 @@ public struct Sampler: Sendable {
             }
         }
         if p.temperature <= 0 { return Self.argmax(scores) }
-        var candidates = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
-        if p.topK > 0 && p.topK < candidates.count { candidates = Array(candidates.prefix(p.topK)) }
+        var candidates = p.topK > 0 ? Self.leading(p.topK, of: scores)
+            : scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
         // Probabilities at temperature 1 decide top-p and min-p, as llama.cpp does.
         var probabilities = Self.softmax(candidates.map { Double(scores[$0]) })
         if p.topP < 1 {
@@ -69,6 +69,30 @@ public struct Sampler: Sendable {
         }
         // Rounding left the sum just under the draw: the last candidate that can be drawn at all.
         return candidates[probabilities.lastIndex { $0 > 0 } ?? 0]
+    }
+
+    /// The first `k` token ids in the order of sampling (higher score first, then the lower id): what sorting the
+    /// whole vocabulary and keeping k gives, in one pass that keeps the k best so far (a sampled token of a
+    /// 49,152-token vocabulary cost a full sort, about as much as a decode step of a small model). Scores with a
+    /// NaN, which the order does not rank, take the full sort as before.
+    static func leading(_ k: Int, of scores: [Float]) -> [Int] {
+        @inline(__always) func before(_ a: Int, _ b: Int) -> Bool { scores[a] > scores[b] || (scores[a] == scores[b] && a < b) }
+        guard k < scores.count, !scores.contains(where: \.isNaN) else {
+            return Array(scores.indices.sorted(by: before).prefix(k))
+        }
+        var best: [Int] = []   // sorted by `before`, at most k
+        best.reserveCapacity(k + 1)
+        for id in scores.indices {
+            if best.count == k, !before(id, best[k - 1]) { continue }
+            var low = 0, high = best.count   // the first place whose id comes after this one
+            while low < high {
+                let mid = (low + high) / 2
+                if before(best[mid], id) { low = mid + 1 } else { high = mid }
+            }
+            best.insert(id, at: low)
+            if best.count > k { best.removeLast() }
+        }
+        return best
     }
 
     public static func argmax(_ values: [Float]) -> Int {

@@ -49,7 +49,8 @@ import RotaryNumerics
     }
 
     /// The top-k candidates are the first k of the whole vocabulary sorted (higher score, then lower id), ties and
-    /// k past the vocabulary included, and a NaN takes the sort itself.
+    /// k past the vocabulary included, and the key sort of all candidates is that order too (±0, infinities);
+    /// a NaN takes the comparison sort.
     @Test func leadingCandidatesAreTheSortedPrefix() {
         var random = SplitMix64(seed: 11)
         for trial in 0..<200 {
@@ -63,7 +64,23 @@ import RotaryNumerics
                 #expect(Sampler.leading(k, of: scores) == Array(sorted.prefix(k)), "trial \(trial), k \(k) of \(count)")
             }
         }
+        for trial in 0..<50 {
+            let count = 1 + Int(random.next() % 3000)
+            let scores: [Float] = (0..<count).map { _ in
+                switch random.next() % 8 {
+                case 0: -0.0
+                case 1: 0
+                case 2: .infinity
+                case 3: -.infinity
+                case 4: -.greatestFiniteMagnitude
+                default: Float(Int(random.next() % 40) - 20) / 4
+                }
+            }
+            let sorted = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+            #expect(Sampler.ranked(scores) == sorted, "trial \(trial)")
+        }
         let withNaN: [Float] = [1, .nan, 3, 2]
+        #expect(Sampler.ranked(withNaN) == withNaN.indices.sorted { withNaN[$0] > withNaN[$1] || (withNaN[$0] == withNaN[$1] && $0 < $1) })
         let sorted = withNaN.indices.sorted { withNaN[$0] > withNaN[$1] || (withNaN[$0] == withNaN[$1] && $0 < $1) }
         #expect(Sampler.leading(2, of: withNaN) == Array(sorted.prefix(2)))
     }

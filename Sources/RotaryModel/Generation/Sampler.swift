@@ -43,8 +43,7 @@ public struct Sampler: Sendable {
             }
         }
         if p.temperature <= 0 { return Self.argmax(scores) }
-        var candidates = p.topK > 0 ? Self.leading(p.topK, of: scores)
-            : scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+        var candidates = p.topK > 0 ? Self.leading(p.topK, of: scores) : Self.ranked(scores)
         // Probabilities at temperature 1 decide top-p and min-p, as llama.cpp does.
         var probabilities = Self.softmax(candidates.map { Double(scores[$0]) })
         if p.topP < 1 {
@@ -93,6 +92,22 @@ public struct Sampler: Sendable {
             if best.count > k { best.removeLast() }
         }
         return best
+    }
+
+    /// Every token id in the order of sampling (higher score first, then the lower id), sorted as 64-bit keys
+    /// (the score's order-preserving bits, flipped for descending, above the id) rather than by a comparison closure.
+    /// Scores with a NaN take the comparison sort.
+    static func ranked(_ scores: [Float]) -> [Int] {
+        guard !scores.contains(where: \.isNaN), scores.count <= Int(UInt32.max) else {
+            return scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+        }
+        var keys = scores.enumerated().map { id, score -> UInt64 in
+            let bits = (score == 0 ? 0 : score).bitPattern   // −0 ties +0, as the comparison has it
+            let ascending = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
+            return UInt64(~ascending) << 32 | UInt64(id)
+        }
+        keys.sort()
+        return keys.map { Int($0 & 0xFFFF_FFFF) }
     }
 
     public static func argmax(_ values: [Float]) -> Int {

@@ -5,7 +5,8 @@ import PackageDescription
 // The numerics kernels are built for x86-64-v3 (AVX2, FMA: Haswell, Zen and later), where the
 // softmax's vectorised exp runs twice as fast and the quantized matrix kernels use AVX2's integer dot products
 // (ROTARY_AVX2); ROTARY_PORTABLE=1 builds for baseline x86-64.
-// RotaryKernelsAVX512 holds only the AVX-512 VNNI row-dot kernels (on raw pointers), compiled for x86-64-v4 + VNNI;
+// RotaryKernelsAVX512 holds only the AVX-512 VNNI row-dot kernels and the four-input F32 row dots (on raw pointers),
+// compiled for x86-64-v4 + VNNI;
 // RotaryNumerics calls them only after a run-time check of the processor (TensorKernels.chosen), so one binary runs
 // on any x86-64-v3 machine. Portable builds and other architectures compile it to nothing.
 #if arch(x86_64)
